@@ -1,0 +1,81 @@
+"""The billing service's application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from app.config import PROFILES, check_production
+
+
+def create_app(config: str | dict[str, Any] | None = None) -> Flask:
+    """Build the app.
+
+    ``config`` is a profile name (development, testing, production) or a dict of
+    overrides applied last; by default the profile comes from ``BILLING_ENV``.
+    """
+    overrides: dict[str, Any] = {}
+    if isinstance(config, dict):
+        overrides = dict(config)
+        profile = overrides.pop("PROFILE", None) or os.environ.get("BILLING_ENV", "development")
+    else:
+        profile = config or os.environ.get("BILLING_ENV", "development")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {sorted(PROFILES)}")
+
+    app = Flask(__name__)
+    app.config.from_object(PROFILES[profile])
+    app.config.update(PROFILES[profile].from_env())
+    app.config.update(overrides)
+    app.json.sort_keys = False
+    if profile == "production":
+        check_production(app.config)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from app import models  # noqa: F401  (registers every table on the metadata)
+    from app.celery_app import celery_init_app
+    from app.errors import register_error_handlers
+    from app.extensions import db, init_redis, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations")),
+    )
+    init_redis(app)
+    celery_init_app(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.billing.views import bp as billing_bp
+    from app.catalog.views import bp as catalog_bp
+    from app.clubs.views import bp as clubs_bp
+    from app.events.views import bp as events_bp
+    from app.openapi import bp as openapi_bp
+
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(billing_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(clubs_bp)
+    app.register_blueprint(openapi_bp)
+    if app.config["BILLING_DEV_ENDPOINTS"]:
+        from app.billing.dev_views import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.auth.cli import auth_cli
+    from app.billing.cli import billing_cli
+
+    app.cli.add_command(auth_cli)
+    app.cli.add_command(billing_cli)

@@ -1,0 +1,124 @@
+"""Endpoint declaration: request validation, auth, the commit, and OpenAPI metadata.
+
+Handlers stay thin: they receive validated pydantic models and the current
+user, call a service, and return a dict. This decorator is where a request's
+database transaction commits (or rolls back on any error).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Response, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from app.db import unit_of_work
+from app.errors import ApiError, validation_error
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    summary: str
+    tags: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+def pydantic_details(err: ValidationError) -> list[dict[str, Any]]:
+    details = []
+    for item in err.errors(include_url=False, include_context=False, include_input=False):
+        loc = ".".join(str(part) for part in item["loc"]) or "body"
+        details.append({"field": loc, "message": item["msg"], "type": item["type"]})
+    return details
+
+
+def _parse_json_body(model: type[BaseModel]) -> BaseModel:
+    raw = request.get_data(cache=True)
+    if raw.strip():
+        if not request.is_json:
+            raise ApiError(
+                415, "UNSUPPORTED_MEDIA_TYPE", "Request body must be JSON (application/json)"
+            )
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, "MALFORMED_JSON", "Request body is not valid JSON") from exc
+    else:
+        data = {}
+    if not isinstance(data, dict):
+        raise validation_error(
+            [{"field": "body", "message": "must be a JSON object", "type": "object_type"}]
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(pydantic_details(exc)) from exc
+
+
+def _parse_query(model: type[BaseModel]) -> BaseModel:
+    data = {key: request.args.get(key) for key in request.args}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(pydantic_details(exc)) from exc
+
+
+def endpoint(
+    *,
+    summary: str,
+    tags: tuple[str, ...] = (),
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    errors: dict[int, str] | None = None,
+) -> Callable:
+    spec = EndpointSpec(summary, tags, body, query, response, status, auth, errors or {})
+
+    def decorate(fn: Callable) -> Callable:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            # Imported here: auth depends on models, which depend on the app package.
+            from app.auth.services import authenticate_request
+
+            if auth:
+                g.user = authenticate_request()
+            if body is not None:
+                kwargs["body"] = _parse_json_body(body)
+            if query is not None:
+                kwargs["query"] = _parse_query(query)
+            with unit_of_work():
+                result = fn(*args, **kwargs)
+            return _to_response(result, status)
+
+        wrapper.api_spec = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _to_response(result: Any, default_status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    status = default_status
+    headers: dict[str, str] = {}
+    if isinstance(result, tuple):
+        if len(result) == 3:
+            result, status, headers = result
+        else:
+            result, status = result
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    response = jsonify(result)
+    response.status_code = status
+    response.headers.update(headers)
+    return response

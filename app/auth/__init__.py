@@ -1,0 +1,1 @@
+"""Authentication: Bearer JWTs, users provisioned on first sight."""

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask import current_app, g, request
+from sqlalchemy.dialects.postgresql import insert
+
+from app.auth.models import User
+from app.auth.tokens import InvalidToken, decode_token
+from app.errors import ApiError
+from app.extensions import db
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate_request() -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthenticated("A Bearer token is required")
+    try:
+        claims = decode_token(current_app.config["AUTH_JWT_SECRET"], token.strip())
+    except InvalidToken as exc:
+        raise _unauthenticated(str(exc).capitalize()) from exc
+    return provision_user(claims["sub"], _text(claims.get("email")), _text(claims.get("name")))
+
+
+def _text(value: object) -> str | None:
+    return value[:200] if isinstance(value, str) else None
+
+
+def provision_user(user_id: str, email: str | None = None, name: str | None = None) -> User:
+    """Create the user on first sight; concurrent first requests race safely."""
+    stmt = (
+        insert(User)
+        .values(id=user_id, email=email, name=name)
+        .on_conflict_do_nothing(index_elements=[User.id])
+    )
+    db.session.execute(stmt)
+    return db.session.get(User, user_id)
+
+
+def current_user() -> User:
+    return g.user

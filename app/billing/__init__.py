@@ -1,0 +1,1 @@
+"""Billing: purchase intents, transactions, settlement and credits."""

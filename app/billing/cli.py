@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+billing_cli = AppGroup("billing", help="Operator commands for billing.")

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")

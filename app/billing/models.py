@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+TRANSACTION_STATUSES = ("pending", "completed", "failed", "expired", "refunded")
+CREDIT_STATUSES = ("available", "consumed", "revoked")
+EVENT_SOURCES = ("api", "worker", "dev", "cli")
+
+
+class Transaction(db.Model):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'completed', 'failed', 'expired', 'refunded')",
+            name="status_known",
+        ),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint(
+            "(status IN ('completed', 'refunded')) = (settled_at IS NOT NULL)",
+            name="settled_iff_paid",
+        ),
+        UniqueConstraint(
+            "provider", "provider_payment_id", name="uq_transactions_provider_payment"
+        ),
+        # The poller's work queue: only pending rows, ordered by when they are due.
+        Index(
+            "ix_transactions_pending_due",
+            "next_poll_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("billing_products.code"), nullable=False)
+    club_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clubs.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    provider: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider_payment_id: Mapped[str | None] = mapped_column(String(128))
+    provider_transaction_id: Mapped[str | None] = mapped_column(String(128))
+    payment_url: Mapped[str | None] = mapped_column(Text)
+    poll_interval_s: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
+    provider_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    next_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    poll_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TransactionEvent(db.Model):
+    """Append-only audit log of every status change."""
+
+    __tablename__ = "transaction_events"
+    __table_args__ = (
+        CheckConstraint("source IN ('api', 'worker', 'dev', 'cli')", name="source_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id"), nullable=False, index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    provider_status: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class Credit(db.Model):
+    __tablename__ = "billing_credits"
+    __table_args__ = (
+        CheckConstraint("status IN ('available', 'consumed', 'revoked')", name="status_known"),
+        # A consumed credit always names its event and time; others never do.
+        CheckConstraint(
+            "(status = 'consumed') = (consumed_event_id IS NOT NULL AND consumed_at IS NOT NULL)",
+            name="consumed_has_event",
+        ),
+        CheckConstraint("sequence > 0", name="sequence_positive"),
+        # One grant per (transaction, unit): settling twice cannot add credits.
+        UniqueConstraint("source_transaction_id", "sequence", name="uq_billing_credits_grant"),
+        Index(
+            "ix_billing_credits_owner_available",
+            "user_id",
+            "credit_code",
+            "created_at",
+            postgresql_where=text("status = 'available'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    credit_code: Mapped[str] = mapped_column(ForeignKey("billing_products.code"), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="available")
+    source_transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id"), nullable=False
+    )
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Unique: one credit per event.
+    consumed_event_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("events.id"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyRecord(db.Model):
+    """A client's Idempotency-Key, scoped to the user, with the response it produced."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_idempotency_records_user_key"),
+        CheckConstraint("state IN ('in_progress', 'done')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )

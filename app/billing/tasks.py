@@ -1,0 +1,1 @@
+"""Celery tasks for billing (filled in by the payments pipeline)."""

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+
+class Plan(db.Model):
+    __tablename__ = "club_plans"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_non_negative"),
+        CheckConstraint("period_days > 0", name="period_positive"),
+        CheckConstraint("max_members IS NULL OR max_members > 0", name="max_members_positive"),
+        CheckConstraint(
+            "max_event_participants IS NULL OR max_event_participants > 0",
+            name="max_event_participants_positive",
+        ),
+        Index(
+            "uq_club_plans_single_default",
+            "is_default",
+            unique=True,
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    period_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    # NULL means unlimited.
+    max_members: Mapped[int | None] = mapped_column(Integer)
+    max_event_participants: Mapped[int | None] = mapped_column(Integer)
+    paid_events: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    csv_export: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class Product(db.Model):
+    __tablename__ = "billing_products"
+    __table_args__ = (
+        CheckConstraint("type IN ('credit', 'plan')", name="type_known"),
+        CheckConstraint("price >= 0", name="price_non_negative"),
+        CheckConstraint(
+            "(type = 'plan') = (plan_id IS NOT NULL)", name="plan_products_name_a_plan"
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    constraints: Mapped[dict] = mapped_column(JSONB, nullable=False, default=dict)
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("club_plans.id"), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class BillingPolicy(db.Model):
+    """A single row of tunables; the CHECK keeps it single."""
+
+    __tablename__ = "billing_policy"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("pending_ttl_minutes > 0", name="ttl_positive"),
+        CheckConstraint("grace_days >= 0", name="grace_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pending_ttl_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    grace_days: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class PolicyAction(db.Model):
+    """Which club actions a subscription status allows (absent row = allowed)."""
+
+    __tablename__ = "billing_policy_actions"
+    __table_args__ = (
+        CheckConstraint(
+            "subscription_status IN ('pending', 'active', 'grace', 'expired')",
+            name="status_known",
+        ),
+    )
+
+    subscription_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    action: Mapped[str] = mapped_column(String(64), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean, nullable=False)

@@ -1,0 +1,52 @@
+"""Celery wired the way Flask's Celery pattern does it: tasks run in an app context."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery, Task
+from flask import Flask
+
+from app.db import unit_of_work
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        """Runs in an app context; commits on success, rolls back on failure.
+
+        Follow-up tasks are sent with ``app.db.after_commit`` so they only leave
+        once this task's writes are durable.
+        """
+
+        def __call__(self, *args, **kwargs):
+            with app.app_context(), unit_of_work():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object("celeryconfig")
+    celery_app.conf.update(
+        broker_url=app.config["REDIS_URL"],
+        result_backend=app.config["REDIS_URL"],
+        task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
+        beat_schedule={
+            "poll-due-transactions": {
+                "task": "billing.poll_due_transactions",
+                "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"]),
+            },
+            "expire-stale-intents": {
+                "task": "billing.expire_stale_transactions",
+                "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"] * 5),
+            },
+            "subscription-lifecycle": {
+                "task": "clubs.advance_subscriptions",
+                "schedule": timedelta(seconds=app.config["LIFECYCLE_INTERVAL_S"]),
+            },
+            "purge-idempotency-records": {
+                "task": "billing.purge_idempotency_records",
+                "schedule": timedelta(hours=1),
+            },
+        },
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

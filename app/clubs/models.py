@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+ROLES = ("owner", "admin", "member")
+SUBSCRIPTION_STATUSES = ("pending", "active", "grace", "expired")
+
+
+class Club(db.Model):
+    __tablename__ = "clubs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class ClubMember(db.Model):
+    __tablename__ = "club_members"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'admin', 'member')", name="role_known"),)
+
+    club_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clubs.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class ClubSubscription(db.Model):
+    """The club's current plan; one row per club, rewritten by settlement and lifecycle."""
+
+    __tablename__ = "club_subscriptions"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'active', 'grace', 'expired')", name="status_known"),
+        CheckConstraint("current_period_end > current_period_start", name="period_ordered"),
+        CheckConstraint("grace_until >= current_period_end", name="grace_after_period"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    club_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clubs.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    plan_id: Mapped[str] = mapped_column(ForeignKey("club_plans.id"), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    current_period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    current_period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    grace_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class SubscriptionGrant(db.Model):
+    """One period bought by one transaction; the unique source makes settlement idempotent."""
+
+    __tablename__ = "subscription_grants"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    source_transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id"), nullable=False, unique=True
+    )
+    club_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clubs.id"), nullable=False, index=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("club_plans.id"), nullable=False)
+    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("clubs", __name__, url_prefix="/api/clubs")

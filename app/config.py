@@ -1,0 +1,115 @@
+"""Configuration profiles. Every setting can come from the environment."""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_SECRET = "dev-insecure-secret-change-me"
+DEFAULT_KASPI_KEY = "dev-kaspi-key"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+    SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/billing"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    KASPI_BASE_URL = "http://127.0.0.1:8090"
+    KASPI_API_KEY = DEFAULT_KASPI_KEY
+    KASPI_TIMEOUT_S = 5.0
+    AUTH_JWT_SECRET = DEFAULT_SECRET
+    AUTH_TOKEN_TTL_S = 7 * 24 * 3600
+    BILLING_DEV_ENDPOINTS = False
+    # Redis lock guarding publishes of one credit owner; PostgreSQL stays the guarantee.
+    PUBLISH_LOCK_ENABLED = True
+    PUBLISH_LOCK_TIMEOUT_S = 10.0
+    PUBLISH_LOCK_WAIT_S = 3.0
+    MAX_CONTENT_LENGTH = 64 * 1024
+    IDEMPOTENCY_TTL_HOURS = 48
+    # Polling schedule for pending transactions: first poll after this, then backoff.
+    POLL_INITIAL_DELAY_S = 2.0
+    POLL_MAX_DELAY_S = 60.0
+    SWEEP_INTERVAL_S = 2.0
+    LIFECYCLE_INTERVAL_S = 60.0
+    CELERY_TASK_ALWAYS_EAGER = False
+
+    @classmethod
+    def from_env(cls) -> dict:
+        env = os.environ
+        values: dict = {}
+        url = env.get("DATABASE_URL")
+        if url:
+            values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
+        for key in ("REDIS_URL", "KASPI_BASE_URL", "KASPI_API_KEY", "AUTH_JWT_SECRET"):
+            if env.get(key):
+                values[key] = env[key]
+        if "BILLING_DEV_ENDPOINTS" in env:
+            values["BILLING_DEV_ENDPOINTS"] = _bool(env["BILLING_DEV_ENDPOINTS"])
+        if "PUBLISH_LOCK_ENABLED" in env:
+            values["PUBLISH_LOCK_ENABLED"] = _bool(env["PUBLISH_LOCK_ENABLED"], True)
+        if "FLASK_DEBUG" in env:
+            values["DEBUG"] = _bool(env["FLASK_DEBUG"])
+        for key in ("POLL_INITIAL_DELAY_S", "POLL_MAX_DELAY_S", "SWEEP_INTERVAL_S"):
+            if env.get(key):
+                values[key] = float(env[key])
+        return values
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    BILLING_DEV_ENDPOINTS = True
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    BILLING_DEV_ENDPOINTS = True
+    SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/billing_test"
+    REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+
+PROFILES: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and pin SQLAlchemy to psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe for the chosen profile."""
+
+
+def check_production(config: dict) -> None:
+    """Refuse to run production with development conveniences left on."""
+    problems = []
+    if config.get("AUTH_JWT_SECRET") in (None, "", DEFAULT_SECRET):
+        problems.append("AUTH_JWT_SECRET is unset or the development default")
+    elif len(config["AUTH_JWT_SECRET"]) < 32:
+        problems.append("AUTH_JWT_SECRET must be at least 32 characters")
+    if config.get("KASPI_API_KEY") in (None, "", DEFAULT_KASPI_KEY):
+        problems.append("KASPI_API_KEY is unset or the development default")
+    if config.get("BILLING_DEV_ENDPOINTS"):
+        problems.append("BILLING_DEV_ENDPOINTS must be off")
+    if config.get("DEBUG"):
+        problems.append("debug mode must be off")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))

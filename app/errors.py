@@ -1,0 +1,85 @@
+"""One error envelope for every failure: ``{"error": {"code", "message", ...}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Werkzeug's status codes mapped to stable machine-readable codes.
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+class ApiError(Exception):
+    """An expected failure with an HTTP status, a code and optional extra fields."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, **self.extra}}
+
+
+def not_found(code: str, message: str) -> ApiError:
+    return ApiError(404, code, message)
+
+
+def validation_error(details: list[dict[str, Any]], message: str = "Invalid request") -> ApiError:
+    return ApiError(400, "VALIDATION_ERROR", message, details=details)
+
+
+def error_response(err: ApiError) -> Response:
+    response = jsonify(err.body())
+    response.status_code = err.status
+    for name, value in err.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError) -> Response:
+        return error_response(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Response:
+        status = err.code or 500
+        code = HTTP_CODES.get(status, "HTTP_ERROR")
+        response = error_response(ApiError(status, code, err.description or err.name))
+        if status == 405 and err.get_response().headers.get("Allow"):
+            response.headers["Allow"] = err.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        # Logged with the traceback for operators; the client sees no internals.
+        log.exception("unhandled error")
+        return error_response(ApiError(500, "INTERNAL_ERROR", "Internal server error"))

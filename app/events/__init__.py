@@ -1,0 +1,1 @@
+"""Events: drafts, publishing and the entitlement checks that guard it."""

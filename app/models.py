@@ -1,0 +1,24 @@
+"""Imports every model so the metadata (and Alembic) sees the whole schema."""
+
+from app.auth.models import User
+from app.billing.models import Credit, IdempotencyRecord, Transaction, TransactionEvent
+from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
+from app.clubs.models import Club, ClubMember, ClubSubscription, SubscriptionGrant
+from app.events.models import Event
+
+__all__ = [
+    "BillingPolicy",
+    "Club",
+    "ClubMember",
+    "ClubSubscription",
+    "Credit",
+    "Event",
+    "IdempotencyRecord",
+    "Plan",
+    "PolicyAction",
+    "Product",
+    "SubscriptionGrant",
+    "Transaction",
+    "TransactionEvent",
+    "User",
+]
