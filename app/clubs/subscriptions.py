@@ -1,0 +1,97 @@
+"""Club subscription lifecycle: activate, extend, switch plan, grace, expiry.
+
+No subscription row means the club is on the free (default) plan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from app import locking
+from app.catalog import services as catalog
+from app.catalog.models import Plan
+from app.clubs.models import ClubSubscription, SubscriptionGrant
+from app.extensions import db
+
+
+@dataclass(frozen=True)
+class EffectivePlan:
+    plan: Plan
+    status: str | None  # None: no subscription, the free plan
+    subscription: ClubSubscription | None
+
+
+def effective_plan(club_id: uuid.UUID, *, for_share: bool = False) -> EffectivePlan:
+    """The plan whose limits apply to the club now; expired subscriptions fall back to free."""
+    sub = (
+        locking.share_subscription(club_id)
+        if for_share
+        else db.session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club_id))
+    )
+    if sub is None:
+        return EffectivePlan(catalog.default_plan(), None, None)
+    if sub.status == "expired":
+        return EffectivePlan(catalog.default_plan(), "expired", sub)
+    return EffectivePlan(db.session.get(Plan, sub.plan_id), sub.status, sub)
+
+
+def grant_period(
+    club_id: uuid.UUID, plan_id: str, source_transaction_id: uuid.UUID, now: datetime
+) -> bool:
+    """Apply one paid period from a settled transaction. Returns False if already applied.
+
+    Same plan and still active or in grace: extend from the current end. Another
+    plan, or nothing current: the new plan starts now. The unique source
+    transaction on subscription_grants makes a second call a no-op.
+    """
+    plan = db.session.get(Plan, plan_id)
+    period = timedelta(days=plan.period_days)
+    grace = timedelta(days=catalog.get_policy().grace_days)
+    sub = locking.lock_subscription(club_id)
+    if sub is not None and sub.plan_id == plan_id and sub.status in ("active", "grace"):
+        start = max(sub.current_period_end, now) if sub.status == "active" else now
+    else:
+        start = now
+    end = start + period
+    inserted = db.session.execute(
+        insert(SubscriptionGrant)
+        .values(
+            id=uuid.uuid4(), source_transaction_id=source_transaction_id, club_id=club_id,
+            plan_id=plan_id, period_start=start, period_end=end,
+        )
+        .on_conflict_do_nothing(index_elements=[SubscriptionGrant.source_transaction_id])
+        .returning(SubscriptionGrant.id)
+    ).scalar()
+    if inserted is None:
+        return False
+    if sub is None:
+        sub = ClubSubscription(club_id=club_id)
+        db.session.add(sub)
+    if sub.plan_id != plan_id or sub.status not in ("active", "grace") or start == now:
+        sub.current_period_start = start
+    sub.plan_id = plan_id
+    sub.status = "active"
+    sub.current_period_end = end
+    sub.grace_until = end + grace
+    db.session.flush()
+    return True
+
+
+def advance_due(now: datetime, limit: int = 500) -> dict[str, int]:
+    """active → grace when the period ends; grace → expired when grace ends."""
+    counts = {"grace": 0, "expired": 0}
+    for sub in locking.claim_subscriptions_due(now, limit):
+        if sub.status == "active" and sub.current_period_end <= now:
+            sub.status = "grace" if sub.grace_until > now else "expired"
+        elif sub.status == "grace" and sub.grace_until <= now:
+            sub.status = "expired"
+        else:
+            continue
+        counts[sub.status] += 1
+    db.session.flush()
+    return counts

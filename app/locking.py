@@ -1,0 +1,98 @@
+"""Every row lock the service takes, in one place.
+
+Lock order, always: transactions → events → club_subscriptions → billing_credits.
+A code path that needs several of these takes them in that order, so two paths
+can never wait on each other in a cycle (no deadlocks between settlement,
+refund, publish and the subscription lifecycle).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.billing.models import Credit, Transaction
+from app.clubs.models import ClubSubscription
+from app.events.models import Event
+from app.extensions import db
+
+
+def lock_transaction(transaction_id: uuid.UUID) -> Transaction | None:
+    """Serialises every status change of one transaction."""
+    return db.session.scalar(
+        select(Transaction).where(Transaction.id == transaction_id).with_for_update()
+    )
+
+
+def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
+    """Pending transactions whose next poll is due; rows another poller holds are skipped."""
+    stmt = (
+        select(Transaction)
+        .where(Transaction.status == "pending", Transaction.next_poll_at <= now)
+        .order_by(Transaction.next_poll_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalars(stmt).all()
+
+
+def lock_event(event_id: uuid.UUID) -> Event | None:
+    return db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+
+
+def lock_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
+    return db.session.scalar(
+        select(ClubSubscription).where(ClubSubscription.club_id == club_id).with_for_update()
+    )
+
+
+def share_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
+    """Readers that act on a subscription's status hold it still until they commit."""
+    return db.session.scalar(
+        select(ClubSubscription).where(ClubSubscription.club_id == club_id).with_for_update(
+            read=True
+        )
+    )
+
+
+def claim_subscriptions_due(now: datetime, limit: int) -> Sequence[ClubSubscription]:
+    stmt = (
+        select(ClubSubscription)
+        .where(
+            ((ClubSubscription.status == "active") & (ClubSubscription.current_period_end <= now))
+            | ((ClubSubscription.status == "grace") & (ClubSubscription.grace_until <= now))
+        )
+        .order_by(ClubSubscription.current_period_end)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalars(stmt).all()
+
+
+def lock_oldest_available_credit(user_id: str, credit_code: str) -> Credit | None:
+    """The oldest available credit; one a concurrent publish holds is skipped, not waited on."""
+    stmt = (
+        select(Credit)
+        .where(
+            Credit.user_id == user_id,
+            Credit.credit_code == credit_code,
+            Credit.status == "available",
+        )
+        .order_by(Credit.created_at, Credit.sequence, Credit.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalar(stmt)
+
+
+def lock_credits_of_transaction(transaction_id: uuid.UUID) -> Sequence[Credit]:
+    stmt = (
+        select(Credit)
+        .where(Credit.source_transaction_id == transaction_id)
+        .order_by(Credit.sequence)
+        .with_for_update()
+    )
+    return db.session.scalars(stmt).all()

@@ -1,0 +1,102 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded ones when none answers)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from app import create_app
+from app.auth.tokens import issue_token
+from app.extensions import db
+from scripts.localservices import Services, ensure_services, recreate_database
+
+TEST_DB_NAME = os.environ.get("TEST_DATABASE_NAME", "billing_test")
+JWT_SECRET = "test-secret-0123456789abcdef0123456789"
+KASPI_KEY = "test-kaspi-key"
+
+
+@pytest.fixture(scope="session")
+def services() -> Services:
+    return ensure_services(
+        os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(services: Services) -> str:
+    """A throwaway database brought up by the migrations alone."""
+    recreate_database(services.postgres_server_url, TEST_DB_NAME)
+    return services.database_url(TEST_DB_NAME)
+
+
+@pytest.fixture(scope="session")
+def redis_url(services: Services) -> str:
+    redis_lib.Redis.from_url(services.redis_url).flushdb()
+    return services.redis_url
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url: str, redis_url: str) -> dict:
+    from app.config import normalize_db_url
+
+    return {
+        "PROFILE": "testing",
+        "SQLALCHEMY_DATABASE_URI": normalize_db_url(database_url),
+        "REDIS_URL": redis_url,
+        "AUTH_JWT_SECRET": JWT_SECRET,
+        "KASPI_API_KEY": KASPI_KEY,
+        "KASPI_BASE_URL": "http://127.0.0.1:9",  # integration tests point this at a live stub
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config: dict):
+    from flask_migrate import upgrade
+
+    application = create_app(dict(app_config))
+    with application.app_context():
+        upgrade()
+        db.engine.dispose()
+    return application
+
+
+@pytest.fixture
+def db_session(app) -> Iterator:
+    """Each test runs inside one outer transaction that is rolled back at its end.
+
+    The code under test commits for real (to a SAVEPOINT the outer transaction
+    holds), so commit paths and after-commit hooks run as in production.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        original = db.session
+        db.session = session
+        try:
+            yield session
+        finally:
+            session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+def token_for(user_id: str, ttl: int = 3600, secret: str = JWT_SECRET) -> str:
+    return issue_token(secret, user_id, ttl)
+
+
+def auth(user_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user_id)}"}

@@ -1,0 +1,126 @@
+"""Start real service processes (gunicorn, celery) for the integration tier."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+LOG_DIR = ROOT / "var" / "test-logs"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.05,
+               message: str = "condition") -> object:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def bin_path(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+class Process:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log_path = LOG_DIR / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self) -> None:
+        """Kill the whole process group at once, as a crash would."""
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+
+def http_ready(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return requests.get(url, timeout=1).status_code < 500
+        except requests.RequestException:
+            return False
+
+    return check
+
+
+def start_gunicorn(name: str, app_spec: str, env: dict[str, str], workers: int = 2,
+                   health_path: str = "/openapi.json") -> tuple[Process, str]:
+    port = free_port()
+    proc = Process(name, [bin_path("gunicorn"), "--workers", str(workers), "--bind",
+                          f"127.0.0.1:{port}", "--graceful-timeout", "5", app_spec], env).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(http_ready(base + health_path), timeout=30, message=f"{name} to answer")
+    except TimeoutError:
+        proc.stop()
+        raise RuntimeError(f"{name} did not start:\n{proc.tail()}") from None
+    return proc, base
+
+
+def start_celery_worker(env: dict[str, str], name: str = "worker", concurrency: int = 2) -> Process:
+    proc = Process(name, [bin_path("celery"), "-A", "workers", "worker", "--loglevel", "INFO",
+                          "--concurrency", str(concurrency), "--pool", "prefork",
+                          "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"],
+                   env).start()
+    return proc
+
+
+def start_celery_beat(env: dict[str, str], schedule_path: Path, name: str = "beat") -> Process:
+    return Process(name, [bin_path("celery"), "-A", "workers", "beat", "--loglevel", "INFO",
+                          "--schedule", str(schedule_path)], env).start()
