@@ -52,9 +52,9 @@ def lock_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
 def share_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
     """Readers that act on a subscription's status hold it still until they commit."""
     return db.session.scalar(
-        select(ClubSubscription).where(ClubSubscription.club_id == club_id).with_for_update(
-            read=True
-        )
+        select(ClubSubscription)
+        .where(ClubSubscription.club_id == club_id)
+        .with_for_update(read=True)
     )
 
 

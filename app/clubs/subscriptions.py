@@ -61,8 +61,12 @@ def grant_period(
     inserted = db.session.execute(
         insert(SubscriptionGrant)
         .values(
-            id=uuid.uuid4(), source_transaction_id=source_transaction_id, club_id=club_id,
-            plan_id=plan_id, period_start=start, period_end=end,
+            id=uuid.uuid4(),
+            source_transaction_id=source_transaction_id,
+            club_id=club_id,
+            plan_id=plan_id,
+            period_start=start,
+            period_end=end,
         )
         .on_conflict_do_nothing(index_elements=[SubscriptionGrant.source_transaction_id])
         .returning(SubscriptionGrant.id)

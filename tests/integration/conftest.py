@@ -18,8 +18,16 @@ from tests.conftest import JWT_SECRET, KASPI_KEY
 from tests.support.processes import Process, start_celery_worker, start_gunicorn
 
 MUTABLE_TABLES = (
-    "transaction_events", "billing_credits", "subscription_grants", "club_subscriptions",
-    "transactions", "idempotency_records", "events", "club_members", "clubs", "users",
+    "transaction_events",
+    "billing_credits",
+    "subscription_grants",
+    "club_subscriptions",
+    "transactions",
+    "idempotency_records",
+    "events",
+    "club_members",
+    "clubs",
+    "users",
 )
 CATALOG_TABLES = ("billing_products", "club_plans", "billing_policy", "billing_policy_actions")
 
@@ -28,7 +36,9 @@ CATALOG_TABLES = ("billing_products", "club_plans", "billing_policy", "billing_p
 def catalog_snapshot(app) -> dict[str, list[dict]]:
     with app.app_context():
         return {
-            table: [dict(row._mapping) for row in db.session.execute(text(f"SELECT * FROM {table}"))]
+            table: [
+                dict(row._mapping) for row in db.session.execute(text(f"SELECT * FROM {table}"))
+            ]
             for table in CATALOG_TABLES
         }
 
@@ -39,13 +49,16 @@ def clean_db(app, catalog_snapshot) -> Iterator[None]:
     with app.app_context():
         db.session.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} CASCADE"))
         for table in ("billing_policy_actions", "billing_policy", "billing_products", "club_plans"):
-            pk = {"billing_products": ["code"], "club_plans": ["id"], "billing_policy": ["id"],
-                  "billing_policy_actions": ["subscription_status", "action"]}[table]
+            pk = {
+                "billing_products": ["code"],
+                "club_plans": ["id"],
+                "billing_policy": ["id"],
+                "billing_policy_actions": ["subscription_status", "action"],
+            }[table]
             for row in catalog_snapshot[table]:
                 sets = ", ".join(f"{col} = :{col}" for col in row if col not in pk)
                 where = " AND ".join(f"{col} = :{col}" for col in pk)
-                params = {k: (json.dumps(v) if isinstance(v, dict) else v)
-                          for k, v in row.items()}
+                params = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in row.items()}
                 db.session.execute(text(f"UPDATE {table} SET {sets} WHERE {where}"), params)
         db.session.commit()
         db.session.remove()
@@ -54,17 +67,19 @@ def clean_db(app, catalog_snapshot) -> Iterator[None]:
 
 def service_env(app_config: dict, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "BILLING_ENV": "testing",
-        "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app_config["REDIS_URL"],
-        "AUTH_JWT_SECRET": JWT_SECRET,
-        "KASPI_API_KEY": KASPI_KEY,
-        "BILLING_DEV_ENDPOINTS": "1",
-        "POLL_INITIAL_DELAY_S": "0.2",
-        "POLL_MAX_DELAY_S": "1",
-        "SWEEP_INTERVAL_S": "0.5",
-    })
+    env.update(
+        {
+            "BILLING_ENV": "testing",
+            "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app_config["REDIS_URL"],
+            "AUTH_JWT_SECRET": JWT_SECRET,
+            "KASPI_API_KEY": KASPI_KEY,
+            "BILLING_DEV_ENDPOINTS": "1",
+            "POLL_INITIAL_DELAY_S": "0.2",
+            "POLL_MAX_DELAY_S": "1",
+            "SWEEP_INTERVAL_S": "0.5",
+        }
+    )
     env.update(extra)
     return env
 

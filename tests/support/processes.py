@@ -23,8 +23,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.05,
-               message: str = "condition") -> object:
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> object:
     """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -54,7 +58,11 @@ class Process:
     def start(self) -> Process:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self
@@ -99,11 +107,28 @@ def http_ready(url: str) -> Callable[[], bool]:
     return check
 
 
-def start_gunicorn(name: str, app_spec: str, env: dict[str, str], workers: int = 2,
-                   health_path: str = "/openapi.json") -> tuple[Process, str]:
+def start_gunicorn(
+    name: str,
+    app_spec: str,
+    env: dict[str, str],
+    workers: int = 2,
+    health_path: str = "/openapi.json",
+) -> tuple[Process, str]:
     port = free_port()
-    proc = Process(name, [bin_path("gunicorn"), "--workers", str(workers), "--bind",
-                          f"127.0.0.1:{port}", "--graceful-timeout", "5", app_spec], env).start()
+    proc = Process(
+        name,
+        [
+            bin_path("gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "5",
+            app_spec,
+        ],
+        env,
+    ).start()
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(http_ready(base + health_path), timeout=30, message=f"{name} to answer")
@@ -114,13 +139,41 @@ def start_gunicorn(name: str, app_spec: str, env: dict[str, str], workers: int =
 
 
 def start_celery_worker(env: dict[str, str], name: str = "worker", concurrency: int = 2) -> Process:
-    proc = Process(name, [bin_path("celery"), "-A", "workers", "worker", "--loglevel", "INFO",
-                          "--concurrency", str(concurrency), "--pool", "prefork",
-                          "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"],
-                   env).start()
+    proc = Process(
+        name,
+        [
+            bin_path("celery"),
+            "-A",
+            "workers",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--hostname",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env,
+    ).start()
     return proc
 
 
 def start_celery_beat(env: dict[str, str], schedule_path: Path, name: str = "beat") -> Process:
-    return Process(name, [bin_path("celery"), "-A", "workers", "beat", "--loglevel", "INFO",
-                          "--schedule", str(schedule_path)], env).start()
+    return Process(
+        name,
+        [
+            bin_path("celery"),
+            "-A",
+            "workers",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(schedule_path),
+        ],
+        env,
+    ).start()

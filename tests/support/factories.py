@@ -1,0 +1,107 @@
+"""Plain factories for test data; each flushes so ids are set, and never commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from app.auth.models import User
+from app.billing.models import Credit, Transaction
+from app.clubs.models import Club, ClubMember
+from app.events.models import Event
+from app.extensions import db
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_user(user_id: str | None = None) -> User:
+    user = db.session.get(User, user_id) if user_id else None
+    if user is None:
+        user = User(id=user_id or f"user-{uuid.uuid4().hex[:10]}")
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def make_transaction(
+    user: User,
+    *,
+    product_code: str = "EVENT_UPGRADE_500",
+    quantity: int = 1,
+    amount: Decimal = Decimal("1000.00"),
+    status: str = "pending",
+    club_id: uuid.UUID | None = None,
+    payment_id: str | None = None,
+) -> Transaction:
+    created = now()
+    tx = Transaction(
+        user_id=user.id,
+        product_code=product_code,
+        quantity=quantity,
+        amount=amount,
+        currency="KZT",
+        status=status,
+        provider="kaspi",
+        provider_payment_id=payment_id or f"pay-{uuid.uuid4().hex[:12]}",
+        expires_at=created + timedelta(minutes=60),
+        next_poll_at=created,
+        settled_at=created if status in ("completed", "refunded") else None,
+        club_id=club_id,
+    )
+    db.session.add(tx)
+    db.session.flush()
+    return tx
+
+
+def grant_credits(user: User, count: int = 1, code: str = "EVENT_UPGRADE_500") -> list[Credit]:
+    """Credits as a settled purchase would grant them (with their source transaction)."""
+    tx = make_transaction(
+        user, quantity=count, amount=Decimal("1000.00") * count, status="completed"
+    )
+    credits = [
+        Credit(
+            user_id=user.id,
+            credit_code=code,
+            source_transaction_id=tx.id,
+            sequence=i + 1,
+            status="available",
+        )
+        for i in range(count)
+    ]
+    db.session.add_all(credits)
+    db.session.flush()
+    return credits
+
+
+def make_club(owner: User, name: str = "Chess club") -> Club:
+    club = Club(name=name, owner_id=owner.id)
+    db.session.add(club)
+    db.session.flush()
+    db.session.add(ClubMember(club_id=club.id, user_id=owner.id, role="owner"))
+    db.session.flush()
+    return club
+
+
+def make_event(
+    owner: User,
+    *,
+    max_participants: int | None = 10,
+    club: Club | None = None,
+    is_paid: bool = False,
+    title: str = "Meetup",
+    published: bool = False,
+) -> Event:
+    event = Event(
+        owner_id=owner.id,
+        title=title,
+        max_participants=max_participants,
+        club_id=club.id if club else None,
+        is_paid=is_paid,
+        published_at=now() if published else None,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
