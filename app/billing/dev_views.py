@@ -1,3 +1,37 @@
+"""Development-only endpoints; registered only when BILLING_DEV_ENDPOINTS is on."""
+
+from __future__ import annotations
+
 from flask import Blueprint
 
+from app.api import endpoint
+from app.auth.services import current_user
+from app.billing import manual, queries
+from app.billing.schemas import (
+    DevSettleIn,
+    DevSettleQuery,
+    DevSettleQueuedOut,
+    status_out,
+)
+
 bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")
+
+
+@bp.post("/settle")
+@endpoint(
+    summary="Development only: settle one of your transactions by hand",
+    tags=("dev",),
+    body=DevSettleIn,
+    query=DevSettleQuery,
+    response=DevSettleQueuedOut,
+    status=202,
+    errors={404: "No such transaction of yours", 409: "The transaction cannot take that outcome"},
+)
+def settle(body: DevSettleIn, query: DevSettleQuery):
+    user = current_user()
+    queries.own_transaction(user.id, body.transaction_id)
+    if query.wait in ("1", "true"):
+        tx = manual.settle_now(body.transaction_id, body.outcome, source="dev")
+        return status_out(tx), 200
+    task_id = manual.enqueue_settle(body.transaction_id, body.outcome, source="dev")
+    return DevSettleQueuedOut(task_id=task_id, transaction_id=body.transaction_id)

@@ -1,1 +1,76 @@
-"""Celery tasks for billing (filled in by the payments pipeline)."""
+"""Celery tasks for billing. Thin: each calls a service; the task base commits.
+
+Arguments are ids (JSON), never ORM objects. Follow-up tasks are sent with
+``after_commit`` so a worker never receives an id whose row is not committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from celery import shared_task
+
+from app.billing import idempotency, reconcile
+from app.billing import status as sm
+from app.billing.kaspi_client import ProviderUnavailable
+from app.billing.manual import OUTCOMES
+from app.billing.settlement import settle
+from app.db import after_commit
+
+
+def enqueue_check(transaction_id: uuid.UUID) -> None:
+    after_commit(lambda: check_transaction.delay(str(transaction_id)))
+
+
+@shared_task(name="billing.poll_due_transactions")
+def poll_due_transactions() -> int:
+    """Beat: claim due pending transactions and send one check each (after commit)."""
+    ids = reconcile.claim_due(datetime.now(UTC))
+    for transaction_id in ids:
+        enqueue_check(transaction_id)
+    return len(ids)
+
+
+@shared_task(name="billing.expire_stale_transactions")
+def expire_stale_transactions() -> int:
+    """Beat: pending transactions past their expiry get a final provider check."""
+    ids = reconcile.claim_stale(datetime.now(UTC))
+    for transaction_id in ids:
+        enqueue_check(transaction_id)
+    return len(ids)
+
+
+@shared_task(
+    name="billing.check_transaction",
+    bind=True,
+    autoretry_for=(ProviderUnavailable,),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=5,
+)
+def check_transaction(self, transaction_id: str) -> str:
+    return reconcile.reconcile(uuid.UUID(transaction_id))
+
+
+@shared_task(name="billing.settle_transaction")
+def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -> str:
+    """Settle by hand (development): through the status machine like everything else."""
+    try:
+        result = settle(
+            uuid.UUID(transaction_id),
+            OUTCOMES[outcome],
+            source=source,
+            note=f"settled by hand ({source})",
+        )
+    except sm.IllegalTransition as exc:
+        return f"refused: {exc}"
+    if result.transaction is None:
+        return "not_found"
+    return result.transaction.status
+
+
+@shared_task(name="billing.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    return idempotency.purge_expired(datetime.now(UTC))

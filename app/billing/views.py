@@ -1,3 +1,75 @@
-from flask import Blueprint
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, request
+
+from app.api import endpoint
+from app.auth.services import current_user
+from app.billing import idempotency, queries
+from app.billing.intents import create_purchase_intent
+from app.billing.schemas import (
+    CreditsOut,
+    PurchaseIntentIn,
+    PurchaseIntentOut,
+    StatusQuery,
+    TransactionStatusOut,
+    credit_out,
+    status_out,
+)
 
 bp = Blueprint("billing", __name__, url_prefix="/api/billing")
+
+
+@bp.post("/purchase-intent")
+@endpoint(
+    summary="Create a purchase intent and its Kaspi payment",
+    tags=("billing",),
+    body=PurchaseIntentIn,
+    response=PurchaseIntentOut,
+    status=201,
+    errors={
+        403: "Only the club owner may buy a plan",
+        404: "Product or club not found",
+        409: "Idempotency-Key still in use",
+        422: "Idempotency-Key reused with another body",
+        503: "Payment provider unavailable; nothing charged",
+    },
+)
+def purchase_intent(body: PurchaseIntentIn):
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        key = idempotency.validate_key(key)
+    result = create_purchase_intent(current_user(), body, key)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return result.body, result.status, headers
+
+
+@bp.get("/transactions/status")
+@endpoint(
+    summary="Poll one of your transactions",
+    tags=("billing",),
+    query=StatusQuery,
+    response=TransactionStatusOut,
+    errors={404: "No such transaction of yours"},
+)
+def transaction_status(query: StatusQuery):
+    return status_out(queries.own_transaction(current_user().id, query.transaction_id))
+
+
+@bp.get("/transactions/<uuid:transaction_id>")
+@endpoint(
+    summary="One of your transactions",
+    tags=("billing",),
+    response=TransactionStatusOut,
+    errors={404: "No such transaction of yours"},
+)
+def transaction_by_id(transaction_id: uuid.UUID):
+    return status_out(queries.own_transaction(current_user().id, transaction_id))
+
+
+@bp.get("/credits")
+@endpoint(summary="Your credits and available counts", tags=("billing",), response=CreditsOut)
+def credits():
+    items, available = queries.credits_of(current_user().id)
+    return CreditsOut(credits=[credit_out(c) for c in items], available=available)

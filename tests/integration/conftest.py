@@ -85,17 +85,6 @@ def service_env(app_config: dict, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def kaspi_stub(tmp_path_factory) -> Iterator[str]:
-    from tests.support.stub_server import start_stub
-
-    base_url, stop = start_stub(tmp_path_factory.mktemp("kaspi"), KASPI_KEY)
-    try:
-        yield base_url
-    finally:
-        stop()
-
-
-@pytest.fixture(scope="session")
 def api_server(app, app_config, kaspi_stub) -> Iterator[str]:
     """gunicorn with several worker processes serving wsgi:app."""
     env = service_env(app_config, KASPI_BASE_URL=kaspi_stub)

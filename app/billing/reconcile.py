@@ -1,0 +1,153 @@
+"""Bringing pending transactions in line with what the provider says.
+
+A transaction leaves ``pending`` only on the provider's answer: Processed →
+completed, Error → failed, or — once the provider's own expiry has passed and
+it still reports no payment — expired. A Processed answer is honoured however
+late it comes, as long as the transaction is still pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+
+from app import locking
+from app.billing import status as sm
+from app.billing.intents import CREATE_GRACE, attach_payment
+from app.billing.kaspi_client import PaymentStatus
+from app.billing.models import Transaction
+from app.billing.provider import get_provider
+from app.billing.settlement import SettleResult, settle
+from app.db import commit, end_read
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def next_poll_delay(attempts: int) -> timedelta:
+    """Exponential backoff from the first delay up to the ceiling."""
+    cfg = current_app.config
+    delay = cfg["POLL_INITIAL_DELAY_S"] * (2 ** max(0, attempts - 1))
+    return timedelta(seconds=min(delay, cfg["POLL_MAX_DELAY_S"]))
+
+
+def claim_due(now: datetime, limit: int = 200) -> list[uuid.UUID]:
+    """Claim due pending transactions and push their next poll into the future.
+
+    Claiming and rescheduling happen in one statement's row locks (SKIP LOCKED),
+    so two beats or several workers never claim the same row at once; a claimed
+    check that is lost (an enqueue that failed, a worker that died) simply comes
+    due again.
+    """
+    ids = []
+    for tx in locking.claim_due_pending_transactions(now, limit):
+        tx.poll_attempts += 1
+        tx.next_poll_at = now + next_poll_delay(tx.poll_attempts)
+        ids.append(tx.id)
+    return ids
+
+
+def claim_stale(now: datetime, limit: int = 200) -> list[uuid.UUID]:
+    """Pending transactions past their expiry: make them due for a final check now."""
+    ids = []
+    for tx in locking.claim_expired_pending_transactions(now, limit):
+        tx.next_poll_at = now + next_poll_delay(1)
+        ids.append(tx.id)
+    return ids
+
+
+def reconcile(transaction_id: uuid.UUID, *, source: str = "worker") -> str:
+    """Ask the provider about one transaction and apply the answer. Returns what happened."""
+    tx = db.session.get(Transaction, transaction_id)
+    if tx is None or tx.status != sm.PENDING:
+        return "not_pending"
+    payment_id, amount, created_at = tx.provider_payment_id, tx.amount, tx.created_at
+    end_read()
+
+    provider = get_provider()
+    now = datetime.now(UTC)
+    if payment_id is None:
+        if created_at > now - CREATE_GRACE:
+            return "creating"
+        # The intent's request died after committing the row; the create call is
+        # idempotent on ExternalId, so this returns the payment it may have made.
+        attach_payment(transaction_id, provider.create_payment(str(transaction_id), amount))
+        commit()
+        return "payment_recovered"
+    answer = provider.get_status(payment_id)
+    return apply_provider_status(transaction_id, answer, asked_at=now, source=source)
+
+
+def apply_provider_status(
+    transaction_id: uuid.UUID, answer: PaymentStatus, *, asked_at: datetime, source: str
+) -> str:
+    try:
+        if answer.state == "processed":
+            return _outcome(
+                settle(
+                    transaction_id,
+                    sm.COMPLETED,
+                    source=source,
+                    provider_status=answer.provider_status,
+                    provider_transaction_id=answer.provider_transaction_id,
+                ),
+                "completed",
+                answer,
+            )
+        if answer.state == "error":
+            return _outcome(
+                settle(
+                    transaction_id, sm.FAILED, source=source, provider_status=answer.provider_status
+                ),
+                "failed",
+                answer,
+            )
+    except sm.IllegalTransition as exc:
+        # Only reachable when someone settled by hand against the provider's word
+        # (dev endpoint or CLI). Never overwritten; operators must look.
+        log.error(
+            "provider says %s for transaction %s, which is already %s",
+            answer.provider_status,
+            transaction_id,
+            exc.current,
+        )
+        return "conflict"
+    tx = locking.lock_transaction(transaction_id)
+    if tx is None or tx.status != sm.PENDING:
+        return "not_pending"
+    provider_expiry = answer.expires_at or tx.provider_expires_at
+    # The answer was asked for after both expiries: the provider no longer accepts
+    # payment, and it reported none, so nothing can be lost by expiring.
+    if asked_at > tx.expires_at and (provider_expiry is None or asked_at > provider_expiry):
+        return _outcome(
+            settle(
+                transaction_id,
+                sm.EXPIRED,
+                source=source,
+                provider_status=answer.provider_status,
+                note="expired at the provider with no payment",
+            ),
+            "expired",
+            answer,
+        )
+    return "waiting"
+
+
+def _outcome(result: SettleResult, label: str, answer: PaymentStatus) -> str:
+    if result.transaction is not None and result.changed:
+        if (
+            label == "completed"
+            and answer.amount is not None
+            and answer.amount != result.transaction.amount
+        ):
+            log.error(
+                "provider amount %s differs from transaction %s amount %s",
+                answer.amount,
+                result.transaction.id,
+                result.transaction.amount,
+            )
+        return label
+    return "unchanged"

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.billing.models import Credit, Transaction
+
+MAX_QUANTITY = 100
+
+
+class PurchaseIntentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_code: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, strict=True)
+    club_id: uuid.UUID | None = None
+
+
+class PaymentOut(BaseModel):
+    provider: str
+    payment_id: str | None
+    payment_url: str | None
+    poll_interval_s: int
+
+
+class PurchaseIntentOut(BaseModel):
+    transaction_id: uuid.UUID
+    status: str
+    product_code: str
+    quantity: int
+    amount: str
+    currency: str
+    club_id: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime
+    payment: PaymentOut
+
+
+class TransactionStatusOut(BaseModel):
+    transaction_id: uuid.UUID
+    status: str
+    product_code: str
+    quantity: int
+    amount: str
+    currency: str
+    club_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    settled_at: datetime | None
+    expires_at: datetime
+    poll_interval_s: int
+
+
+class StatusQuery(BaseModel):
+    transaction_id: uuid.UUID
+
+
+class CreditOut(BaseModel):
+    id: uuid.UUID
+    credit_code: str
+    status: str
+    source_transaction_id: uuid.UUID
+    consumed_event_id: uuid.UUID | None
+    created_at: datetime
+    consumed_at: datetime | None
+
+
+class CreditsOut(BaseModel):
+    credits: list[CreditOut]
+    available: dict[str, int]
+
+
+class DevSettleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: uuid.UUID
+    outcome: Literal["paid", "failed"] = "paid"
+
+
+class DevSettleQuery(BaseModel):
+    wait: Literal["0", "1", "true", "false"] = "0"
+
+
+class DevSettleQueuedOut(BaseModel):
+    task_id: str
+    transaction_id: uuid.UUID
+
+
+def intent_out(tx: Transaction) -> PurchaseIntentOut:
+    return PurchaseIntentOut(
+        transaction_id=tx.id,
+        status=tx.status,
+        product_code=tx.product_code,
+        quantity=tx.quantity,
+        amount=str(tx.amount),
+        currency=tx.currency,
+        club_id=tx.club_id,
+        created_at=tx.created_at,
+        expires_at=tx.expires_at,
+        payment=PaymentOut(
+            provider=tx.provider,
+            payment_id=tx.provider_payment_id,
+            payment_url=tx.payment_url,
+            poll_interval_s=tx.poll_interval_s,
+        ),
+    )
+
+
+def status_out(tx: Transaction) -> TransactionStatusOut:
+    return TransactionStatusOut(
+        transaction_id=tx.id,
+        status=tx.status,
+        product_code=tx.product_code,
+        quantity=tx.quantity,
+        amount=str(tx.amount),
+        currency=tx.currency,
+        club_id=tx.club_id,
+        created_at=tx.created_at,
+        updated_at=tx.updated_at,
+        settled_at=tx.settled_at,
+        expires_at=tx.expires_at,
+        poll_interval_s=tx.poll_interval_s,
+    )
+
+
+def credit_out(credit: Credit) -> CreditOut:
+    return CreditOut(
+        id=credit.id,
+        credit_code=credit.credit_code,
+        status=credit.status,
+        source_transaction_id=credit.source_transaction_id,
+        consumed_event_id=credit.consumed_event_id,
+        created_at=credit.created_at,
+        consumed_at=credit.consumed_at,
+    )

@@ -1,0 +1,101 @@
+"""Settling a transaction: the status change and what was bought, in one DB transaction.
+
+Idempotent by construction: the status machine refuses a second completion,
+credit grants are unique on (source transaction, sequence) and plan periods on
+their source transaction, so any number of concurrent settles grant once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy.dialects.postgresql import insert
+
+from app import locking
+from app.billing import status as sm
+from app.billing.models import Credit, Transaction
+from app.catalog.services import get_product
+from app.clubs import subscriptions
+from app.extensions import db, get_redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    transaction: Transaction | None
+    changed: bool
+    granted: int = 0
+
+
+def settle(
+    transaction_id: uuid.UUID,
+    target: str,
+    *,
+    source: str,
+    provider_status: str | None = None,
+    note: str | None = None,
+    provider_transaction_id: str | None = None,
+) -> SettleResult:
+    """Move a pending transaction to completed, failed or expired; grant on completion.
+
+    A transaction already in ``target`` is a no-op (the caller's retry, or a race
+    it lost); any other non-pending state raises :class:`status.IllegalTransition`.
+    """
+    tx = locking.lock_transaction(transaction_id)
+    if tx is None:
+        return SettleResult(None, False)
+    if tx.status == target:
+        return SettleResult(tx, False)
+    now = datetime.now(UTC)
+    sm.transition(tx, target, source=source, provider_status=provider_status, note=note, now=now)
+    if provider_transaction_id:
+        tx.provider_transaction_id = provider_transaction_id
+    granted = grant_entitlements(tx, now) if target == sm.COMPLETED else 0
+    _test_pause(tx.id)
+    return SettleResult(tx, True, granted)
+
+
+def grant_entitlements(tx: Transaction, now: datetime) -> int:
+    product = get_product(tx.product_code)
+    if product.type == "credit":
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "user_id": tx.user_id,
+                "credit_code": product.code,
+                "source_transaction_id": tx.id,
+                "sequence": seq,
+                "status": "available",
+                "created_at": now,
+            }
+            for seq in range(1, tx.quantity + 1)
+        ]
+        return _insert_credit_grants(rows)
+    granted = subscriptions.grant_period(tx.club_id, product.plan_id, tx.id, now)
+    return 1 if granted else 0
+
+
+def _insert_credit_grants(rows: list[dict]) -> int:
+    """Insert grants; rows that already exist (same source and sequence) are skipped."""
+    stmt = (
+        insert(Credit)
+        .values(rows)
+        .on_conflict_do_nothing(constraint="uq_billing_credits_grant")
+        .returning(Credit.id)
+    )
+    return len(db.session.execute(stmt).scalars().all())
+
+
+def _test_pause(transaction_id: uuid.UUID) -> None:
+    """Testing hook: hold the settlement open so a test can kill the worker mid-way."""
+    pause = current_app.config.get("BILLING_TEST_SETTLE_PAUSE_S")
+    if not pause or not current_app.config.get("TESTING"):
+        return
+    get_redis().set(f"test:settling:{transaction_id}", "1", ex=60)
+    time.sleep(float(pause))

@@ -1,0 +1,263 @@
+"""The stub's state in SQLite: payments, refunds and the fault settings.
+
+One file on disk so state survives restarts and is shared by every gunicorn
+worker process. WAL lets readers run beside a writer; busy_timeout makes a
+writer wait for the lock instead of failing. Connections are in autocommit
+mode: each single statement is atomic, and read-check-write sequences take the
+write lock up front with ``BEGIN IMMEDIATE``.
+
+Times are stored as fixed-format UTC text (``2025-01-31T12:00:00.000000+00:00``)
+so SQL can compare them as strings.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS payments (
+    payment_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    external_id     TEXT    NOT NULL UNIQUE,
+    amount          TEXT    NOT NULL,
+    status          TEXT    NOT NULL DEFAULT 'Wait'
+                            CHECK (status IN ('Wait', 'Processed', 'Error')),
+    transaction_id  TEXT,
+    created_at      TEXT    NOT NULL,
+    expire_at       TEXT    NOT NULL,
+    refunded_amount TEXT    NOT NULL DEFAULT '0.00'
+);
+CREATE TABLE IF NOT EXISTS returns (
+    return_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    payment_id  INTEGER NOT NULL REFERENCES payments (payment_id),
+    amount      TEXT    NOT NULL,
+    created_at  TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faults (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    latency_ms  INTEGER NOT NULL DEFAULT 0,
+    error_rate  REAL    NOT NULL DEFAULT 0.0,
+    timeout_ms  INTEGER NOT NULL DEFAULT 0,
+    fail_next   INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO faults (id) VALUES (1);
+"""
+
+FAULT_FIELDS = ("latency_ms", "error_rate", "timeout_ms", "fail_next")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class Refused(Exception):
+    """The store refuses an operation; ``reason`` says why (mapped to a StatusCode)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Payment:
+    payment_id: int
+    external_id: str
+    amount: Decimal
+    status: str
+    transaction_id: str | None
+    created_at: datetime
+    expire_at: datetime
+    refunded_amount: Decimal
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or utcnow()) >= self.expire_at
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Payment:
+        return cls(
+            payment_id=row["payment_id"],
+            external_id=row["external_id"],
+            amount=Decimal(row["amount"]),
+            status=row["status"],
+            transaction_id=row["transaction_id"],
+            created_at=from_text(row["created_at"]),
+            expire_at=from_text(row["expire_at"]),
+            refunded_amount=Decimal(row["refunded_amount"]),
+        )
+
+
+@dataclass(frozen=True)
+class Faults:
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    timeout_ms: int = 0
+    fail_next: int = 0
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def init_db(path: str | Path) -> None:
+    """Create the file, its parent directory and the tables if missing (idempotent).
+
+    Every gunicorn worker runs this at start-up; busy_timeout lets them queue.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(SCHEMA)
+    finally:
+        conn.close()
+
+
+class Store:
+    """Operations on one connection; the app opens one per request."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- payments ----------------------------------------------------------
+
+    def get_payment(self, payment_id: int) -> Payment:
+        row = self.conn.execute(
+            "SELECT * FROM payments WHERE payment_id = ?", (payment_id,)
+        ).fetchone()
+        if row is None:
+            raise Refused("not_found", "Purchase not found")
+        return Payment.from_row(row)
+
+    def create_payment(self, external_id: str, amount: Decimal, ttl_s: int) -> Payment:
+        """The payment for ``external_id``, created on first sight.
+
+        Safe under concurrent calls from many processes: the UNIQUE constraint
+        decides which INSERT wins; everyone then reads the same row.
+        """
+        now = utcnow()
+        # Whole seconds, so the ExpireDate clients see is exactly when paying stops.
+        expire_at = (now + timedelta(seconds=ttl_s)).replace(microsecond=0)
+        self.conn.execute(
+            "INSERT OR IGNORE INTO payments (external_id, amount, created_at, expire_at)"
+            " VALUES (?, ?, ?, ?)",
+            (external_id, str(amount), to_text(now), to_text(expire_at)),
+        )
+        row = self.conn.execute(
+            "SELECT * FROM payments WHERE external_id = ?", (external_id,)
+        ).fetchone()
+        payment = Payment.from_row(row)
+        if payment.amount != amount:
+            raise Refused(
+                "amount_mismatch",
+                f"ExternalId already used with Amount {payment.amount}",
+            )
+        return payment
+
+    def _settle(self, payment_id: int, status: str, transaction_id: str | None) -> Payment:
+        # One conditional UPDATE: only a Wait payment before its expiry may change,
+        # so two concurrent confirms cannot both succeed.
+        cursor = self.conn.execute(
+            "UPDATE payments SET status = ?, transaction_id = ?"
+            " WHERE payment_id = ? AND status = 'Wait' AND expire_at > ?",
+            (status, transaction_id, payment_id, to_text(utcnow())),
+        )
+        payment = self.get_payment(payment_id)
+        if cursor.rowcount == 1:
+            return payment
+        if payment.status != "Wait":
+            raise Refused("not_waiting", f"Payment is already {payment.status}")
+        raise Refused("expired", "Payment has expired")
+
+    def confirm(self, payment_id: int) -> Payment:
+        return self._settle(payment_id, "Processed", str(secrets.randbelow(9 * 10**11) + 10**11))
+
+    def decline(self, payment_id: int) -> Payment:
+        return self._settle(payment_id, "Error", None)
+
+    def expire_now(self, payment_id: int) -> Payment:
+        self.get_payment(payment_id)
+        now = utcnow().replace(microsecond=0)
+        self.conn.execute(
+            "UPDATE payments SET expire_at = ? WHERE payment_id = ?", (to_text(now), payment_id)
+        )
+        return self.get_payment(payment_id)
+
+    def refund(self, payment_id: int, amount: Decimal) -> int:
+        """Record a return and answer its id; the checks and the write hold one lock."""
+        with self._write_transaction():
+            payment = self.get_payment(payment_id)
+            if payment.status != "Processed":
+                raise Refused("not_processed", f"Payment is {payment.status}, not Processed")
+            left = payment.amount - payment.refunded_amount
+            if amount > left:
+                raise Refused("over_refund", f"Amount exceeds the refundable {left}")
+            self.conn.execute(
+                "UPDATE payments SET refunded_amount = ? WHERE payment_id = ?",
+                (str(payment.refunded_amount + amount), payment_id),
+            )
+            cursor = self.conn.execute(
+                "INSERT INTO returns (payment_id, amount, created_at) VALUES (?, ?, ?)",
+                (payment_id, str(amount), to_text(utcnow())),
+            )
+            return int(cursor.lastrowid)
+
+    # -- faults ------------------------------------------------------------
+
+    def get_faults(self) -> Faults:
+        row = self.conn.execute(
+            f"SELECT {', '.join(FAULT_FIELDS)} FROM faults WHERE id = 1"
+        ).fetchone()
+        return Faults(**dict(row))
+
+    def set_faults(self, **changes: int | float) -> Faults:
+        unknown = set(changes) - set(FAULT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        if changes:
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            self.conn.execute(
+                f"UPDATE faults SET {assignments} WHERE id = 1", tuple(changes.values())
+            )
+        return self.get_faults()
+
+    def reset_faults(self) -> Faults:
+        return self.set_faults(**{name: 0 for name in FAULT_FIELDS})
+
+    def take_fail_next(self) -> bool:
+        """Consume one of the ``fail_next`` forced failures; True if one was left.
+
+        A single conditional UPDATE, so concurrent workers never take the same one.
+        """
+        cursor = self.conn.execute(
+            "UPDATE faults SET fail_next = fail_next - 1 WHERE id = 1 AND fail_next > 0"
+        )
+        return cursor.rowcount == 1

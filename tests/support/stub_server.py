@@ -1,0 +1,129 @@
+"""Run the Kaspi stub under real gunicorn for tests, and drive its test endpoints.
+
+    base_url, stop = start_stub(tmp_path, "test-kaspi-key")
+    try:
+        confirm_payment(base_url, payment_id)
+    finally:
+        stop()
+
+or ``with running_stub(tmp_path, key) as base_url: ...``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.support.processes import Process, bin_path, free_port, wait_until
+
+STUB_APP = "app.kaspi_stub:create_app()"
+
+
+def _answers_as_stub(base_url: str) -> bool:
+    """True once /healthz gives the stub's own envelope (not just any server on the port)."""
+    try:
+        response = requests.get(base_url + "/healthz", timeout=1)
+        return response.status_code == 200 and response.json().get("StatusCode") == 0
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def start_stub(
+    tmp_path: Path | str,
+    api_key: str,
+    *,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    timeout_s: float = 30.0,
+) -> tuple[str, Callable[[], None]]:
+    """Start gunicorn serving the stub on a free port; answers (base_url, stop).
+
+    The SQLite file lives in ``tmp_path``, so each call gets a fresh stub state.
+    A port taken between choosing and binding it makes gunicorn exit; we then
+    try another port rather than wait for the timeout.
+    """
+    env = dict(os.environ)
+    env.pop("KASPI_STUB_PUBLIC_URL", None)
+    env.update(
+        {
+            "KASPI_STUB_DB": str(Path(tmp_path) / "kaspi_stub.sqlite3"),
+            "KASPI_STUB_API_KEY": api_key,
+            **(extra_env or {}),
+        }
+    )
+    last_log = ""
+    for _attempt in range(3):
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        argv = [
+            bin_path("gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            # Workers may be sleeping in an injected latency; don't wait long on stop.
+            "--graceful-timeout",
+            "2",
+            STUB_APP,
+        ]
+        proc = Process(f"kaspi-stub-{port}", argv, env).start()
+        try:
+            wait_until(
+                lambda proc=proc, url=base_url: (not proc.alive()) or _answers_as_stub(url),
+                timeout=timeout_s,
+                message="the Kaspi stub to answer /healthz",
+            )
+        except TimeoutError:
+            proc.stop()
+            raise RuntimeError(f"Kaspi stub did not start:\n{proc.tail()}") from None
+        if proc.alive():
+            return base_url, proc.stop
+        last_log = proc.tail()
+    raise RuntimeError(f"Kaspi stub exited at start-up:\n{last_log}")
+
+
+@contextmanager
+def running_stub(tmp_path: Path | str, api_key: str, **kwargs: Any) -> Iterator[str]:
+    base_url, stop = start_stub(tmp_path, api_key, **kwargs)
+    try:
+        yield base_url
+    finally:
+        stop()
+
+
+def stub_call(base_url: str, method: str, path: str, body: dict | None = None) -> dict:
+    """Call a stub test endpoint; answers its Data, or raises if StatusCode is not 0."""
+    response = requests.request(method, base_url + path, json=body, timeout=10)
+    payload = response.json()
+    if payload.get("StatusCode") != 0:
+        raise AssertionError(f"{method} {path} -> HTTP {response.status_code}: {payload}")
+    return payload["Data"]
+
+
+def confirm_payment(base_url: str, payment_id: str | int) -> dict:
+    """The buyer pays: the payment becomes Processed."""
+    return stub_call(base_url, "POST", f"/test/payment/{payment_id}/confirm")
+
+
+def fail_payment(base_url: str, payment_id: str | int) -> dict:
+    """The buyer declines: the payment becomes Error."""
+    return stub_call(base_url, "POST", f"/test/payment/{payment_id}/error")
+
+
+def expire_payment(base_url: str, payment_id: str | int) -> dict:
+    """ExpireDate moves to now: the payment stays Wait but can no longer be paid."""
+    return stub_call(base_url, "POST", f"/test/payment/{payment_id}/expire")
+
+
+def set_faults(base_url: str, **faults: int | float) -> dict:
+    """latency_ms, error_rate, timeout_ms, fail_next; fields left out keep their value."""
+    return stub_call(base_url, "POST", "/test/faults", faults)
+
+
+def reset_faults(base_url: str) -> dict:
+    return stub_call(base_url, "POST", "/test/reset")

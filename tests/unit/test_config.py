@@ -1,0 +1,52 @@
+import pytest
+
+from app import create_app
+from app.config import DEFAULT_SECRET, ConfigError, check_production, normalize_db_url
+
+pytestmark = pytest.mark.unit
+
+GOOD = {
+    "AUTH_JWT_SECRET": "x" * 40,
+    "KASPI_API_KEY": "live-key",
+    "BILLING_DEV_ENDPOINTS": False,
+    "DEBUG": False,
+}
+
+
+def test_production_accepts_safe_settings():
+    check_production(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"AUTH_JWT_SECRET": DEFAULT_SECRET}, "AUTH_JWT_SECRET"),
+        ({"AUTH_JWT_SECRET": "short"}, "at least 32"),
+        ({"BILLING_DEV_ENDPOINTS": True}, "BILLING_DEV_ENDPOINTS"),
+        ({"DEBUG": True}, "debug"),
+        ({"KASPI_API_KEY": "dev-kaspi-key"}, "KASPI_API_KEY"),
+    ],
+)
+def test_production_refuses_unsafe_settings(change, message):
+    with pytest.raises(ConfigError, match=message):
+        check_production({**GOOD, **change})
+
+
+def test_create_app_refuses_production_with_defaults(monkeypatch):
+    monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
+    with pytest.raises(ConfigError):
+        create_app({"PROFILE": "production"})
+
+
+def test_dev_endpoints_absent_unless_enabled():
+    app = create_app({"PROFILE": "production", **GOOD})
+    assert "billing_dev.settle" not in app.view_functions
+    dev = create_app({"PROFILE": "development"})
+    assert "billing_dev.settle" in dev.view_functions
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://u@h/db", "postgresql://u@h/db", "postgresql+psycopg://u@h/db"]
+)
+def test_database_urls_use_psycopg3(url):
+    assert normalize_db_url(url) == "postgresql+psycopg://u@h/db"
