@@ -38,7 +38,7 @@ def test_catalog_follows_the_database(client, db_session):
     from app.catalog.models import Product
 
     db_session.get(Product, "EVENT_UPGRADE_500").price = 1234.5
-    db_session.flush()
+    db_session.commit()
     body = client.get("/api/billing/products").get_json()
     price = next(p["price"] for p in body["products"] if p["code"] == "EVENT_UPGRADE_500")
     assert price == {"amount": "1234.50", "currency": "KZT"}

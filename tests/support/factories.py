@@ -1,4 +1,9 @@
-"""Plain factories for test data; each flushes so ids are set, and never commits."""
+"""Plain factories for test data.
+
+Each commits, like the code under test would: in the database tier that commit
+lands in the per-test outer transaction (rolled back at the end), so a request
+that rolls back its own work cannot undo the test's setup.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ def make_user(user_id: str | None = None) -> User:
     if user is None:
         user = User(id=user_id or f"user-{uuid.uuid4().hex[:10]}")
         db.session.add(user)
-        db.session.flush()
+        db.session.commit()
     return user
 
 
@@ -52,7 +57,7 @@ def make_transaction(
         club_id=club_id,
     )
     db.session.add(tx)
-    db.session.flush()
+    db.session.commit()
     return tx
 
 
@@ -72,7 +77,7 @@ def grant_credits(user: User, count: int = 1, code: str = "EVENT_UPGRADE_500") -
         for i in range(count)
     ]
     db.session.add_all(credits)
-    db.session.flush()
+    db.session.commit()
     return credits
 
 
@@ -81,7 +86,7 @@ def make_club(owner: User, name: str = "Chess club") -> Club:
     db.session.add(club)
     db.session.flush()
     db.session.add(ClubMember(club_id=club.id, user_id=owner.id, role="owner"))
-    db.session.flush()
+    db.session.commit()
     return club
 
 
@@ -103,5 +108,5 @@ def make_event(
         published_at=now() if published else None,
     )
     db.session.add(event)
-    db.session.flush()
+    db.session.commit()
     return event

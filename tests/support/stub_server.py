@@ -69,6 +69,9 @@ def start_stub(
             # Workers may be sleeping in an injected latency; don't wait long on stop.
             "--graceful-timeout",
             "2",
+            # gunicorn's control socket defaults to one path per user: several test
+            # servers running at once would fight over it, and tests don't need it.
+            "--no-control-socket",
             STUB_APP,
         ]
         proc = Process(f"kaspi-stub-{port}", argv, env).start()

@@ -24,7 +24,7 @@ def test_transition_table(current, target):
 
 
 def test_terminal_states():
-    assert sm.TERMINAL == {"failed", "expired", "refunded"}
+    assert {"failed", "expired", "refunded"} == sm.TERMINAL
 
 
 class FakeTx:

@@ -1,0 +1,173 @@
+"""Purchase intents over the test client; the provider is the Kaspi stub over real HTTP."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.billing.models import IdempotencyRecord, Transaction, TransactionEvent
+from app.billing.provider import get_provider
+from app.catalog.models import Product
+from tests.conftest import auth
+from tests.support.factories import make_club, make_user
+from tests.support.stub_server import reset_faults, set_faults
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(autouse=True)
+def _clean_faults(kaspi_stub):
+    reset_faults(kaspi_stub)
+    yield
+    reset_faults(kaspi_stub)
+
+
+def buy(client, user="buyer", key=None, **body):
+    headers = auth(user)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return client.post("/api/billing/purchase-intent",
+                       json={"product_code": "EVENT_UPGRADE_500", **body}, headers=headers)
+
+
+def count(db_session, model):
+    return db_session.scalar(select(func.count()).select_from(model))
+
+
+def test_intent_creates_a_pending_transaction_priced_from_the_catalog(client, db_session,
+                                                                     kaspi_stub):
+    response = buy(client, quantity=3)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "pending" and body["quantity"] == 3
+    assert body["amount"] == "3000.00" and body["currency"] == "KZT"
+    assert body["payment"]["provider"] == "kaspi"
+    assert body["payment"]["payment_url"].endswith(f"/pay/{body['payment']['payment_id']}")
+    assert body["payment"]["poll_interval_s"] >= 1
+    tx = db_session.get(Transaction, uuid.UUID(body["transaction_id"]))
+    assert tx.amount == Decimal("3000.00") and tx.provider_payment_id
+    assert get_provider().get_status(tx.provider_payment_id).state == "wait"
+    events = db_session.scalars(select(TransactionEvent).where(
+        TransactionEvent.transaction_id == tx.id)).all()
+    assert [(e.from_status, e.to_status, e.source) for e in events] == [(None, "pending", "api")]
+
+
+def test_price_change_applies_to_the_next_intent(client, db_session):
+    db_session.get(Product, "EVENT_UPGRADE_500").price = Decimal("777.00")
+    db_session.commit()
+    assert buy(client, quantity=2).get_json()["amount"] == "1554.00"
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"product_code": "NOPE"}, 404, "PRODUCT_NOT_FOUND"),
+    ({"quantity": 0}, 400, "VALIDATION_ERROR"),
+    ({"quantity": 101}, 400, "VALIDATION_ERROR"),
+    ({"quantity": 1.5}, 400, "VALIDATION_ERROR"),
+    ({"quantity": "2"}, 400, "VALIDATION_ERROR"),
+    ({"quantity": True}, 400, "VALIDATION_ERROR"),
+    ({"product_code": ""}, 400, "VALIDATION_ERROR"),
+    ({"product_code": None}, 400, "VALIDATION_ERROR"),
+    ({"club_id": "not-a-uuid"}, 400, "VALIDATION_ERROR"),
+    ({"club_id": str(uuid.uuid4())}, 400, "VALIDATION_ERROR"),
+    ({"product_code": "CLUB_50"}, 400, "VALIDATION_ERROR"),
+    ({"product_code": "CLUB_50", "club_id": str(uuid.uuid4())}, 404, "CLUB_NOT_FOUND"),
+])
+def test_bad_intents_are_refused_and_create_nothing(client, db_session, body, status, code):
+    response = buy(client, **body)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["code"] == code
+    assert count(db_session, Transaction) == 0
+
+
+def test_inactive_product_is_refused(client, db_session):
+    db_session.get(Product, "EVENT_UPGRADE_500").active = False
+    db_session.commit()
+    response = buy(client)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "PRODUCT_INACTIVE")
+
+
+def test_club_plans_are_bought_by_the_owner_only(client, db_session):
+    owner, admin = make_user("owner"), make_user("admin")
+    club = make_club(owner)
+    from app.clubs.models import ClubMember
+
+    db_session.add(ClubMember(club_id=club.id, user_id=admin.id, role="admin"))
+    db_session.commit()
+    denied = buy(client, user="admin", product_code="CLUB_50", club_id=str(club.id))
+    assert denied.status_code == 403
+    stranger = buy(client, user="stranger", product_code="CLUB_50", club_id=str(club.id))
+    assert (stranger.status_code, stranger.get_json()["error"]["code"]) == (404, "CLUB_NOT_FOUND")
+    ok = buy(client, user="owner", product_code="CLUB_50", club_id=str(club.id))
+    assert ok.status_code == 201 and ok.get_json()["amount"] == "5000.00"
+    assert ok.get_json()["club_id"] == str(club.id)
+    plural = buy(client, user="owner", product_code="CLUB_50", club_id=str(club.id), quantity=2)
+    assert plural.status_code == 400
+
+
+def test_idempotency_key_replays_the_first_response(client, db_session):
+    first = buy(client, key="k-1", quantity=2)
+    again = buy(client, key="k-1", quantity=2)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert count(db_session, Transaction) == 1
+
+
+def test_idempotency_key_with_another_body_is_422(client, db_session):
+    assert buy(client, key="k-2", quantity=1).status_code == 201
+    other = buy(client, key="k-2", quantity=2)
+    assert (other.status_code, other.get_json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert count(db_session, Transaction) == 1
+
+
+def test_idempotency_keys_are_scoped_per_user(client, db_session):
+    assert buy(client, user="a", key="same").status_code == 201
+    other_user = buy(client, user="b", key="same")
+    assert other_user.status_code == 201 and "Idempotent-Replayed" not in other_user.headers
+    assert count(db_session, Transaction) == 2
+
+
+def test_idempotency_key_in_progress_is_409(client, db_session):
+    from datetime import UTC, datetime, timedelta
+
+    from app.billing.idempotency import request_fingerprint
+
+    make_user("buyer")
+    fingerprint = request_fingerprint({"product_code": "EVENT_UPGRADE_500", "quantity": 1,
+                                       "club_id": None})
+    now = datetime.now(UTC)
+    db_session.add(IdempotencyRecord(user_id="buyer", key="busy", request_hash=fingerprint,
+                                     state="in_progress", created_at=now,
+                                     expires_at=now + timedelta(hours=1)))
+    db_session.commit()
+    response = buy(client, key="busy")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (
+        409, "IDEMPOTENCY_KEY_IN_USE")
+    assert count(db_session, Transaction) == 0
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])
+def test_invalid_idempotency_keys_are_400(client, db_session, key):
+    assert buy(client, key=key).status_code == 400
+    assert count(db_session, Transaction) == 0
+
+
+def test_provider_down_answers_503_and_a_retry_with_the_same_key_succeeds(client, db_session,
+                                                                         kaspi_stub):
+    set_faults(kaspi_stub, fail_next=10)
+    down = buy(client, key="retry-me")
+    assert (down.status_code, down.get_json()["error"]["code"]) == (503, "PROVIDER_UNAVAILABLE")
+    failed = db_session.scalars(select(Transaction)).all()
+    assert [t.status for t in failed] == ["failed"]  # closed: no link was ever handed out
+    reset_faults(kaspi_stub)
+    up = buy(client, key="retry-me")
+    assert up.status_code == 201 and "Idempotent-Replayed" not in up.headers
+    assert db_session.get(Transaction, uuid.UUID(up.get_json()["transaction_id"])).status == \
+        "pending"
+
+
+def test_provider_blip_is_absorbed_by_client_retries(client, db_session, kaspi_stub):
+    set_faults(kaspi_stub, fail_next=1)
+    assert buy(client).status_code == 201
