@@ -232,7 +232,7 @@ class KaspiClient:
         text = str(payment_id)
         qr_payment_id: int | str = int(text) if text.isascii() and text.isdigit() else text
         body = encode_body({"QrPaymentId": qr_payment_id, "Amount": exact_amount(amount)})
-        data = self._call("POST", "/r3/v01/payment/return", body, idempotent=True)
+        data = self._call("POST", "/r3/v01/payment/return", body, idempotent=False)
         operation_id = data.get("ReturnOperationId")
         if operation_id is None:
             raise RefundOutcomeUnknown("refund answer without ReturnOperationId")

@@ -53,7 +53,7 @@ def guard_provider_api() -> Response | None:
     if faults.timeout_ms:
         time.sleep(faults.timeout_ms / 1000)
         return env.envelope(None, env.INTERNAL, "Injected timeout", 504)
-    if faults.fail_next and store.take_fail_next():
+    if faults.fail_next:
         return env.envelope(None, env.INTERNAL, "Injected failure (fail_next)", 500)
     if faults.error_rate and random.random() < faults.error_rate:
         return env.envelope(None, env.INTERNAL, "Injected failure (error_rate)", 500)
