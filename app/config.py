@@ -59,6 +59,9 @@ class Config:
         for key in ("POLL_INITIAL_DELAY_S", "POLL_MAX_DELAY_S", "SWEEP_INTERVAL_S"):
             if env.get(key):
                 values[key] = float(env[key])
+        if env.get("BILLING_TEST_SETTLE_PAUSE_S"):
+            # Fault-injection for tests only; create_app ignores it outside TESTING.
+            values["BILLING_TEST_SETTLE_PAUSE_S"] = float(env["BILLING_TEST_SETTLE_PAUSE_S"])
         return values
 
 

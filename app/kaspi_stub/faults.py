@@ -25,8 +25,9 @@ from app.kaspi_stub.store import FAULT_FIELDS, Faults
 
 bp = Blueprint("kaspi_faults", __name__)
 
-# Upper bounds keep a typo from hanging a worker for hours.
-INT_LIMITS = {"latency_ms": 60_000, "timeout_ms": 60_000, "fail_next": 1_000_000}
+# Delays stay under gunicorn's default 30 s worker timeout, so a slow answer is
+# not turned into a killed worker; the bound also keeps a typo from hanging one.
+INT_LIMITS = {"latency_ms": 25_000, "timeout_ms": 25_000, "fail_next": 1_000_000}
 
 
 def faults_data(faults: Faults) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def guard_provider_api() -> Response | None:
     if faults.timeout_ms:
         time.sleep(faults.timeout_ms / 1000)
         return env.envelope(None, env.INTERNAL, "Injected timeout", 504)
-    if faults.fail_next:
+    if faults.fail_next and store.take_fail_next():
         return env.envelope(None, env.INTERNAL, "Injected failure (fail_next)", 500)
     if faults.error_rate and random.random() < faults.error_rate:
         return env.envelope(None, env.INTERNAL, "Injected failure (error_rate)", 500)

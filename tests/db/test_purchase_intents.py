@@ -27,16 +27,20 @@ def buy(client, user="buyer", key=None, **body):
     headers = auth(user)
     if key is not None:
         headers["Idempotency-Key"] = key
-    return client.post("/api/billing/purchase-intent",
-                       json={"product_code": "EVENT_UPGRADE_500", **body}, headers=headers)
+    return client.post(
+        "/api/billing/purchase-intent",
+        json={"product_code": "EVENT_UPGRADE_500", **body},
+        headers=headers,
+    )
 
 
 def count(db_session, model):
     return db_session.scalar(select(func.count()).select_from(model))
 
 
-def test_intent_creates_a_pending_transaction_priced_from_the_catalog(client, db_session,
-                                                                     kaspi_stub):
+def test_intent_creates_a_pending_transaction_priced_from_the_catalog(
+    client, db_session, kaspi_stub
+):
     response = buy(client, quantity=3)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -48,8 +52,9 @@ def test_intent_creates_a_pending_transaction_priced_from_the_catalog(client, db
     tx = db_session.get(Transaction, uuid.UUID(body["transaction_id"]))
     assert tx.amount == Decimal("3000.00") and tx.provider_payment_id
     assert get_provider().get_status(tx.provider_payment_id).state == "wait"
-    events = db_session.scalars(select(TransactionEvent).where(
-        TransactionEvent.transaction_id == tx.id)).all()
+    events = db_session.scalars(
+        select(TransactionEvent).where(TransactionEvent.transaction_id == tx.id)
+    ).all()
     assert [(e.from_status, e.to_status, e.source) for e in events] == [(None, "pending", "api")]
 
 
@@ -59,20 +64,23 @@ def test_price_change_applies_to_the_next_intent(client, db_session):
     assert buy(client, quantity=2).get_json()["amount"] == "1554.00"
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({"product_code": "NOPE"}, 404, "PRODUCT_NOT_FOUND"),
-    ({"quantity": 0}, 400, "VALIDATION_ERROR"),
-    ({"quantity": 101}, 400, "VALIDATION_ERROR"),
-    ({"quantity": 1.5}, 400, "VALIDATION_ERROR"),
-    ({"quantity": "2"}, 400, "VALIDATION_ERROR"),
-    ({"quantity": True}, 400, "VALIDATION_ERROR"),
-    ({"product_code": ""}, 400, "VALIDATION_ERROR"),
-    ({"product_code": None}, 400, "VALIDATION_ERROR"),
-    ({"club_id": "not-a-uuid"}, 400, "VALIDATION_ERROR"),
-    ({"club_id": str(uuid.uuid4())}, 400, "VALIDATION_ERROR"),
-    ({"product_code": "CLUB_50"}, 400, "VALIDATION_ERROR"),
-    ({"product_code": "CLUB_50", "club_id": str(uuid.uuid4())}, 404, "CLUB_NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"product_code": "NOPE"}, 404, "PRODUCT_NOT_FOUND"),
+        ({"quantity": 0}, 400, "VALIDATION_ERROR"),
+        ({"quantity": 101}, 400, "VALIDATION_ERROR"),
+        ({"quantity": 1.5}, 400, "VALIDATION_ERROR"),
+        ({"quantity": "2"}, 400, "VALIDATION_ERROR"),
+        ({"quantity": True}, 400, "VALIDATION_ERROR"),
+        ({"product_code": ""}, 400, "VALIDATION_ERROR"),
+        ({"product_code": None}, 400, "VALIDATION_ERROR"),
+        ({"club_id": "not-a-uuid"}, 400, "VALIDATION_ERROR"),
+        ({"club_id": str(uuid.uuid4())}, 400, "VALIDATION_ERROR"),
+        ({"product_code": "CLUB_50"}, 400, "VALIDATION_ERROR"),
+        ({"product_code": "CLUB_50", "club_id": str(uuid.uuid4())}, 404, "CLUB_NOT_FOUND"),
+    ],
+)
 def test_bad_intents_are_refused_and_create_nothing(client, db_session, body, status, code):
     response = buy(client, **body)
     assert response.status_code == status, response.get_json()
@@ -135,16 +143,26 @@ def test_idempotency_key_in_progress_is_409(client, db_session):
     from app.billing.idempotency import request_fingerprint
 
     make_user("buyer")
-    fingerprint = request_fingerprint({"product_code": "EVENT_UPGRADE_500", "quantity": 1,
-                                       "club_id": None})
+    fingerprint = request_fingerprint(
+        {"product_code": "EVENT_UPGRADE_500", "quantity": 1, "club_id": None}
+    )
     now = datetime.now(UTC)
-    db_session.add(IdempotencyRecord(user_id="buyer", key="busy", request_hash=fingerprint,
-                                     state="in_progress", created_at=now,
-                                     expires_at=now + timedelta(hours=1)))
+    db_session.add(
+        IdempotencyRecord(
+            user_id="buyer",
+            key="busy",
+            request_hash=fingerprint,
+            state="in_progress",
+            created_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+    )
     db_session.commit()
     response = buy(client, key="busy")
     assert (response.status_code, response.get_json()["error"]["code"]) == (
-        409, "IDEMPOTENCY_KEY_IN_USE")
+        409,
+        "IDEMPOTENCY_KEY_IN_USE",
+    )
     assert count(db_session, Transaction) == 0
 
 
@@ -154,8 +172,9 @@ def test_invalid_idempotency_keys_are_400(client, db_session, key):
     assert count(db_session, Transaction) == 0
 
 
-def test_provider_down_answers_503_and_a_retry_with_the_same_key_succeeds(client, db_session,
-                                                                         kaspi_stub):
+def test_provider_down_answers_503_and_a_retry_with_the_same_key_succeeds(
+    client, db_session, kaspi_stub
+):
     set_faults(kaspi_stub, fail_next=10)
     down = buy(client, key="retry-me")
     assert (down.status_code, down.get_json()["error"]["code"]) == (503, "PROVIDER_UNAVAILABLE")
@@ -164,8 +183,9 @@ def test_provider_down_answers_503_and_a_retry_with_the_same_key_succeeds(client
     reset_faults(kaspi_stub)
     up = buy(client, key="retry-me")
     assert up.status_code == 201 and "Idempotent-Replayed" not in up.headers
-    assert db_session.get(Transaction, uuid.UUID(up.get_json()["transaction_id"])).status == \
-        "pending"
+    assert (
+        db_session.get(Transaction, uuid.UUID(up.get_json()["transaction_id"])).status == "pending"
+    )
 
 
 def test_provider_blip_is_absorbed_by_client_retries(client, db_session, kaspi_stub):

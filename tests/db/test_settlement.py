@@ -20,26 +20,34 @@ pytestmark = pytest.mark.db
 
 
 def intent(client, user="buyer", **body):
-    response = client.post("/api/billing/purchase-intent",
-                           json={"product_code": "EVENT_UPGRADE_500", **body}, headers=auth(user))
+    response = client.post(
+        "/api/billing/purchase-intent",
+        json={"product_code": "EVENT_UPGRADE_500", **body},
+        headers=auth(user),
+    )
     assert response.status_code == 201, response.get_json()
     data = response.get_json()
     return uuid.UUID(data["transaction_id"]), data["payment"]["payment_id"]
 
 
 def credits_of(db_session, tx_id):
-    return db_session.scalars(select(Credit).where(Credit.source_transaction_id == tx_id)
-                              .order_by(Credit.sequence)).all()
+    return db_session.scalars(
+        select(Credit).where(Credit.source_transaction_id == tx_id).order_by(Credit.sequence)
+    ).all()
 
 
 def audit(db_session, tx_id):
-    return [(e.from_status, e.to_status, e.source) for e in db_session.scalars(
-        select(TransactionEvent).where(TransactionEvent.transaction_id == tx_id)
-        .order_by(TransactionEvent.id))]
+    return [
+        (e.from_status, e.to_status, e.source)
+        for e in db_session.scalars(
+            select(TransactionEvent)
+            .where(TransactionEvent.transaction_id == tx_id)
+            .order_by(TransactionEvent.id)
+        )
+    ]
 
 
-def test_paid_at_the_provider_completes_and_grants_quantity_credits(client, db_session,
-                                                                   kaspi_stub):
+def test_paid_at_the_provider_completes_and_grants_quantity_credits(client, db_session, kaspi_stub):
     tx_id, payment_id = intent(client, quantity=3)
     assert reconcile.reconcile(tx_id) == "waiting"
     confirm_payment(kaspi_stub, payment_id)
@@ -48,9 +56,14 @@ def test_paid_at_the_provider_completes_and_grants_quantity_credits(client, db_s
     tx = db_session.get(Transaction, tx_id)
     assert tx.status == "completed" and tx.settled_at is not None and tx.provider_transaction_id
     assert [(c.sequence, c.status) for c in credits_of(db_session, tx_id)] == [
-        (1, "available"), (2, "available"), (3, "available")]
-    assert audit(db_session, tx_id) == [(None, "pending", "api"),
-                                        ("pending", "completed", "worker")]
+        (1, "available"),
+        (2, "available"),
+        (3, "available"),
+    ]
+    assert audit(db_session, tx_id) == [
+        (None, "pending", "api"),
+        ("pending", "completed", "worker"),
+    ]
     # A second look changes nothing and grants nothing.
     assert reconcile.reconcile(tx_id) == "not_pending"
     assert len(credits_of(db_session, tx_id)) == 3
@@ -168,8 +181,9 @@ def test_subscription_lifecycle_active_grace_expired(client, db_session):
 
 def test_status_endpoint_is_owner_only_and_other_users_get_not_found(client, db_session):
     tx_id, _ = intent(client, user="alice")
-    mine = client.get(f"/api/billing/transactions/status?transaction_id={tx_id}",
-                      headers=auth("alice"))
+    mine = client.get(
+        f"/api/billing/transactions/status?transaction_id={tx_id}", headers=auth("alice")
+    )
     assert mine.status_code == 200
     body = mine.get_json()
     assert body["status"] == "pending" and body["transaction_id"] == str(tx_id)
@@ -182,8 +196,9 @@ def test_status_endpoint_is_owner_only_and_other_users_get_not_found(client, db_
     assert theirs.get_json() == missing.get_json()
 
 
-@pytest.mark.parametrize("query", ["", "?transaction_id=", "?transaction_id=42",
-                                   "?transaction_id=%00"])
+@pytest.mark.parametrize(
+    "query", ["", "?transaction_id=", "?transaction_id=42", "?transaction_id=%00"]
+)
 def test_status_endpoint_rejects_bad_ids(client, query):
     response = client.get(f"/api/billing/transactions/status{query}", headers=auth("alice"))
     assert response.status_code == 400
@@ -207,29 +222,42 @@ def test_credits_endpoint_lists_and_counts(client, db_session):
 
 def test_dev_settle_waits_and_goes_through_the_status_machine(client, db_session):
     tx_id, _ = intent(client)
-    response = client.post("/api/dev/billing/settle?wait=1",
-                           json={"transaction_id": str(tx_id), "outcome": "paid"},
-                           headers=auth("buyer"))
+    response = client.post(
+        "/api/dev/billing/settle?wait=1",
+        json={"transaction_id": str(tx_id), "outcome": "paid"},
+        headers=auth("buyer"),
+    )
     assert response.status_code == 200 and response.get_json()["status"] == "completed"
-    again = client.post("/api/dev/billing/settle?wait=1",
-                        json={"transaction_id": str(tx_id), "outcome": "failed"},
-                        headers=auth("buyer"))
+    again = client.post(
+        "/api/dev/billing/settle?wait=1",
+        json={"transaction_id": str(tx_id), "outcome": "failed"},
+        headers=auth("buyer"),
+    )
     assert (again.status_code, again.get_json()["error"]["code"]) == (409, "ILLEGAL_TRANSITION")
     assert audit(db_session, tx_id)[-1] == ("pending", "completed", "dev")
 
 
 def test_dev_settle_queues_a_task_after_commit(client, db_session, app):
     tx_id, _ = intent(client)
-    response = client.post("/api/dev/billing/settle",
-                           json={"transaction_id": str(tx_id), "outcome": "failed"},
-                           headers=auth("buyer"))
+    response = client.post(
+        "/api/dev/billing/settle",
+        json={"transaction_id": str(tx_id), "outcome": "failed"},
+        headers=auth("buyer"),
+    )
     assert response.status_code == 202
     assert uuid.UUID(response.get_json()["task_id"])
     assert db_session.get(Transaction, tx_id).status == "pending"  # the worker settles it
 
 
-@pytest.mark.parametrize("body", [{}, {"transaction_id": "x"}, {"transaction_id": None},
-                                  {"transaction_id": str(uuid.uuid4()), "outcome": "maybe"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"transaction_id": "x"},
+        {"transaction_id": None},
+        {"transaction_id": str(uuid.uuid4()), "outcome": "maybe"},
+    ],
+)
 def test_dev_settle_bad_input(client, body):
     response = client.post("/api/dev/billing/settle", json=body, headers=auth("buyer"))
     assert response.status_code == 400
@@ -237,8 +265,11 @@ def test_dev_settle_bad_input(client, body):
 
 def test_dev_settle_of_someone_elses_transaction_is_404(client):
     tx_id, _ = intent(client, user="alice")
-    response = client.post("/api/dev/billing/settle?wait=1",
-                           json={"transaction_id": str(tx_id)}, headers=auth("mallory"))
+    response = client.post(
+        "/api/dev/billing/settle?wait=1",
+        json={"transaction_id": str(tx_id)},
+        headers=auth("mallory"),
+    )
     assert response.status_code == 404
 
 
@@ -283,8 +314,13 @@ def test_refund_is_refused_when_a_credit_was_used(client, db_session, kaspi_stub
     reconcile.reconcile(tx_id)
     db_session.commit()
     credit = credits_of(db_session, tx_id)[0]
-    event = Event(owner_id="buyer", title="Big", max_participants=200,
-                  published_at=datetime.now(UTC), upgraded_by_credit=True)
+    event = Event(
+        owner_id="buyer",
+        title="Big",
+        max_participants=200,
+        published_at=datetime.now(UTC),
+        upgraded_by_credit=True,
+    )
     db_session.add(event)
     db_session.flush()
     credit.status, credit.consumed_event_id = "consumed", event.id

@@ -50,7 +50,9 @@ def status(stub, payment_id) -> dict:
 
 
 def refund(stub, payment_id, amount: str):
-    return stub.post(RETURN, data=f'{{"QrPaymentId": {payment_id}, "Amount": {amount}}}', headers=HEADERS)
+    return stub.post(
+        RETURN, data=f'{{"QrPaymentId": {payment_id}, "Amount": {amount}}}', headers=HEADERS
+    )
 
 
 def test_create_link_answers_kaspi_shape_and_is_idempotent_by_external_id(stub):
@@ -242,7 +244,9 @@ def test_malformed_refund_bodies_get_a_validation_envelope(stub, body):
     assert response.status_code == 400 and body_of(response)["StatusCode"] == -1501
 
 
-@pytest.mark.parametrize("body", [{"nope": 1}, {"fail_next": -1}, {"error_rate": 2}, {"latency_ms": "5"}])
+@pytest.mark.parametrize(
+    "body", [{"nope": 1}, {"fail_next": -1}, {"error_rate": 2}, {"latency_ms": "5"}]
+)
 def test_bad_fault_settings_are_refused(stub, body):
     response = stub.post("/test/faults", json=body)
     assert response.status_code == 400 and body_of(response)["StatusCode"] == -1501
@@ -306,7 +310,9 @@ def test_pay_page_of_an_unknown_payment_is_a_404_page(stub):
 
 
 def test_public_url_setting_is_used_for_payment_links(stub_config):
-    stub = create_app({**stub_config, "KASPI_STUB_PUBLIC_URL": "https://pay.example/"}).test_client()
+    stub = create_app(
+        {**stub_config, "KASPI_STUB_PUBLIC_URL": "https://pay.example/"}
+    ).test_client()
     link = body_of(create(stub))["Data"]["PaymentLink"]
     assert link.startswith("https://pay.example/pay/")
 
