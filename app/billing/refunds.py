@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from app import locking
 from app.billing import status as sm
-from app.billing.kaspi_client import ProviderRejected, ProviderUnavailable
+from app.billing.kaspi_client import ProviderRejected, ProviderUnavailable, RefundOutcomeUnknown
 from app.billing.models import Credit, Transaction
 from app.billing.provider import get_provider
 from app.db import commit, rollback
@@ -30,8 +30,17 @@ class RefundRefused(Exception):
 def refund(transaction_id: uuid.UUID, *, source: str = "cli") -> Transaction:
     payment_id, amount, revoked = _reserve(transaction_id)
     commit()
+    provider = get_provider()
     try:
-        get_provider().refund(payment_id, amount)
+        # A refund whose answer was lost last time is not sent twice.
+        if not _already_refunded(provider, payment_id, amount):
+            provider.refund(payment_id, amount)
+    except RefundOutcomeUnknown as exc:
+        # Kaspi may have returned the money: keep the credits revoked, and let a
+        # rerun of the command find out (it checks the provider first).
+        raise RefundRefused(
+            f"no answer from the provider ({exc}); credits stay revoked; run the refund again"
+        ) from exc
     except (ProviderRejected, ProviderUnavailable) as exc:
         rollback()
         _restore(revoked)
@@ -47,6 +56,11 @@ def refund(transaction_id: uuid.UUID, *, source: str = "cli") -> Transaction:
     )
     commit()
     return tx
+
+
+def _already_refunded(provider, payment_id: str, amount) -> bool:
+    refunded = provider.get_status(payment_id).refunded_amount
+    return refunded is not None and refunded >= amount
 
 
 def _reserve(transaction_id: uuid.UUID) -> tuple[str, object, list[uuid.UUID]]:

@@ -125,6 +125,8 @@ def start_gunicorn(
             f"127.0.0.1:{port}",
             "--graceful-timeout",
             "5",
+            # gunicorn's control socket is one path per user: side-by-side servers would clash.
+            "--no-control-socket",
             app_spec,
         ],
         env,
