@@ -89,17 +89,23 @@ class DevSettleQueuedOut(BaseModel):
     transaction_id: uuid.UUID
 
 
+def _common(tx: Transaction) -> dict:
+    return {
+        "transaction_id": tx.id,
+        "status": tx.status,
+        "product_code": tx.product_code,
+        "quantity": tx.quantity,
+        "amount": str(tx.amount),
+        "currency": tx.currency,
+        "club_id": tx.club_id,
+        "created_at": tx.created_at,
+        "expires_at": tx.expires_at,
+    }
+
+
 def intent_out(tx: Transaction) -> PurchaseIntentOut:
     return PurchaseIntentOut(
-        transaction_id=tx.id,
-        status=tx.status,
-        product_code=tx.product_code,
-        quantity=tx.quantity,
-        amount=str(tx.amount),
-        currency=tx.currency,
-        club_id=tx.club_id,
-        created_at=tx.created_at,
-        expires_at=tx.expires_at,
+        **_common(tx),
         payment=PaymentOut(
             provider=tx.provider,
             payment_id=tx.provider_payment_id,
@@ -111,17 +117,9 @@ def intent_out(tx: Transaction) -> PurchaseIntentOut:
 
 def status_out(tx: Transaction) -> TransactionStatusOut:
     return TransactionStatusOut(
-        transaction_id=tx.id,
-        status=tx.status,
-        product_code=tx.product_code,
-        quantity=tx.quantity,
-        amount=str(tx.amount),
-        currency=tx.currency,
-        club_id=tx.club_id,
-        created_at=tx.created_at,
+        **_common(tx),
         updated_at=tx.updated_at,
         settled_at=tx.settled_at,
-        expires_at=tx.expires_at,
         poll_interval_s=tx.poll_interval_s,
     )
 

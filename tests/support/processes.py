@@ -107,6 +107,22 @@ def http_ready(url: str) -> Callable[[], bool]:
     return check
 
 
+def gunicorn_argv(port: int, workers: int, app_spec: str, graceful_s: int = 5) -> list[str]:
+    return [
+        bin_path("gunicorn"),
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        # Workers may be sleeping in an injected latency; don't wait long on stop.
+        "--graceful-timeout",
+        str(graceful_s),
+        # gunicorn's control socket is one path per user: side-by-side servers would clash.
+        "--no-control-socket",
+        app_spec,
+    ]
+
+
 def start_gunicorn(
     name: str,
     app_spec: str,
@@ -115,22 +131,7 @@ def start_gunicorn(
     health_path: str = "/openapi.json",
 ) -> tuple[Process, str]:
     port = free_port()
-    proc = Process(
-        name,
-        [
-            bin_path("gunicorn"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "5",
-            # gunicorn's control socket is one path per user: side-by-side servers would clash.
-            "--no-control-socket",
-            app_spec,
-        ],
-        env,
-    ).start()
+    proc = Process(name, gunicorn_argv(port, workers, app_spec), env).start()
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(http_ready(base + health_path), timeout=30, message=f"{name} to answer")

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from tests.support.processes import Process, bin_path, free_port, wait_until
+from tests.support.processes import Process, free_port, gunicorn_argv, wait_until
 
 STUB_APP = "app.kaspi_stub:create_app()"
 
@@ -60,20 +60,7 @@ def start_stub(
     for _attempt in range(3):
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        argv = [
-            bin_path("gunicorn"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            # Workers may be sleeping in an injected latency; don't wait long on stop.
-            "--graceful-timeout",
-            "2",
-            # gunicorn's control socket defaults to one path per user: several test
-            # servers running at once would fight over it, and tests don't need it.
-            "--no-control-socket",
-            STUB_APP,
-        ]
+        argv = gunicorn_argv(port, workers, STUB_APP, graceful_s=2)
         proc = Process(f"kaspi-stub-{port}", argv, env).start()
         try:
             wait_until(
