@@ -35,7 +35,7 @@ class Config:
     IDEMPOTENCY_TTL_HOURS = 48
     # Polling schedule for pending transactions: first poll after this, then backoff.
     POLL_INITIAL_DELAY_S = 2.0
-    POLL_MAX_DELAY_S = 60.0
+    POLL_MAX_DELAY_S = 15.0
     SWEEP_INTERVAL_S = 2.0
     LIFECYCLE_INTERVAL_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
