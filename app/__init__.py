@@ -62,17 +62,21 @@ def _register_blueprints(app: Flask) -> None:
     from app.clubs.views import bp as clubs_bp
     from app.events.views import bp as events_bp
     from app.openapi import bp as openapi_bp
+    from app.web.views import bp as web_bp
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(clubs_bp)
     app.register_blueprint(openapi_bp)
+    app.register_blueprint(web_bp)
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     if app.config["BILLING_DEV_ENDPOINTS"]:
         from app.billing.dev_views import bp as dev_bp
+        from app.web.views import dev_bp as web_dev_bp
 
         app.register_blueprint(dev_bp)
+        app.register_blueprint(web_dev_bp)
 
 
 def _register_cli(app: Flask) -> None:

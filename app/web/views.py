@@ -1,0 +1,80 @@
+"""The events page (plain HTML, CSS and JavaScript; no build step) and its dev sign-in.
+
+The page is static apart from a few settings in data attributes; everything it
+shows comes from the JSON API, called by ``static/app.js`` with a Bearer token
+kept in the browser's localStorage.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, make_response, redirect, render_template
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api import endpoint
+from app.auth.tokens import issue_token
+
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/web-static",
+)
+
+# Only registered when BILLING_DEV_ENDPOINTS is on (see app._register_blueprints).
+dev_bp = Blueprint("web_dev", __name__, url_prefix="/api/dev")
+
+DEMO_USER_ID = "demo-user"
+
+# Same-origin only: the page's script is a file of ours, the API is this app, and
+# the Kaspi link opens in another tab (navigation is not restricted by CSP).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@bp.get("/")
+def index() -> Response:
+    response = make_response(
+        render_template(
+            "web/index.html", dev_login=bool(current_app.config["BILLING_DEV_ENDPOINTS"])
+        )
+    )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/app")
+def app_alias() -> Response:
+    return redirect("/", 302)
+
+
+class DevTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(default=DEMO_USER_ID, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+class DevTokenOut(BaseModel):
+    token: str
+    user_id: str
+    expires_in: int
+
+
+@dev_bp.post("/token")
+@endpoint(
+    summary="Development only: a Bearer token for a user (the demo user by default)",
+    tags=("dev",),
+    body=DevTokenIn,
+    response=DevTokenOut,
+    auth=False,
+)
+def dev_token(body: DevTokenIn) -> DevTokenOut:
+    ttl = int(current_app.config["AUTH_TOKEN_TTL_S"])
+    name = "Demo user" if body.user_id == DEMO_USER_ID else None
+    token = issue_token(current_app.config["AUTH_JWT_SECRET"], body.user_id, ttl, name=name)
+    return DevTokenOut(token=token, user_id=body.user_id, expires_in=ttl)
