@@ -30,7 +30,14 @@ def _text(value: object) -> str | None:
 
 
 def provision_user(user_id: str, email: str | None = None, name: str | None = None) -> User:
-    """Create the user on first sight; concurrent first requests race safely."""
+    """Create the user on first sight; concurrent first requests race safely.
+
+    A plain read first: almost every request comes from a known user, and the
+    status poll should not write.
+    """
+    user = db.session.get(User, user_id)
+    if user is not None:
+        return user
     stmt = (
         insert(User)
         .values(id=user_id, email=email, name=name)
