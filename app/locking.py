@@ -1,6 +1,7 @@
 """Every row lock the service takes, in one place.
 
-Lock order, always: transactions → events → club_subscriptions → billing_credits.
+Lock order, always:
+transactions → events → clubs → club_subscriptions → billing_credits.
 A code path that needs several of these takes them in that order, so two paths
 can never wait on each other in a cycle (no deadlocks between settlement,
 refund, publish and the subscription lifecycle).
@@ -15,16 +16,24 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.billing.models import Credit, Transaction
-from app.clubs.models import ClubSubscription
+from app.clubs.models import Club, ClubSubscription
 from app.events.models import Event
 from app.extensions import db
 
 
+# A locked row must be read as the lock sees it: without populate_existing an
+# object already in the session keeps its old attribute values.
+def _fresh_one(stmt):
+    return db.session.scalar(stmt.execution_options(populate_existing=True))
+
+
+def _fresh_all(stmt):
+    return db.session.scalars(stmt.execution_options(populate_existing=True))
+
+
 def lock_transaction(transaction_id: uuid.UUID) -> Transaction | None:
     """Serialises every status change of one transaction."""
-    return db.session.scalar(
-        select(Transaction).where(Transaction.id == transaction_id).with_for_update()
-    )
+    return _fresh_one(select(Transaction).where(Transaction.id == transaction_id).with_for_update())
 
 
 def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
@@ -36,7 +45,7 @@ def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transa
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return db.session.scalars(stmt).all()
+    return _fresh_all(stmt).all()
 
 
 def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
@@ -47,22 +56,22 @@ def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Tr
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return db.session.scalars(stmt).all()
+    return _fresh_all(stmt).all()
 
 
 def lock_event(event_id: uuid.UUID) -> Event | None:
-    return db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    return _fresh_one(select(Event).where(Event.id == event_id).with_for_update())
 
 
 def lock_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
-    return db.session.scalar(
+    return _fresh_one(
         select(ClubSubscription).where(ClubSubscription.club_id == club_id).with_for_update()
     )
 
 
 def share_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
     """Readers that act on a subscription's status hold it still until they commit."""
-    return db.session.scalar(
+    return _fresh_one(
         select(ClubSubscription)
         .where(ClubSubscription.club_id == club_id)
         .with_for_update(read=True)
@@ -80,7 +89,7 @@ def claim_subscriptions_due(now: datetime, limit: int) -> Sequence[ClubSubscript
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return db.session.scalars(stmt).all()
+    return _fresh_all(stmt).all()
 
 
 def lock_oldest_available_credit(user_id: str, credit_code: str) -> Credit | None:
@@ -96,7 +105,7 @@ def lock_oldest_available_credit(user_id: str, credit_code: str) -> Credit | Non
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    return db.session.scalar(stmt)
+    return _fresh_one(stmt)
 
 
 def lock_credits_of_transaction(transaction_id: uuid.UUID) -> Sequence[Credit]:
@@ -106,4 +115,15 @@ def lock_credits_of_transaction(transaction_id: uuid.UUID) -> Sequence[Credit]:
         .order_by(Credit.sequence)
         .with_for_update()
     )
-    return db.session.scalars(stmt).all()
+    return _fresh_all(stmt).all()
+
+
+def lock_club(club_id: uuid.UUID) -> Club | None:
+    """Serialises membership changes of one club (counting members against the plan).
+
+    In the lock order clubs sit between events and club_subscriptions:
+    transactions → events → clubs → club_subscriptions → billing_credits.
+    FOR NO KEY UPDATE: rows referencing the club (new members, new events) still
+    only take KEY SHARE on it and are not blocked.
+    """
+    return _fresh_one(select(Club).where(Club.id == club_id).with_for_update(key_share=True))

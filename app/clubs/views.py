@@ -1,3 +1,91 @@
+from __future__ import annotations
+
+import uuid
+
 from flask import Blueprint
 
+from app.api import endpoint
+from app.auth.services import current_user
+from app.clubs import services
+from app.clubs.schemas import ClubCreateIn, ClubOut, MemberAddIn, MemberOut, SubscriptionOut
+
 bp = Blueprint("clubs", __name__, url_prefix="/api/clubs")
+
+
+def _club_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise services.club_not_found() from None
+
+
+def club_out(view: services.ClubView) -> ClubOut:
+    sub = view.plan.subscription
+    return ClubOut(
+        id=view.club.id,
+        name=view.club.name,
+        role=view.role,
+        plan_id=view.plan.plan.id,
+        subscription=(
+            SubscriptionOut(
+                status=sub.status,
+                plan_id=sub.plan_id,
+                current_period_start=sub.current_period_start,
+                current_period_end=sub.current_period_end,
+                grace_until=sub.grace_until,
+            )
+            if sub is not None
+            else None
+        ),
+        member_count=view.member_count,
+        created_at=view.club.created_at,
+    )
+
+
+@bp.post("")
+@endpoint(
+    summary="Create a club; you become its owner",
+    tags=("clubs",),
+    body=ClubCreateIn,
+    response=ClubOut,
+    status=201,
+)
+def create_club(body: ClubCreateIn):
+    user = current_user()
+    club = services.create_club(user, body.name)
+    return club_out(services.club_for_member(club.id, user.id))
+
+
+@bp.get("/<club_id>")
+@endpoint(
+    summary="A club you are a member of: your role, its plan and subscription",
+    tags=("clubs",),
+    response=ClubOut,
+    errors={404: "CLUB_NOT_FOUND: no such club, or you are not a member"},
+)
+def get_club(club_id: str):
+    return club_out(services.club_for_member(_club_id(club_id), current_user().id))
+
+
+@bp.post("/<club_id>/members")
+@endpoint(
+    summary="Add a member (owner: admins and members; admin: members)",
+    tags=("clubs",),
+    body=MemberAddIn,
+    response=MemberOut,
+    status=201,
+    errors={
+        402: "PAYWALL (MAX_CLUB_MEMBERS_EXCEEDED): the plan's member limit is reached",
+        403: "FORBIDDEN: members cannot add; admins cannot add admins",
+        404: "CLUB_NOT_FOUND: no such club, or you are not a member",
+        409: "ALREADY_A_MEMBER",
+    },
+)
+def add_member(club_id: str, body: MemberAddIn):
+    member = services.add_member(current_user(), _club_id(club_id), body.user_id, body.role)
+    return MemberOut(
+        club_id=member.club_id,
+        user_id=member.user_id,
+        role=member.role,
+        created_at=member.created_at,
+    )

@@ -1,3 +1,102 @@
+from __future__ import annotations
+
 from flask import Blueprint
 
+from app.api import endpoint
+from app.auth.services import current_user
+from app.events import services
+from app.events.publish import publish_event
+from app.events.schemas import (
+    EventCreateIn,
+    EventListOut,
+    EventOut,
+    EventPatchIn,
+    PublishOut,
+    PublishQuery,
+    event_out,
+)
+
 bp = Blueprint("events", __name__, url_prefix="/api/events")
+
+PAYWALL_402 = (
+    "PAYWALL: reason PUBLISH_REQUIRES_PAYMENT, CLUB_REQUIRED_FOR_LARGE_EVENT, "
+    "SUBSCRIPTION_NOT_ACTIVE, MAX_EVENT_PARTICIPANTS_EXCEEDED or PAID_EVENTS_NOT_ALLOWED, "
+    "with options ONE_OFF_CREDIT / CLUB_ACCESS"
+)
+
+
+@bp.post("")
+@endpoint(
+    summary="Create a draft event (personal, or in a club you own or administer)",
+    tags=("events",),
+    body=EventCreateIn,
+    response=EventOut,
+    status=201,
+    errors={
+        402: "PAYWALL (SUBSCRIPTION_NOT_ACTIVE): the club's subscription does not allow it",
+        403: "FORBIDDEN: only the club's owner and admins create club events",
+        404: "CLUB_NOT_FOUND",
+    },
+)
+def create_event(body: EventCreateIn):
+    return event_out(services.create_event(current_user(), body))
+
+
+@bp.get("")
+@endpoint(
+    summary="Your events: personal ones and those of clubs you own or administer",
+    tags=("events",),
+    response=EventListOut,
+)
+def list_events():
+    return EventListOut(events=[event_out(e) for e in services.my_events(current_user().id)])
+
+
+@bp.get("/<event_id>")
+@endpoint(
+    summary="One event: published ones are public, drafts visible to their owner or club",
+    tags=("events",),
+    response=EventOut,
+    errors={404: "EVENT_NOT_FOUND"},
+)
+def get_event(event_id: str):
+    event_uuid = services.parse_event_id(event_id)
+    return event_out(services.visible_event(event_uuid, current_user().id))
+
+
+@bp.patch("/<event_id>")
+@endpoint(
+    summary="Edit an event; a published one must stay within its entitlement",
+    tags=("events",),
+    body=EventPatchIn,
+    response=EventOut,
+    errors={402: PAYWALL_402, 403: "FORBIDDEN", 404: "EVENT_NOT_FOUND"},
+)
+def patch_event(event_id: str, body: EventPatchIn):
+    event_uuid = services.parse_event_id(event_id)
+    return event_out(services.update_event(current_user(), event_uuid, body))
+
+
+@bp.post("/<event_id>/publish")
+@endpoint(
+    summary="Publish an event, enforcing the free limit, upgrade credits and club plans",
+    tags=("events",),
+    query=PublishQuery,
+    response=PublishOut,
+    errors={
+        402: PAYWALL_402,
+        403: "FORBIDDEN: you may see the event but not publish it",
+        404: "EVENT_NOT_FOUND",
+        409: "CREDIT_CONFIRMATION_REQUIRED (repeat with ?confirm_credit=1) "
+        "or PUBLISH_IN_PROGRESS (retry after Retry-After)",
+    },
+)
+def publish(event_id: str, query: PublishQuery):
+    event_uuid = services.parse_event_id(event_id)
+    result = publish_event(current_user(), event_uuid, confirm=query.confirmed)
+    return PublishOut(
+        event_id=result.event_id,
+        published_at=result.published_at,
+        credit_consumed=result.credit_consumed,
+        already_published=result.already_published,
+    )

@@ -110,3 +110,92 @@ def make_event(
     db.session.add(event)
     db.session.commit()
     return event
+
+
+def make_subscription(
+    club: Club, plan_id: str = "club_50", status: str = "active", *, days_left: int = 20
+):
+    """A club subscription row as settlement and the lifecycle would leave it."""
+    from app.clubs.models import ClubSubscription
+
+    end = now() + timedelta(days=days_left)
+    sub = ClubSubscription(
+        club_id=club.id,
+        plan_id=plan_id,
+        status=status,
+        current_period_start=end - timedelta(days=30),
+        current_period_end=end,
+        grace_until=end + timedelta(days=7),
+    )
+    db.session.add(sub)
+    db.session.commit()
+    return sub
+
+
+def add_member(club: Club, user: User, role: str = "member") -> ClubMember:
+    member = ClubMember(club_id=club.id, user_id=user.id, role=role)
+    db.session.add(member)
+    db.session.commit()
+    return member
+
+
+# Catalog reads for tests: expected limits and prices come from the database, like the code's.
+
+
+def catalog_free_limit() -> int | None:
+    from sqlalchemy import select
+
+    from app.catalog.models import Plan
+
+    return db.session.scalar(select(Plan.max_event_participants).where(Plan.is_default))
+
+
+def catalog_credit_product():
+    """The personal upgrade product (type credit, scope personal), found by what it is."""
+    from sqlalchemy import select
+
+    from app.catalog.models import Product
+
+    return db.session.scalar(
+        select(Product).where(
+            Product.type == "credit", Product.constraints["scope"].astext == "personal"
+        )
+    )
+
+
+def catalog_plan_option(plan_id: str) -> dict:
+    """The CLUB_ACCESS option the API should offer for ``plan_id``."""
+    from sqlalchemy import select
+
+    from app.catalog.models import Product
+
+    product = db.session.scalar(select(Product).where(Product.plan_id == plan_id))
+    return {
+        "type": "CLUB_ACCESS",
+        "recommended_plan_id": plan_id,
+        "price": {"amount": str(product.price), "currency": product.currency},
+    }
+
+
+def catalog_cheapest_plan(participants: int | None, *, paid: bool = False, members: int = 1):
+    """Independent of the service's helper: the cheapest on-sale plan that fits."""
+    from sqlalchemy import select
+
+    from app.catalog.models import Plan, Product
+
+    rows = db.session.execute(
+        select(Plan)
+        .join(Product, Product.plan_id == Plan.id)
+        .where(Product.active.is_(True), Plan.is_default.is_(False))
+        .order_by(Plan.price, Plan.id)
+    ).scalars()
+    for plan in rows:
+        limit = plan.max_event_participants
+        if limit is not None and (participants is None or participants > limit):
+            continue
+        if plan.max_members is not None and members > plan.max_members:
+            continue
+        if paid and not plan.paid_events:
+            continue
+        return plan.id
+    return None

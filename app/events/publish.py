@@ -1,0 +1,123 @@
+"""Publishing with enforcement: gather facts under locks, ask the decision table, apply.
+
+The guarantee is PostgreSQL's, in one database transaction:
+
+1. the event row is locked (FOR UPDATE) and ``published_at`` re-read, so two
+   publishes of one event serialise and the second answers ``already_published``;
+2. club events hold their subscription row FOR SHARE until commit, so an
+   expiry either waits for the publish or is seen by it;
+3. a credit is picked oldest first with ``FOR UPDATE SKIP LOCKED`` and consumed
+   by a conditional ``UPDATE ... WHERE status = 'available'``; the unique index
+   on ``consumed_event_id`` and the CHECK on consumed rows back it up;
+4. the event is published (``upgraded_by_credit``) in the same transaction.
+
+Two publishes of *different* events racing for a user's last credit (Redis lock
+off or down): the loser skips the credit the winner holds and answers 402
+``PUBLISH_REQUIRES_PAYMENT`` instead of waiting. That is the right answer once
+the winner commits; if the winner rolls back, a retry publishes. Never is one
+credit consumed twice, nor two credits for one event.
+
+The Redis lock per credit owner (:mod:`app.events.publish_lock`) wraps all of
+this, including the commit, so a user's publishes normally queue instead of
+racing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from flask import url_for
+from sqlalchemy import update
+
+from app import locking
+from app.auth.models import User
+from app.billing.models import Credit
+from app.db import commit, rollback
+from app.events import decision as d
+from app.events import enforcement, services
+from app.events.models import Event
+from app.events.paywall import confirmation_required
+from app.events.publish_lock import publish_lock
+from app.extensions import db
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    event_id: uuid.UUID
+    published_at: datetime
+    credit_consumed: bool
+    already_published: bool
+
+
+def publish_event(user: User, event_id: uuid.UUID, *, confirm: bool) -> PublishResult:
+    event = services.visible_event(event_id, user.id, manage=True)
+    credit_owner = event.owner_id if event.club_id is None else None
+    # End this read (and the caller's first-sight provisioning) before any waiting.
+    commit()
+    if credit_owner is None:
+        return _in_transaction(event_id, confirm)  # club events: credits never apply
+    with publish_lock(credit_owner):
+        return _in_transaction(event_id, confirm)
+
+
+def _in_transaction(event_id: uuid.UUID, confirm: bool) -> PublishResult:
+    try:
+        result = _decide_and_apply(event_id, confirm)
+        commit()
+    except BaseException:
+        rollback()
+        raise
+    return result
+
+
+def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
+    event = locking.lock_event(event_id)
+    if event is None:
+        raise services.event_not_found()
+    facts = enforcement.facts(event)
+    if facts.published:
+        return PublishResult(event.id, event.published_at, False, True)
+    if event.club_id is not None:
+        terms, eff = enforcement.club_terms(event.club_id, d.PUBLISH_EVENT)
+        decision = d.decide_publish(facts, terms, confirm=confirm)
+        if decision.outcome is d.Outcome.PAYWALL:
+            raise enforcement.club_paywall(
+                decision, event.id, event.club_id, facts, terms, eff, d.PUBLISH_EVENT
+            )
+        return _publish(event, credit_consumed=False)
+
+    terms = enforcement.personal_terms(event.owner_id)
+    decision = d.decide_publish(facts, terms, confirm=confirm)
+    if decision.consume_credit and not _consume_oldest_credit(event, terms.credit.code):
+        # Counted, but every available credit is held by a concurrent publish (or was
+        # just consumed): decide again as a user without credits.
+        terms = replace(terms, available_credits=0)
+        decision = d.decide_publish(facts, terms, confirm=confirm)
+    if decision.outcome is d.Outcome.PUBLISH:
+        return _publish(event, credit_consumed=decision.consume_credit)
+    if decision.outcome is d.Outcome.CONFIRM_CREDIT:
+        href = url_for("events.publish", event_id=str(event.id), confirm_credit=1)
+        raise confirmation_required(event.id, terms.credit.code, event.max_participants, href)
+    raise enforcement.personal_paywall(decision, event.id, facts, terms)
+
+
+def _consume_oldest_credit(event: Event, credit_code: str) -> bool:
+    credit = locking.lock_oldest_available_credit(event.owner_id, credit_code)
+    if credit is None:
+        return False
+    consumed = db.session.execute(
+        update(Credit)
+        .where(Credit.id == credit.id, Credit.status == "available")
+        .values(status="consumed", consumed_event_id=event.id, consumed_at=datetime.now(UTC))
+    )
+    # We hold the row lock, so this is 1; the condition is the belt to the lock's braces.
+    return consumed.rowcount == 1
+
+
+def _publish(event: Event, *, credit_consumed: bool) -> PublishResult:
+    event.published_at = datetime.now(UTC)
+    event.upgraded_by_credit = credit_consumed
+    db.session.flush()
+    return PublishResult(event.id, event.published_at, credit_consumed, False)

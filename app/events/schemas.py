@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.events.models import Event
+
+# The column is a PostgreSQL integer; anything larger is no event size, just an overflow.
+MAX_PARTICIPANTS_BOUND = 2_147_483_647
+
+
+class EventCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200, strict=True)
+    # Required; null means unlimited.
+    max_participants: int | None = Field(ge=1, le=MAX_PARTICIPANTS_BOUND, strict=True)
+    club_id: uuid.UUID | None = None
+    is_paid: bool = Field(default=False, strict=True)
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+
+class EventPatchIn(BaseModel):
+    """Only the fields sent change; ``max_participants: null`` means unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200, strict=True)
+    max_participants: int | None = Field(default=None, ge=1, le=MAX_PARTICIPANTS_BOUND, strict=True)
+    is_paid: bool | None = Field(default=None, strict=True)
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_blank(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("must not be null")
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("is_paid")
+    @classmethod
+    def _is_paid_not_null(cls, value: bool | None) -> bool:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> EventPatchIn:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of title, max_participants, is_paid")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class EventOut(BaseModel):
+    id: uuid.UUID
+    title: str
+    max_participants: int | None
+    club_id: uuid.UUID | None
+    is_paid: bool
+    published_at: datetime | None
+    upgraded_by_credit: bool
+    owner_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventListOut(BaseModel):
+    events: list[EventOut]
+
+
+class PublishQuery(BaseModel):
+    confirm_credit: Literal["1", "true", "0", "false"] = "0"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirm_credit in ("1", "true")
+
+
+class PublishOut(BaseModel):
+    event_id: uuid.UUID
+    published_at: datetime
+    credit_consumed: bool
+    already_published: bool
+
+
+def event_out(event: Event) -> EventOut:
+    return EventOut(
+        id=event.id,
+        title=event.title,
+        max_participants=event.max_participants,
+        club_id=event.club_id,
+        is_paid=event.is_paid,
+        published_at=event.published_at,
+        upgraded_by_credit=event.upgraded_by_credit,
+        owner_id=event.owner_id,
+        created_at=event.created_at,
+        updated_at=event.updated_at,
+    )

@@ -1,0 +1,164 @@
+"""Events: who sees and manages them, drafts, edits.
+
+Visibility: a published event is visible to every authenticated user; a draft
+to its owner (personal) or to the club's members (club event). Managing
+(editing, publishing): the owner of a personal event; the club's owner and
+admins for a club event. Anyone else gets 404 for what they cannot see and 403
+for what they see but cannot manage.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from app import locking
+from app.auth.models import User
+from app.clubs.models import ClubMember
+from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
+from app.errors import ApiError
+from app.events import decision as d
+from app.events import enforcement
+from app.events.models import Event
+from app.events.schemas import EventCreateIn, EventPatchIn
+from app.extensions import db
+
+
+def event_not_found() -> ApiError:
+    return ApiError(404, "EVENT_NOT_FOUND", "Event not found")
+
+
+def forbidden(
+    message: str = "Only the event's owner (or its club's owner and admins) may do this",
+) -> ApiError:
+    return ApiError(403, "FORBIDDEN", message)
+
+
+def parse_event_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise event_not_found() from None
+
+
+@dataclass(frozen=True)
+class Access:
+    visible: bool
+    manage: bool
+
+
+def access(event: Event, user_id: str) -> Access:
+    if event.club_id is None:
+        owner = event.owner_id == user_id
+        return Access(visible=owner or event.published_at is not None, manage=owner)
+    role = member_role(event.club_id, user_id)
+    return Access(
+        visible=role is not None or event.published_at is not None,
+        manage=role in MANAGER_ROLES,
+    )
+
+
+def visible_event(event_id: uuid.UUID, user_id: str, *, manage: bool = False) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise event_not_found()
+    allowed = access(event, user_id)
+    if not allowed.visible:
+        raise event_not_found()
+    if manage and not allowed.manage:
+        raise forbidden()
+    return event
+
+
+def create_event(user: User, body: EventCreateIn) -> Event:
+    if body.club_id is not None:
+        role = member_role(body.club_id, user.id)
+        if role is None:
+            raise club_not_found()
+        if role not in MANAGER_ROLES:
+            raise forbidden("Only the club's owner and admins may create club events")
+        terms, eff = enforcement.club_terms(body.club_id, d.CREATE_EVENT)
+        if not terms.action_allowed:
+            wanted = d.EventFacts(body.max_participants, body.is_paid, published=False)
+            raise enforcement.club_paywall(
+                d.Decision(d.Outcome.PAYWALL, reason=d.SUBSCRIPTION_NOT_ACTIVE, offer_club=True),
+                None,
+                body.club_id,
+                wanted,
+                terms,
+                eff,
+                d.CREATE_EVENT,
+            )
+    event = Event(
+        id=uuid.uuid4(),
+        owner_id=user.id,
+        club_id=body.club_id,
+        title=body.title,
+        max_participants=body.max_participants,
+        is_paid=body.is_paid,
+        upgraded_by_credit=False,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def my_events(user_id: str) -> list[Event]:
+    """Personal events I own and the events of clubs I own or administer, newest first."""
+    managed_clubs = select(ClubMember.club_id).where(
+        ClubMember.user_id == user_id, ClubMember.role.in_(MANAGER_ROLES)
+    )
+    stmt = (
+        select(Event)
+        .where(
+            or_(
+                (Event.club_id.is_(None)) & (Event.owner_id == user_id),
+                Event.club_id.in_(managed_clubs),
+            )
+        )
+        .order_by(Event.created_at.desc(), Event.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def update_event(user: User, event_id: uuid.UUID, body: EventPatchIn) -> Event:
+    """Apply an edit; a published event must stay within its entitlement (nothing consumed).
+
+    The event row is locked first, so an edit and a publish of the same event
+    serialise: a publish never decides on values an edit is about to replace.
+    """
+    db.session.expire(visible_event(event_id, user.id, manage=True))  # reload under the lock
+    event = locking.lock_event(event_id)
+    if event is None:
+        raise event_not_found()
+    before = enforcement.facts(event)
+    changes = body.changes()
+    after = d.EventFacts(
+        max_participants=changes.get("max_participants", event.max_participants),
+        is_paid=changes.get("is_paid", event.is_paid),
+        published=before.published,
+        upgraded_by_credit=before.upgraded_by_credit,
+    )
+    if before.published:
+        _check_published_edit(event, before, after)
+    for name, value in changes.items():
+        setattr(event, name, value)
+    db.session.flush()
+    return event
+
+
+def _check_published_edit(event: Event, before: d.EventFacts, after: d.EventFacts) -> None:
+    if event.club_id is not None:
+        terms, eff = enforcement.club_terms(event.club_id, d.UPDATE_EVENT)
+        decision = d.decide_update(before, after, terms)
+        if decision.outcome is d.Outcome.PAYWALL:
+            raise enforcement.club_paywall(
+                decision, event.id, event.club_id, after, terms, eff, d.UPDATE_EVENT
+            )
+        return
+    terms = enforcement.personal_terms(event.owner_id, count_credits=False)
+    decision = d.decide_update(before, after, terms)
+    if decision.outcome is d.Outcome.PAYWALL:
+        raise enforcement.personal_paywall(decision, event.id, after, terms)
