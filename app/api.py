@@ -21,6 +21,24 @@ from app.errors import ApiError, validation_error
 
 
 @dataclass(frozen=True)
+class HeaderParam:
+    """A request header the handler reads; documented as an OpenAPI header parameter."""
+
+    name: str
+    description: str
+    required: bool = False
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class ExtraResponse:
+    """Another success answer besides ``status`` (e.g. 200 next to 202), for the document."""
+
+    description: str
+    model: type[BaseModel] | None = None
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     summary: str
     tags: tuple[str, ...]
@@ -30,6 +48,11 @@ class EndpointSpec:
     status: int
     auth: bool
     errors: dict[int, str] = field(default_factory=dict)
+    # Documentation only: the handler reads these headers and may answer these statuses.
+    headers: tuple[HeaderParam, ...] = ()
+    extra_responses: dict[int, ExtraResponse] = field(default_factory=dict)
+    # Headers the success response may carry: name -> description.
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 def pydantic_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -51,20 +74,71 @@ def _parse_json_body(model: type[BaseModel]) -> BaseModel:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "MALFORMED_JSON", "Request body is not valid JSON") from exc
+        except RecursionError as exc:
+            raise ApiError(400, "MALFORMED_JSON", "Request body is nested too deeply") from exc
     else:
         data = {}
     if not isinstance(data, dict):
         raise validation_error(
             [{"field": "body", "message": "must be a JSON object", "type": "object_type"}]
         )
+    _reject_unstorable_text(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(pydantic_details(exc)) from exc
 
 
+def _text_problem(value: str) -> str | None:
+    """Why PostgreSQL could not store ``value`` (NUL, lone surrogates), or None."""
+    if "\x00" in value:
+        return "must not contain NUL (\\u0000) characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (no lone surrogates)"
+    return None
+
+
+def _reject_unstorable_text(data: Any) -> None:
+    """400 for any string (key or value) that PostgreSQL text and jsonb cannot hold.
+
+    Without this, such a string reaches a query and fails there as a 500.
+    """
+    details = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        loc, node = stack.pop()
+        items: list[tuple[Any, Any]] = []
+        if isinstance(node, dict):
+            items = list(node.items())
+        elif isinstance(node, list):
+            items = list(enumerate(node))
+        elif isinstance(node, str):
+            problem = _text_problem(node)
+            if problem:
+                details.append({"field": loc or "body", "message": problem, "type": "string_text"})
+            continue
+        for key, value in items:
+            key_loc = f"{loc}.{key}" if loc else str(key)
+            if isinstance(key, str) and (problem := _text_problem(key)):
+                details.append({"field": key_loc, "message": problem, "type": "string_text"})
+                continue
+            stack.append((key_loc, value))
+    if details:
+        for item in details:
+            item["field"] = _printable(item["field"])
+        raise validation_error(sorted(details, key=lambda d: d["field"]))
+
+
+def _printable(text: str) -> str:
+    """A field path safe to echo: NUL and lone surrogates as backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _parse_query(model: type[BaseModel]) -> BaseModel:
     data = {key: request.args.get(key) for key in request.args}
+    _reject_unstorable_text(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -81,8 +155,23 @@ def endpoint(
     status: int = 200,
     auth: bool = True,
     errors: dict[int, str] | None = None,
+    headers: tuple[HeaderParam, ...] = (),
+    extra_responses: dict[int, ExtraResponse] | None = None,
+    response_headers: dict[str, str] | None = None,
 ) -> Callable:
-    spec = EndpointSpec(summary, tags, body, query, response, status, auth, errors or {})
+    spec = EndpointSpec(
+        summary,
+        tags,
+        body,
+        query,
+        response,
+        status,
+        auth,
+        errors or {},
+        tuple(headers),
+        extra_responses or {},
+        response_headers or {},
+    )
 
     def decorate(fn: Callable) -> Callable:
         @wraps(fn)
@@ -92,6 +181,8 @@ def endpoint(
 
             if auth:
                 g.user = authenticate_request()
+            # Path segments are URL-decoded: `%00` would reach a query as NUL.
+            _reject_unstorable_text({k: v for k, v in kwargs.items() if isinstance(v, str)})
             if body is not None:
                 kwargs["body"] = _parse_json_body(body)
             if query is not None:

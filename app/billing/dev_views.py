@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from app.api import endpoint
+from app.api import ExtraResponse, endpoint
 from app.auth.services import current_user
 from app.billing import manual, queries
 from app.billing.schemas import (
     DevSettleIn,
     DevSettleQuery,
     DevSettleQueuedOut,
+    TransactionStatusOut,
     status_out,
 )
 
@@ -26,6 +27,9 @@ bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")
     response=DevSettleQueuedOut,
     status=202,
     errors={404: "No such transaction of yours", 409: "The transaction cannot take that outcome"},
+    extra_responses={
+        200: ExtraResponse("With ?wait=1: settled at once; the transaction", TransactionStatusOut)
+    },
 )
 def settle(body: DevSettleIn, query: DevSettleQuery):
     user = current_user()

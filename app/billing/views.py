@@ -4,7 +4,7 @@ import uuid
 
 from flask import Blueprint, request
 
-from app.api import endpoint
+from app.api import HeaderParam, endpoint
 from app.auth.services import current_user
 from app.billing import idempotency, queries
 from app.billing.intents import create_purchase_intent
@@ -35,6 +35,17 @@ bp = Blueprint("billing", __name__, url_prefix="/api/billing")
         422: "Idempotency-Key reused with another body",
         503: "Payment provider unavailable; nothing charged",
     },
+    headers=(
+        HeaderParam(
+            "Idempotency-Key",
+            "Optional; 1-255 printable characters, scoped to the caller. The same key with the "
+            "same body answers the first response again (with `Idempotent-Replayed: true`); "
+            "with another body, 422 IDEMPOTENCY_KEY_REUSED; while the first request still "
+            "runs, 409 IDEMPOTENCY_KEY_IN_USE.",
+            max_length=idempotency.MAX_KEY_LENGTH,
+        ),
+    ),
+    response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
 )
 def purchase_intent(body: PurchaseIntentIn):
     key = request.headers.get("Idempotency-Key")
