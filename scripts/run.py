@@ -55,8 +55,9 @@ def main() -> int:
     api = f"http://127.0.0.1:{env['API_PORT']}"
     print(
         "\n"
+        f"  Web page    {api}/  (sign in as the demo user)\n"
         f"  API         {api}  (catalog: {api}/api/billing/products)\n"
-        f"  OpenAPI     {api}/openapi.json\n"
+        f"  API docs    {api}/docs  ({api}/openapi.json)\n"
         f"  Kaspi stub  {env['KASPI_BASE_URL']}\n"
         f"  PostgreSQL  {env['DATABASE_URL']}"
         f"{'  (embedded, under var/)' if 'postgres' in services.embedded else ''}\n"
