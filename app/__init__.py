@@ -15,14 +15,16 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     """Build the app.
 
     ``config`` is a profile name (development, testing, production) or a dict of
-    overrides applied last; by default the profile comes from ``BILLING_ENV``.
+    overrides applied last; by default the profile comes from ``BILLING_ENV``, and
+    without it is ``production``: an unconfigured deploy fails closed (it refuses to
+    start with default secrets) instead of opening development conveniences.
     """
     overrides: dict[str, Any] = {}
     if isinstance(config, dict):
         overrides = dict(config)
-        profile = overrides.pop("PROFILE", None) or os.environ.get("BILLING_ENV", "development")
+        profile = overrides.pop("PROFILE", None) or os.environ.get("BILLING_ENV", "production")
     else:
-        profile = config or os.environ.get("BILLING_ENV", "development")
+        profile = config or os.environ.get("BILLING_ENV", "production")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {sorted(PROFILES)}")
 

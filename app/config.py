@@ -37,6 +37,8 @@ class Config:
     POLL_INITIAL_DELAY_S = 2.0
     POLL_MAX_DELAY_S = 15.0
     SWEEP_INTERVAL_S = 2.0
+    # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
+    PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
 
@@ -56,7 +58,12 @@ class Config:
             values["PUBLISH_LOCK_ENABLED"] = _bool(env["PUBLISH_LOCK_ENABLED"], True)
         if "FLASK_DEBUG" in env:
             values["DEBUG"] = _bool(env["FLASK_DEBUG"])
-        for key in ("POLL_INITIAL_DELAY_S", "POLL_MAX_DELAY_S", "SWEEP_INTERVAL_S"):
+        for key in (
+            "POLL_INITIAL_DELAY_S",
+            "POLL_MAX_DELAY_S",
+            "SWEEP_INTERVAL_S",
+            "PROVIDER_EXPIRY_MARGIN_S",
+        ):
             if env.get(key):
                 values[key] = float(env[key])
         if env.get("BILLING_TEST_SETTLE_PAUSE_S"):
@@ -67,13 +74,13 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
-    BILLING_DEV_ENDPOINTS = True
 
 
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    BILLING_DEV_ENDPOINTS = True
+    # The stub expires payments on demand; tests need not wait out the margin.
+    PROVIDER_EXPIRY_MARGIN_S = 0.0
     SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/billing_test"
     REDIS_URL = "redis://127.0.0.1:6379/15"
 

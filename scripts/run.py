@@ -26,6 +26,7 @@ DB_NAME = "billing"
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("BILLING_ENV", "development")
+    env.setdefault("BILLING_DEV_ENDPOINTS", "1")
     env.setdefault("API_PORT", "8000")
     env.setdefault("KASPI_PORT", "8090")
     requested = env.get("DATABASE_URL", f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}")

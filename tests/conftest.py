@@ -58,6 +58,7 @@ def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
 
     return {
         "PROFILE": "testing",
+        "BILLING_DEV_ENDPOINTS": True,
         "SQLALCHEMY_DATABASE_URI": normalize_db_url(database_url),
         "REDIS_URL": redis_url,
         "AUTH_JWT_SECRET": JWT_SECRET,

@@ -27,7 +27,7 @@ from app.billing.schemas import PurchaseIntentIn, intent_out
 from app.catalog.models import Product
 from app.catalog.services import get_policy, get_product
 from app.clubs.models import Club, ClubMember
-from app.db import commit
+from app.db import commit, rollback
 from app.errors import ApiError
 from app.extensions import db
 from app.money import quantize
@@ -58,12 +58,15 @@ def create_purchase_intent(
             return IntentResult(replay.status, replay.body, replayed=True)
 
     tx = _create_pending(user, product, body)
+    # Read before the commit: touching the expired object afterwards would open a
+    # new database transaction and hold it across the provider call.
+    tx_id, amount, user_id = tx.id, tx.amount, user.id
     commit()
     try:
-        payment = get_provider().create_payment(str(tx.id), tx.amount)
+        payment = get_provider().create_payment(str(tx_id), amount)
     except (ProviderUnavailable, ProviderRejected) as exc:
-        log.warning("provider refused or failed to create payment for %s: %s", tx.id, exc)
-        _abandon(tx.id, idempotency_key, user.id)
+        log.warning("provider refused or failed to create payment for %s: %s", tx_id, exc)
+        _abandon(tx_id, idempotency_key, user_id)
         commit()
         raise ApiError(
             503,
@@ -71,11 +74,17 @@ def create_purchase_intent(
             "The payment provider is unavailable; nothing was charged. Try again.",
             headers={"Retry-After": "5"},
         ) from exc
+    except Exception:
+        # Not the provider's answer (a bug, a bad amount): still leave nothing half-made.
+        rollback()
+        _abandon(tx_id, idempotency_key, user_id)
+        commit()
+        raise
 
-    tx = attach_payment(tx.id, payment)
+    tx = attach_payment(tx_id, payment)
     response = intent_out(tx).model_dump(mode="json")
     if idempotency_key is not None:
-        idempotency.complete(user.id, idempotency_key, 201, response)
+        idempotency.complete(user_id, idempotency_key, 201, response)
     return IntentResult(201, response)
 
 

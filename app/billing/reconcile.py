@@ -65,6 +65,7 @@ def reconcile(transaction_id: uuid.UUID, *, source: str = "worker") -> str:
     if tx is None or tx.status != sm.PENDING:
         return "not_pending"
     payment_id, amount, created_at = tx.provider_payment_id, tx.amount, tx.created_at
+    expires_at = tx.expires_at
     end_read()
 
     provider = get_provider()
@@ -72,6 +73,13 @@ def reconcile(transaction_id: uuid.UUID, *, source: str = "worker") -> str:
     if payment_id is None:
         if created_at > now - CREATE_GRACE:
             return "creating"
+        if now > expires_at:
+            # No payment link ever left the service (the response is built only
+            # after the link is stored), so nobody can have paid.
+            result = settle(
+                transaction_id, sm.EXPIRED, source=source, note="no payment link was created"
+            )
+            return "expired" if result.changed else "unchanged"
         # The intent's request died after committing the row; the create call is
         # idempotent on ExternalId, so this returns the payment it may have made.
         attach_payment(transaction_id, provider.create_payment(str(transaction_id), amount))
@@ -119,9 +127,14 @@ def apply_provider_status(
     if tx is None or tx.status != sm.PENDING:
         return "not_pending"
     provider_expiry = answer.expires_at or tx.provider_expires_at
-    # The answer was asked for after both expiries: the provider no longer accepts
-    # payment, and it reported none, so nothing can be lost by expiring.
-    if asked_at > tx.expires_at and (provider_expiry is None or asked_at > provider_expiry):
+    # The answer was asked for after both expiries, plus a margin for a payment
+    # confirmed at the last moment (Kaspi finishes confirming after ExpireDate) and
+    # for clock skew: the provider no longer accepts payment and reported none, so
+    # nothing can be lost by expiring.
+    margin = timedelta(seconds=current_app.config["PROVIDER_EXPIRY_MARGIN_S"])
+    if asked_at > tx.expires_at and (
+        provider_expiry is None or asked_at > provider_expiry + margin
+    ):
         return _outcome(
             settle(
                 transaction_id,

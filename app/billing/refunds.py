@@ -3,8 +3,9 @@
 Three steps, because the provider is never called inside a database
 transaction: (1) lock the transaction and its credits, refuse if any credit is
 consumed, and revoke the available ones so nobody can spend them meanwhile;
-(2) ask Kaspi to return the money; (3) mark the transaction refunded. If Kaspi
-refuses, step (1) is undone and the credits become available again.
+(2) ask Kaspi to return the money; (3) mark the transaction refunded and, for a
+club plan, take back the period it bought. If Kaspi refuses, step (1) is undone
+and the credits become available again.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app import locking
 from app.billing import status as sm
-from app.billing.kaspi_client import ProviderRejected, ProviderUnavailable, RefundOutcomeUnknown
+from app.billing.kaspi_client import (
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    RefundOutcomeUnknown,
+)
 from app.billing.models import Credit, Transaction
 from app.billing.provider import get_provider
+from app.clubs import subscriptions
+from app.clubs.models import SubscriptionGrant
 from app.db import commit, rollback
 from app.extensions import db
 
@@ -42,20 +50,53 @@ def refund(transaction_id: uuid.UUID, *, source: str = "cli") -> Transaction:
             f"no answer from the provider ({exc}); credits stay revoked; run the refund again"
         ) from exc
     except (ProviderRejected, ProviderUnavailable) as exc:
-        rollback()
-        _restore(revoked)
-        commit()
-        raise RefundRefused(f"the provider did not refund: {exc}") from exc
+        # A concurrent run of this command may have refunded first; then this
+        # rejection (an over-refund) is its success and the credits stay revoked.
+        if not _refunded_meanwhile(provider, payment_id, amount):
+            rollback()
+            _restore(revoked)
+            commit()
+            raise RefundRefused(f"the provider did not refund: {exc}") from exc
+    tx = _mark_refunded(transaction_id, source)
+    commit()
+    return tx
+
+
+def _mark_refunded(transaction_id: uuid.UUID, source: str) -> Transaction:
     tx = locking.lock_transaction(transaction_id)
+    if tx.status == sm.REFUNDED:  # a concurrent run got here first
+        return tx
+    now = datetime.now(UTC)
+    # Lock order: transactions → clubs → club_subscriptions → billing_credits.
+    period_note = ""
+    grant = db.session.scalar(
+        select(SubscriptionGrant).where(SubscriptionGrant.source_transaction_id == tx.id)
+    )
+    if grant is not None and subscriptions.take_back_period(grant, now):
+        period_note = "; the subscription period it bought was taken back"
+    # Revoke again under the lock: a concurrent run's failure path may have
+    # restored credits of this purchase after we revoked them.
+    revoked = 0
+    for credit in locking.lock_credits_of_transaction(tx.id):
+        if credit.status == "available":
+            credit.status, credit.revoked_at = "revoked", now
+        revoked += credit.status == "revoked"
     sm.transition(
         tx,
         sm.REFUNDED,
         source=source,
         provider_status="Returned",
-        note=f"refunded; {len(revoked)} unused credit(s) revoked",
+        note=f"refunded; {revoked} unused credit(s) revoked{period_note}",
+        now=now,
     )
-    commit()
     return tx
+
+
+def _refunded_meanwhile(provider, payment_id: str, amount) -> bool:
+    try:
+        return _already_refunded(provider, payment_id, amount)
+    except ProviderError:
+        return False
 
 
 def _already_refunded(provider, payment_id: str, amount) -> bool:

@@ -84,8 +84,9 @@ def set_price(code: str, amount: Decimal) -> Product:
     product = db.session.get(Product, code)
     if product is None:
         raise ApiError(404, "PRODUCT_NOT_FOUND", f"No product {code}")
-    if amount < 0:
-        raise ApiError(400, "VALIDATION_ERROR", "Price must not be negative")
+    if amount <= 0:
+        # Products are sold through Kaspi, which takes no zero or negative amounts.
+        raise ApiError(400, "VALIDATION_ERROR", "Price must be greater than zero")
     product.price = quantize(amount)
     if product.plan_id:
         # A plan's price and its product's price are one figure; keep them equal.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -35,9 +35,23 @@ def effective_plan(club_id: uuid.UUID, *, for_share: bool = False) -> EffectiveP
     )
     if sub is None:
         return EffectivePlan(catalog.default_plan(), None, None)
-    if sub.status == "expired":
+    status = status_at(sub, datetime.now(UTC))
+    if status == "expired":
         return EffectivePlan(catalog.default_plan(), "expired", sub)
-    return EffectivePlan(db.session.get(Plan, sub.plan_id), sub.status, sub)
+    return EffectivePlan(db.session.get(Plan, sub.plan_id), status, sub)
+
+
+def status_at(sub: ClubSubscription, now: datetime) -> str:
+    """The status the timestamps say, whatever the lifecycle task has written so far.
+
+    The periodic task keeps the column tidy, but enforcement must not depend on
+    it having run: a stopped beat must not extend anybody's plan.
+    """
+    if sub.status in ("active", "grace") and now >= sub.grace_until:
+        return "expired"
+    if sub.status == "active" and now >= sub.current_period_end:
+        return "grace"
+    return sub.status
 
 
 def grant_period(
@@ -52,6 +66,8 @@ def grant_period(
     plan = db.session.get(Plan, plan_id)
     period = timedelta(days=plan.period_days)
     grace = timedelta(days=catalog.get_policy().grace_days)
+    # The club row serialises a club's first subscription too (no row to lock yet).
+    locking.lock_club(club_id)
     sub = locking.lock_subscription(club_id)
     if sub is not None and sub.plan_id == plan_id and sub.status in ("active", "grace"):
         start = max(sub.current_period_end, now) if sub.status == "active" else now
@@ -82,6 +98,29 @@ def grant_period(
     sub.status = "active"
     sub.current_period_end = end
     sub.grace_until = end + grace
+    db.session.flush()
+    return True
+
+
+def take_back_period(grant: SubscriptionGrant, now: datetime) -> bool:
+    """Undo a refunded period: the subscription ends that much earlier.
+
+    If the club has since switched to another plan, the refunded period no longer
+    applies and nothing changes. A subscription whose end moves into the past is
+    expired at once: a refund buys no grace.
+    """
+    locking.lock_club(grant.club_id)
+    sub = locking.lock_subscription(grant.club_id)
+    if sub is None or sub.plan_id != grant.plan_id or sub.status == "expired":
+        return False
+    end = sub.current_period_end - (grant.period_end - grant.period_start)
+    if end <= now:
+        # The period must stay non-empty (a CHECK); it simply ends now.
+        sub.current_period_end = max(now, sub.current_period_start + timedelta(microseconds=1))
+        sub.status, sub.grace_until = "expired", sub.current_period_end
+    else:
+        sub.current_period_end = end
+        sub.grace_until = end + timedelta(days=catalog.get_policy().grace_days)
     db.session.flush()
     return True
 

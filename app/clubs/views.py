@@ -28,7 +28,7 @@ def club_out(view: services.ClubView) -> ClubOut:
         plan_id=view.plan.plan.id,
         subscription=(
             SubscriptionOut(
-                status=sub.status,
+                status=view.plan.status,
                 plan_id=sub.plan_id,
                 current_period_start=sub.current_period_start,
                 current_period_end=sub.current_period_end,

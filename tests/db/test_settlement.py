@@ -91,6 +91,33 @@ def test_expiry_needs_both_expiries_and_no_payment(client, db_session, kaspi_stu
     assert db_session.get(Transaction, tx_id).status == "expired"
 
 
+def test_expiry_waits_out_the_margin_after_the_providers_expiry(
+    client, db_session, kaspi_stub, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PROVIDER_EXPIRY_MARGIN_S", 300.0)
+    tx_id, payment_id = intent(client)
+    tx = db_session.get(Transaction, tx_id)
+    tx.expires_at = datetime.now(UTC) - timedelta(minutes=10)
+    db_session.commit()
+    expire_payment(kaspi_stub, payment_id)
+    assert reconcile.reconcile(tx_id) == "waiting"  # Kaspi expired it only just now
+    db_session.commit()
+    assert db_session.get(Transaction, tx_id).status == "pending"
+
+
+def test_a_pending_row_whose_link_was_never_created_expires(client, db_session):
+    from tests.support.factories import make_transaction
+
+    tx = make_transaction(make_user("ghost"))
+    tx.provider_payment_id = None
+    tx.created_at = datetime.now(UTC) - timedelta(hours=2)
+    tx.expires_at = datetime.now(UTC) - timedelta(hours=1)
+    db_session.commit()
+    assert reconcile.reconcile(tx.id) == "expired"
+    db_session.commit()
+    assert db_session.get(Transaction, tx.id).status == "expired"
+
+
 def test_a_late_processed_answer_is_never_lost(client, db_session, kaspi_stub):
     tx_id, payment_id = intent(client)
     tx = db_session.get(Transaction, tx_id)
@@ -337,3 +364,47 @@ def test_refund_of_a_pending_transaction_is_refused(client, db_session):
     tx_id, _ = intent(client)
     with pytest.raises(refunds.RefundRefused, match="only completed"):
         refunds.refund(tx_id)
+
+
+def test_plan_limits_end_on_time_even_if_the_lifecycle_task_never_ran(client, db_session):
+    from app.clubs.subscriptions import effective_plan
+
+    owner = make_user("owner")
+    club = make_club(owner)
+    tx, _ = intent(client, user="owner", product_code="CLUB_UNLIMITED", club_id=str(club.id))
+    settle(tx, sm.COMPLETED, source="worker")
+    db_session.commit()
+    sub = db_session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club.id))
+    # The period and grace ended days ago, but the stored status still says grace.
+    sub.current_period_start = datetime.now(UTC) - timedelta(days=40)
+    sub.current_period_end = datetime.now(UTC) - timedelta(days=10)
+    sub.grace_until = datetime.now(UTC) - timedelta(days=3)
+    sub.status = "grace"
+    db_session.commit()
+    current = effective_plan(club.id)
+    assert (current.plan.id, current.status) == ("free", "expired")
+    body = client.get(f"/api/clubs/{club.id}", headers=auth("owner")).get_json()
+    assert body["plan_id"] == "free" and body["subscription"]["status"] == "expired"
+
+
+def test_refunding_a_plan_takes_back_the_period_it_bought(client, db_session, kaspi_stub):
+    owner = make_user("owner")
+    club = make_club(owner)
+    first, pay1 = intent(client, user="owner", product_code="CLUB_50", club_id=str(club.id))
+    second, pay2 = intent(client, user="owner", product_code="CLUB_50", club_id=str(club.id))
+    for tx_id, payment_id in ((first, pay1), (second, pay2)):
+        confirm_payment(kaspi_stub, payment_id)
+        assert reconcile.reconcile(tx_id) == "completed"
+        db_session.commit()
+    sub = db_session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club.id))
+    two_periods_end = sub.current_period_end
+    refunds.refund(second)
+    db_session.refresh(sub)
+    assert sub.current_period_end == two_periods_end - timedelta(days=30)
+    assert sub.status == "active"
+    refunds.refund(first)
+    db_session.refresh(sub)
+    assert sub.status == "expired"
+    assert (
+        client.get(f"/api/clubs/{club.id}", headers=auth("owner")).get_json()["plan_id"] == "free"
+    )

@@ -42,7 +42,19 @@ def test_dev_endpoints_absent_unless_enabled():
     app = create_app({"PROFILE": "production", **GOOD})
     assert "billing_dev.settle" not in app.view_functions
     dev = create_app({"PROFILE": "development"})
-    assert "billing_dev.settle" in dev.view_functions
+    assert "billing_dev.settle" not in dev.view_functions
+    on = create_app({"PROFILE": "development", "BILLING_DEV_ENDPOINTS": True})
+    assert "billing_dev.settle" in on.view_functions
+
+
+def test_the_default_profile_is_production(monkeypatch):
+    monkeypatch.delenv("BILLING_ENV", raising=False)
+    monkeypatch.setenv("AUTH_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("KASPI_API_KEY", "live-key")
+    monkeypatch.delenv("BILLING_DEV_ENDPOINTS", raising=False)
+    app = create_app()
+    assert app.config["ENV_NAME"] == "production"
+    assert not any(rule.rule.startswith("/api/dev/") for rule in app.url_map.iter_rules())
 
 
 @pytest.mark.parametrize(
