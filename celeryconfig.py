@@ -18,6 +18,8 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 # Redis redelivers unacknowledged messages after this many seconds.
 broker_transport_options = {"visibility_timeout": 60}
+# Only the dev settle task's result is ever read; the rest would just fill Redis.
+task_ignore_result = True
 result_expires = 3600
 broker_connection_retry_on_startup = True
 worker_hijack_root_logger = False

@@ -32,14 +32,18 @@ def celery_init_app(app: Flask) -> Celery:
             "poll-due-transactions": {
                 "task": "billing.poll_due_transactions",
                 "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"]),
+                # A sweep nobody ran in time is superseded by the next one.
+                "options": {"expires": app.config["SWEEP_INTERVAL_S"]},
             },
             "expire-stale-intents": {
                 "task": "billing.expire_stale_transactions",
                 "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"] * 5),
+                "options": {"expires": app.config["SWEEP_INTERVAL_S"] * 5},
             },
             "subscription-lifecycle": {
                 "task": "clubs.advance_subscriptions",
                 "schedule": timedelta(seconds=app.config["LIFECYCLE_INTERVAL_S"]),
+                "options": {"expires": app.config["LIFECYCLE_INTERVAL_S"]},
             },
             "purge-idempotency-records": {
                 "task": "billing.purge_idempotency_records",

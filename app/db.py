@@ -7,6 +7,7 @@ dropped on rollback, so a task can never see a row that does not exist.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 
 _HOOKS = "after_commit_hooks"
+log = logging.getLogger(__name__)
 
 
 def after_commit(fn: Callable[[], object]) -> None:
@@ -46,7 +48,12 @@ def unit_of_work() -> Iterator[None]:
 def _run_after_commit(session: Session) -> None:
     hooks = session.info.pop(_HOOKS, [])
     for hook in hooks:
-        hook()
+        try:
+            hook()
+        except Exception:
+            # The data is committed; a lost enqueue is what the periodic sweep
+            # recovers, so one failing hook must not fail the request or the rest.
+            log.exception("after-commit hook failed")
 
 
 @event.listens_for(Session, "after_soft_rollback")

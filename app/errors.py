@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from flask import Flask, Response, jsonify
@@ -50,6 +51,14 @@ class ApiError(Exception):
 
 def not_found(code: str, message: str) -> ApiError:
     return ApiError(404, code, message)
+
+
+def uuid_or_404(raw: str, code: str, message: str) -> uuid.UUID:
+    """A path id that is not a UUID names nothing: the resource's own 404, never a 500."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise not_found(code, message) from None
 
 
 def validation_error(details: list[dict[str, Any]], message: str = "Invalid request") -> ApiError:

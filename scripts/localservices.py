@@ -136,6 +136,9 @@ def ensure_services(postgres_url: str, redis_url: str, var_dir: Path | None = No
 
 
 def recreate_database(server_url: str, name: str) -> None:
+    """Drop and create a throwaway database (tests, benchmarks) — never a real one."""
+    if not any(word in name for word in ("test", "bench")):
+        raise ValueError(f"refusing to drop {name!r}: only test or bench databases")
     with psycopg.connect(_plain(server_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

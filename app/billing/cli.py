@@ -7,10 +7,12 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.billing import manual, refunds
+from app.billing import manual, reconcile, refunds
+from app.billing.kaspi_client import ProviderError
 from app.billing.models import Transaction, TransactionEvent
 from app.catalog.services import set_price
 from app.db import unit_of_work
@@ -29,13 +31,38 @@ def _uuid(value: str) -> uuid.UUID:
 
 @billing_cli.command("settle")
 @click.argument("transaction_id")
-@click.option("--outcome", type=click.Choice(["paid", "failed"]), default="paid", show_default=True)
-def settle_command(transaction_id: str, outcome: str) -> None:
-    """Settle a pending transaction by hand, through the status machine."""
+@click.option(
+    "--outcome",
+    type=click.Choice(["paid", "failed"]),
+    default=None,
+    help="Force this outcome instead of asking Kaspi (development; --force in production).",
+)
+@click.option("--force", is_flag=True, help="Allow --outcome in production.")
+def settle_command(transaction_id: str, outcome: str | None, force: bool) -> None:
+    """Settle a pending transaction now: by Kaspi's answer, or by hand with --outcome.
+
+    Both go through the status machine. Without --outcome the command asks Kaspi,
+    exactly as the worker would, so it is safe in production.
+    """
+    tx_id = _uuid(transaction_id)
+    if outcome is None:
+        try:
+            with unit_of_work():
+                happened = reconcile.reconcile(tx_id, source="cli")
+        except ProviderError as exc:
+            raise click.ClickException(f"Kaspi did not answer: {exc}") from exc
+        status = db.session.scalar(select(Transaction.status).where(Transaction.id == tx_id))
+        if status is None:
+            raise click.ClickException("no such transaction")
+        click.echo(f"{transaction_id} {status} ({happened})")
+        return
+    if current_app.config["ENV_NAME"] == "production" and not force:
+        raise click.ClickException(
+            "--outcome overrides Kaspi's word; in production add --force if you mean it"
+        )
     try:
         with unit_of_work():
-            tx = manual.settle_now(_uuid(transaction_id), outcome, source="cli")
-            status = tx.status
+            status = manual.settle_now(tx_id, outcome, source="cli").status
     except ApiError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{transaction_id} {status}")

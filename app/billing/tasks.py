@@ -54,7 +54,7 @@ def check_transaction(self, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
 
 
-@shared_task(name="billing.settle_transaction")
+@shared_task(name="billing.settle_transaction", ignore_result=False)
 def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -> str:
     """Settle by hand (development): through the status machine like everything else."""
     try:

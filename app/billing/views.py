@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
@@ -17,6 +15,7 @@ from app.billing.schemas import (
     credit_out,
     status_out,
 )
+from app.errors import uuid_or_404
 
 bp = Blueprint("billing", __name__, url_prefix="/api/billing")
 
@@ -68,15 +67,16 @@ def transaction_status(query: StatusQuery):
     return status_out(queries.own_transaction(current_user().id, query.transaction_id))
 
 
-@bp.get("/transactions/<uuid:transaction_id>")
+@bp.get("/transactions/<transaction_id>")
 @endpoint(
     summary="One of your transactions",
     tags=("billing",),
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
 )
-def transaction_by_id(transaction_id: uuid.UUID):
-    return status_out(queries.own_transaction(current_user().id, transaction_id))
+def transaction_by_id(transaction_id: str):
+    tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
+    return status_out(queries.own_transaction(current_user().id, tx_id))
 
 
 @bp.get("/credits")

@@ -8,15 +8,14 @@ from app.api import endpoint
 from app.auth.services import current_user
 from app.clubs import services
 from app.clubs.schemas import ClubCreateIn, ClubOut, MemberAddIn, MemberOut, SubscriptionOut
+from app.errors import uuid_or_404
 
 bp = Blueprint("clubs", __name__, url_prefix="/api/clubs")
 
 
 def _club_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise services.club_not_found() from None
+    err = services.club_not_found()
+    return uuid_or_404(raw, err.code, err.message)
 
 
 def club_out(view: services.ClubView) -> ClubOut:

@@ -18,7 +18,7 @@ from app import locking
 from app.auth.models import User
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
-from app.errors import ApiError
+from app.errors import ApiError, uuid_or_404
 from app.events import decision as d
 from app.events import enforcement
 from app.events.models import Event
@@ -37,10 +37,8 @@ def forbidden(
 
 
 def parse_event_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise event_not_found() from None
+    err = event_not_found()
+    return uuid_or_404(raw, err.code, err.message)
 
 
 @dataclass(frozen=True)

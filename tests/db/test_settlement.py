@@ -234,7 +234,8 @@ def test_status_endpoint_rejects_bad_ids(client, query):
 
 def test_status_by_path_with_a_non_uuid_is_404(client):
     response = client.get("/api/billing/transactions/12", headers=auth("alice"))
-    assert response.status_code == 404 and response.get_json()["error"]["code"] == "NOT_FOUND"
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "TRANSACTION_NOT_FOUND"
 
 
 def test_credits_endpoint_lists_and_counts(client, db_session):
@@ -408,3 +409,25 @@ def test_refunding_a_plan_takes_back_the_period_it_bought(client, db_session, ka
     assert (
         client.get(f"/api/clubs/{club.id}", headers=auth("owner")).get_json()["plan_id"] == "free"
     )
+
+
+def test_cli_settle_without_outcome_asks_kaspi(app, client, db_session, kaspi_stub):
+    tx_id, payment_id = intent(client)
+    runner = app.test_cli_runner()
+    waiting = runner.invoke(args=["billing", "settle", str(tx_id)])
+    assert waiting.exit_code == 0 and "pending (waiting)" in waiting.output
+    confirm_payment(kaspi_stub, payment_id)
+    paid = runner.invoke(args=["billing", "settle", str(tx_id)])
+    assert paid.exit_code == 0 and "completed (completed)" in paid.output
+    assert audit(db_session, tx_id)[-1] == ("pending", "completed", "cli")
+
+
+def test_cli_forced_outcome_needs_force_in_production(app, client, db_session, monkeypatch):
+    tx_id, _ = intent(client)
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["billing", "settle", str(tx_id), "--outcome", "paid"])
+    assert refused.exit_code != 0 and "--force" in refused.output
+    assert db_session.get(Transaction, tx_id).status == "pending"
+    forced = runner.invoke(args=["billing", "settle", str(tx_id), "--outcome", "paid", "--force"])
+    assert forced.exit_code == 0 and forced.output.strip().endswith("completed")

@@ -180,7 +180,18 @@ def test_twelve_concurrent_settles_from_api_cli_and_worker_grant_once(
 
         def via_cli(_):
             return subprocess.run(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "billing", "settle", tx_id],
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "--app",
+                    "wsgi",
+                    "billing",
+                    "settle",
+                    tx_id,
+                    "--outcome",
+                    "paid",
+                ],
                 env=worker_env,
                 capture_output=True,
                 timeout=60,
