@@ -135,15 +135,17 @@ def decide_update(
 ) -> Decision:
     """An edit of an event. Drafts are free to edit; a published event keeps its entitlement.
 
-    Nothing is consumed by an edit. A club event's edit needs the policy's
-    ``update_event``; an edit is never refused for a value it does not raise
-    (lowering the participant limit of an event over a downgraded plan is fine).
+    Nothing is consumed by an edit. Any edit of a club event, draft or published,
+    needs the policy's ``update_event`` (DESIGN §2: pending and expired
+    subscriptions deny updating events); an edit is never refused for a value it
+    does not raise (lowering the participant limit of an event over a downgraded
+    plan is fine).
     """
+    if isinstance(terms, ClubTerms) and not terms.action_allowed:
+        return _paywall(SUBSCRIPTION_NOT_ACTIVE)
     if not before.published:
         return PUBLISH
     if isinstance(terms, ClubTerms):
-        if not terms.action_allowed:
-            return _paywall(SUBSCRIPTION_NOT_ACTIVE)
         if not raises_requirements(before, after):
             return PUBLISH
         return _club_decision(after, terms)

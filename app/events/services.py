@@ -139,15 +139,15 @@ def update_event(user: User, event_id: uuid.UUID, body: EventPatchIn) -> Event:
         published=before.published,
         upgraded_by_credit=before.upgraded_by_credit,
     )
-    if before.published:
-        _check_published_edit(event, before, after)
+    if before.published or event.club_id is not None:
+        _check_edit(event, before, after)
     for name, value in changes.items():
         setattr(event, name, value)
     db.session.flush()
     return event
 
 
-def _check_published_edit(event: Event, before: d.EventFacts, after: d.EventFacts) -> None:
+def _check_edit(event: Event, before: d.EventFacts, after: d.EventFacts) -> None:
     if event.club_id is not None:
         terms, eff = enforcement.club_terms(event.club_id, d.UPDATE_EVENT)
         decision = d.decide_update(before, after, terms)

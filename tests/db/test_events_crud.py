@@ -366,13 +366,15 @@ def test_published_club_event_on_the_free_plan_cannot_become_paid(client, db_ses
     edit_refused(client, db_session, event, "PAID_EVENTS_NOT_ALLOWED", is_paid=True)
 
 
-def test_expired_subscription_blocks_edits_of_published_but_not_drafts(client, db_session, alice):
+def test_expired_subscription_blocks_edits_of_club_events(client, db_session, alice):
     club = make_club(alice)
     make_subscription(club, "club_50", "expired")
     published = make_event(alice, club=club, max_participants=1, published=True)
     draft = make_event(alice, club=club, max_participants=1)
     edit_refused(client, db_session, published, "SUBSCRIPTION_NOT_ACTIVE", title="Renamed")
-    assert patch(client, draft, title="Renamed").status_code == 200
+    edit_refused(client, db_session, draft, "SUBSCRIPTION_NOT_ACTIVE", title="Renamed")
+    personal_draft = make_event(alice, max_participants=1)
+    assert patch(client, personal_draft, title="Renamed").status_code == 200
 
 
 def test_downgraded_club_event_can_still_be_lowered(client, db_session, alice):

@@ -186,7 +186,14 @@ def test_club_publish_never_uses_credits(facts, terms, expected, confirm):
 UPDATE_ROWS = [
     # (id, before, after, terms, expected)
     ("draft to anything", event(5), event(None, paid=True), personal(0), PUBLISH),
-    ("club draft, subscription expired", event(5), event(10_000), club(allowed=False), PUBLISH),
+    (
+        "club draft, subscription expired",
+        event(5),
+        event(10_000),
+        club(allowed=False),
+        paywall(d.SUBSCRIPTION_NOT_ACTIVE),
+    ),
+    ("club draft, subscription active", event(5), event(10_000), club(), PUBLISH),
     (
         "free event, title only",
         event(FREE, published=True),
