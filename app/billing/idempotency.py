@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,13 @@ STALE_CLAIM = timedelta(minutes=2)
 class Replay:
     status: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resume:
+    """An abandoned claim taken over; the transaction its first request made, if any."""
+
+    transaction_id: uuid.UUID | None
 
 
 def request_fingerprint(payload: dict[str, Any]) -> str:
@@ -54,8 +62,11 @@ def validate_key(key: str) -> str:
     return key
 
 
-def claim(user_id: str, key: str, fingerprint: str) -> Replay | None:
+def claim(user_id: str, key: str, fingerprint: str) -> Replay | Resume | None:
     """Claim ``key`` for this request, or return the stored reply to replay.
+
+    ``Resume`` means a crashed request's claim was taken over: the caller carries
+    on with the transaction that request made instead of making a second one.
 
     Raises 422 for a different body and 409 while the first request still runs.
     The caller commits the claim before doing the work.
@@ -91,8 +102,17 @@ def claim(user_id: str, key: str, fingerprint: str) -> Replay | None:
     if record.state == "done":
         return Replay(record.response_status, record.response_body)
     if record.created_at < now - STALE_CLAIM and _take_over(record.id, record.created_at, now):
-        return None
+        return Resume(record.transaction_id)
     raise _in_use()
+
+
+def bind_transaction(user_id: str, key: str, transaction_id: uuid.UUID) -> None:
+    """Remember the claim's transaction, in the same commit that creates it."""
+    db.session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+        .values(transaction_id=transaction_id)
+    )
 
 
 def _take_over(record_id: int, seen_created_at: datetime, now: datetime) -> bool:

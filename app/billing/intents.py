@@ -50,14 +50,19 @@ def create_purchase_intent(
 ) -> IntentResult:
     product = _purchasable_product(body)
     _check_club(user, product, body)
+    resumed = None
     if idempotency_key is not None:
         fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
-        replay = idempotency.claim(user.id, idempotency_key, fingerprint)
+        claimed = idempotency.claim(user.id, idempotency_key, fingerprint)
         commit()
-        if replay is not None:
-            return IntentResult(replay.status, replay.body, replayed=True)
+        if isinstance(claimed, idempotency.Replay):
+            return IntentResult(claimed.status, claimed.body, replayed=True)
+        if isinstance(claimed, idempotency.Resume):
+            resumed = _resumable(claimed.transaction_id, user.id)
 
-    tx = _create_pending(user, product, body)
+    tx = resumed or _create_pending(user, product, body)
+    if idempotency_key is not None and resumed is None:
+        idempotency.bind_transaction(user.id, idempotency_key, tx.id)
     # Read before the commit: touching the expired object afterwards would open a
     # new database transaction and hold it across the provider call.
     tx_id, amount, user_id = tx.id, tx.amount, user.id
@@ -86,6 +91,16 @@ def create_purchase_intent(
     if idempotency_key is not None:
         idempotency.complete(user_id, idempotency_key, 201, response)
     return IntentResult(201, response)
+
+
+def _resumable(transaction_id: uuid.UUID | None, user_id: str) -> Transaction | None:
+    """The crashed first request's transaction, if it can still be paid."""
+    if transaction_id is None:
+        return None
+    tx = db.session.get(Transaction, transaction_id)
+    if tx is None or tx.user_id != user_id or tx.status != sm.PENDING:
+        return None
+    return tx
 
 
 def _purchasable_product(body: PurchaseIntentIn) -> Product:

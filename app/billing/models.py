@@ -163,3 +163,6 @@ class IdempotencyRecord(db.Model):
     expires_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, index=True
     )
+    # The transaction the first request made: a retry that takes over a crashed
+    # request's claim continues with it rather than buying twice.
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("transactions.id"))

@@ -191,3 +191,24 @@ def test_provider_down_answers_503_and_a_retry_with_the_same_key_succeeds(
 def test_provider_blip_is_absorbed_by_client_retries(client, db_session, kaspi_stub):
     set_faults(kaspi_stub, fail_next=1)
     assert buy(client).status_code == 201
+
+
+def test_a_crashed_requests_claim_is_taken_over_and_its_transaction_resumed(client, db_session):
+    from datetime import UTC, datetime, timedelta
+
+    first = buy(client, key="crash-key", quantity=2)
+    assert first.status_code == 201
+    tx_id = first.get_json()["transaction_id"]
+    # Make it look as if the first request died after creating its transaction.
+    record = db_session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.key == "crash-key")
+    )
+    assert str(record.transaction_id) == tx_id
+    record.state, record.response_status, record.response_body = "in_progress", None, None
+    record.created_at = datetime.now(UTC) - timedelta(minutes=5)
+    db_session.commit()
+    retry = buy(client, key="crash-key", quantity=2)
+    assert retry.status_code == 201 and retry.get_json()["transaction_id"] == tx_id
+    assert count(db_session, Transaction) == 1
+    replay = buy(client, key="crash-key", quantity=2)
+    assert replay.headers["Idempotent-Replayed"] == "true"
