@@ -6,19 +6,9 @@ import pytest
 
 from app.auth.models import User
 from tests.conftest import auth, token_for
+from tests.support.envelope import error_of as assert_envelope
 
 pytestmark = pytest.mark.db
-
-
-def assert_envelope(response, status, code=None):
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body["error"]
 
 
 def test_catalog_lists_products_plans_and_policy_with_money_as_strings(client):

@@ -9,6 +9,7 @@ from app.auth.models import User
 from app.catalog.models import Plan
 from app.clubs.models import Club, ClubMember
 from tests.conftest import auth
+from tests.support.envelope import error_of
 from tests.support.factories import (
     add_member,
     catalog_cheapest_plan,
@@ -21,16 +22,6 @@ from tests.support.factories import (
 pytestmark = pytest.mark.db
 
 CLUB_FIELDS = {"id", "name", "role", "plan_id", "subscription", "member_count", "created_at"}
-
-
-def error_of(response, status, code=None):
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code
-    return body["error"]
 
 
 def members(db_session, club):

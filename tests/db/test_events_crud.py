@@ -10,6 +10,7 @@ from app.billing.models import Credit
 from app.catalog.models import Plan
 from app.events.models import Event
 from tests.conftest import auth
+from tests.support.envelope import error_of
 from tests.support.factories import (
     add_member,
     catalog_cheapest_plan,
@@ -37,17 +38,6 @@ EVENT_FIELDS = {
     "created_at",
     "updated_at",
 }
-
-
-def error_of(response, status, code=None):
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body["error"]
 
 
 def event_count(db_session):
