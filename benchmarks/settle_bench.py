@@ -14,8 +14,8 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
-import redis
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -106,10 +106,12 @@ def _completed(app: Flask, ids: list[uuid.UUID]) -> int:
         return count
 
 
-def _beat_and_worker_busy(redis_url: str) -> bool:
-    """A stored task result means beat sent a sweep and the worker ran it."""
-    client = redis.Redis.from_url(redis_url)
-    return any(True for _ in client.scan_iter("celery-task-meta-*", count=1000))
+def _sweep_succeeded(log: Path, offset: int) -> bool:
+    with log.open("rb") as fh:
+        fh.seek(offset)
+        return any(
+            b"billing.poll_due_transactions[" in line and b"succeeded" in line for line in fh
+        )
 
 
 def settle_with_worker(stack: Stack, batch: PaidBatch) -> WorkerRun:
@@ -120,7 +122,7 @@ def settle_with_worker(stack: Stack, batch: PaidBatch) -> WorkerRun:
         servers.start_worker_and_beat(procs, stack.env, stack.workdir, WORKER_NAME)
         # Start idle: both processes up and one sweep done before the clock starts.
         wait_until(
-            lambda: _beat_and_worker_busy(stack.redis_url),
+            lambda: _sweep_succeeded(log, log_offset),
             timeout=60,
             interval=0.2,
             message="celery worker and beat to run a sweep",
