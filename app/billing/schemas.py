@@ -59,6 +59,9 @@ class StatusQuery(BaseModel):
 
 
 class CreditOut(BaseModel):
+    # Built straight from the ORM row: the fields are the columns.
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     credit_code: str
     status: str
@@ -125,12 +128,4 @@ def status_out(tx: Transaction) -> TransactionStatusOut:
 
 
 def credit_out(credit: Credit) -> CreditOut:
-    return CreditOut(
-        id=credit.id,
-        credit_code=credit.credit_code,
-        status=credit.status,
-        source_transaction_id=credit.source_transaction_id,
-        consumed_event_id=credit.consumed_event_id,
-        created_at=credit.created_at,
-        consumed_at=credit.consumed_at,
-    )
+    return CreditOut.model_validate(credit)

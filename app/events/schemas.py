@@ -67,6 +67,9 @@ class EventPatchIn(BaseModel):
 
 
 class EventOut(BaseModel):
+    # Built straight from the ORM row: the fields are the columns.
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     title: str
     max_participants: int | None
@@ -99,15 +102,4 @@ class PublishOut(BaseModel):
 
 
 def event_out(event: Event) -> EventOut:
-    return EventOut(
-        id=event.id,
-        title=event.title,
-        max_participants=event.max_participants,
-        club_id=event.club_id,
-        is_paid=event.is_paid,
-        published_at=event.published_at,
-        upgraded_by_credit=event.upgraded_by_credit,
-        owner_id=event.owner_id,
-        created_at=event.created_at,
-        updated_at=event.updated_at,
-    )
+    return EventOut.model_validate(event)
