@@ -57,6 +57,9 @@ class EndpointSpec:
     response_headers: dict[str, str] = field(default_factory=dict)
     # The handler calls the provider between database steps of its own.
     multi_step: bool = False
+    # The success body's media type; for a stream (text/event-stream) ``response``
+    # documents the JSON each event carries.
+    media_type: str = "application/json"
 
 
 def pydantic_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -163,6 +166,7 @@ def endpoint(
     extra_responses: dict[int, ExtraResponse] | None = None,
     response_headers: dict[str, str] | None = None,
     multi_step: bool = False,
+    media_type: str = "application/json",
 ) -> Callable:
     spec = EndpointSpec(
         summary,
@@ -177,6 +181,7 @@ def endpoint(
         extra_responses or {},
         response_headers or {},
         multi_step,
+        media_type,
     )
 
     def decorate(fn: Callable) -> Callable:

@@ -41,6 +41,19 @@ class Config:
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
+    # Server-Sent Events of transaction status (app/push): the Redis pub/sub channel
+    # every status change is announced on, the heartbeat comment period, how long one
+    # stream stays open before the client is told to reconnect, and the retry hint.
+    PUSH_CHANNEL = "billing:transaction-status"
+    PUSH_HEARTBEAT_S = 15.0
+    PUSH_MAX_STREAM_S = 300.0
+    PUSH_RETRY_MS = 1000
+    # Origins (comma-separated) of pages allowed to open streams cross-origin: the
+    # stream process may listen on another port than the page's API.
+    PUSH_ALLOWED_ORIGINS = ""
+    # Where the page opens streams ("" = its own origin, e.g. behind a proxy that
+    # routes /api/billing/transactions/<id>/events to the stream process).
+    PUSH_PUBLIC_URL = ""
 
     @classmethod
     def from_env(cls) -> dict:
@@ -49,7 +62,14 @@ class Config:
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
-        for key in ("REDIS_URL", "KASPI_BASE_URL", "KASPI_API_KEY", "AUTH_JWT_SECRET"):
+        for key in (
+            "REDIS_URL",
+            "KASPI_BASE_URL",
+            "KASPI_API_KEY",
+            "AUTH_JWT_SECRET",
+            "PUSH_ALLOWED_ORIGINS",
+            "PUSH_PUBLIC_URL",
+        ):
             if env.get(key):
                 values[key] = env[key]
         if "BILLING_DEV_ENDPOINTS" in env:
@@ -63,14 +83,20 @@ class Config:
             "POLL_MAX_DELAY_S",
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
+            "PUSH_HEARTBEAT_S",
+            "PUSH_MAX_STREAM_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])
+        if env.get("PUSH_RETRY_MS"):
+            values["PUSH_RETRY_MS"] = int(env["PUSH_RETRY_MS"])
         return values
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    # `make run`: the page's API on :8000, the stream process (Procfile) on :8001.
+    PUSH_PUBLIC_URL = "http://127.0.0.1:8001"
 
 
 class TestingConfig(Config):

@@ -17,6 +17,7 @@ from sqlalchemy import Update, update
 
 from app.billing.models import Credit, Transaction, TransactionEvent
 from app.extensions import db
+from app.push.notify import announce_after_commit
 from app.state_machine import IllegalTransition, TransitionTable
 
 __all__ = ["IllegalTransition", "TransitionTable"]
@@ -98,6 +99,7 @@ def transition(
         tx.settled_at = moment
     if target != TxStatus.PENDING:
         tx.next_poll_at = None
+    announce_after_commit(tx.id)
 
 
 def record_creation(tx: Transaction, *, source: Source | str) -> None:

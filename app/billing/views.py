@@ -16,8 +16,10 @@ from app.billing.schemas import (
     status_out,
 )
 from app.errors import uuid_or_404
+from app.push import stream
 
 bp = Blueprint("billing", __name__, url_prefix="/api/billing")
+bp.after_request(stream.allow_stream_origin)
 
 
 @bp.post("/purchase-intent")
@@ -78,6 +80,31 @@ def transaction_status(query: StatusQuery):
 def transaction_by_id(transaction_id: str):
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
     return status_out(queries.own_transaction(current_user_id(), tx_id))
+
+
+@bp.get("/transactions/<transaction_id>/events")
+@endpoint(
+    summary="Follow one of your transactions: Server-Sent Events of its status",
+    tags=("billing",),
+    response=TransactionStatusOut,
+    media_type="text/event-stream",
+    errors={404: "No such transaction of yours (JSON, before the stream starts)"},
+    headers=(
+        HeaderParam(
+            "Last-Event-ID",
+            "Optional, sent on reconnect; the stream starts with the current state either way.",
+            max_length=40,
+        ),
+    ),
+)
+def transaction_events(transaction_id: str):
+    """The first event is the current state (the body of GET /api/billing/transactions/ID);
+    then one `status` event per change, within a second of its COMMIT. A final status
+    (completed, failed, expired, refunded) is sent and the stream ends. A comment every
+    15 s keeps it alive; after 5 minutes it ends with a `retry:` hint and the client
+    reconnects. Served by the stream process (Procfile `stream`)."""
+    tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
+    return stream.open_stream(current_user_id(), tx_id)
 
 
 @bp.get("/credits")

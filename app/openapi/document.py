@@ -234,6 +234,24 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def _event_stream(event_data: dict[str, Any]) -> dict[str, Any]:
+    """A Server-Sent Events body: text, each ``status`` event's data is ``event_data``."""
+    return {
+        "text/event-stream": {
+            "schema": {
+                "type": "string",
+                "description": "Server-Sent Events. Each `event: status` has an `id:` that "
+                "grows with every change and `data:` holding the JSON schema in "
+                "`x-event-data`; lines starting with `:` are heartbeats; a `retry:` "
+                "line precedes a close at the maximum stream duration.",
+            },
+            "x-event-data": event_data,
+            "example": 'id: 42\nevent: status\ndata: {"transaction_id": "...", '
+            '"status": "pending", ...}\n\n',
+        }
+    }
+
+
 # Examples of the envelope for the statuses every endpoint shares.
 _ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     400: {
@@ -307,7 +325,9 @@ def _operation(
 
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": "Success"}
-    if spec.response is not None:
+    if spec.response is not None and spec.media_type == "text/event-stream":
+        ok["content"] = _event_stream(schemas.ref(spec.response, "serialization"))
+    elif spec.response is not None:
         ok["content"] = _json(schemas.ref(spec.response, "serialization"))
     if spec.response_headers:
         ok["headers"] = {

@@ -1,0 +1,12 @@
+"""Push of transaction status to watching clients (Server-Sent Events).
+
+- ``notify``: every status change announces the transaction id on a Redis pub/sub
+  channel, after its COMMIT (hooked into ``app.billing.transitions.transition``);
+- ``hub``: one subscriber per process fans the notices out to the streams open there;
+- ``snapshot``: the state a stream sends, always re-read from PostgreSQL;
+- ``hurry``: a watched pending transaction comes due for a Kaspi check sooner;
+- ``stream``: the ``text/event-stream`` response itself.
+
+Streams are served by a gevent gunicorn process of their own (Procfile ``stream``),
+so a thousand idle streams cost greenlets, not worker processes.
+"""

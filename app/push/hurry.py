@@ -1,0 +1,51 @@
+"""While a buyer watches, check their pending transaction with Kaspi sooner.
+
+The poll sweep backs off (up to ``POLL_MAX_DELAY_S``) between checks of a pending
+transaction. A watched one is brought forward to ``now + poll_interval_s`` (Kaspi's
+``StatusPollingInterval``) whenever it is due later than that.
+
+Why this never asks Kaspi faster than its interval: the sweep claims a row at T
+and sets ``next_poll_at`` to T + backoff; any hurry after T sets it to at least
+its own ``clock_timestamp()`` + interval, which is later than T + interval. A
+hurry racing a claim waits on the claim's row lock (the claim is
+``FOR UPDATE SKIP LOCKED``, app/locking.py) and re-evaluates its WHERE against the
+new ``next_poll_at``, with ``clock_timestamp()`` read after the wait. A stream
+that hurries every half interval bounds "paid at Kaspi" to "seen here" by about
+1.5 intervals plus one sweep period.
+
+Lock order: it touches one ``transactions`` row, the first lock in the order,
+and holds nothing else, in a step of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, update
+
+from app.billing.models import Transaction
+from app.billing.transitions import TxStatus
+from app.extensions import db
+
+_INTERVAL = func.make_interval(0, 0, 0, 0, 0, 0, Transaction.poll_interval_s)
+
+
+def hurry_check(transaction_id: uuid.UUID) -> bool:
+    """Bring a pending transaction's next Kaspi check to ``now + interval`` if later.
+
+    A conditional UPDATE: a no-op (False) when the row is not pending or is due
+    soon enough already.
+    """
+    target = func.clock_timestamp() + _INTERVAL
+    result = db.session.execute(
+        update(Transaction)
+        .where(
+            Transaction.id == transaction_id,
+            Transaction.status == TxStatus.PENDING,
+            Transaction.next_poll_at > target,
+        )
+        # updated_at keeps its value: the status body must not change without a change.
+        .values(next_poll_at=target, updated_at=Transaction.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
