@@ -48,6 +48,8 @@ class Config:
     PUSH_HEARTBEAT_S = 15.0
     PUSH_MAX_STREAM_S = 300.0
     PUSH_RETRY_MS = 1000
+    # How often a stream process brings the Kaspi checks of what it watches forward.
+    PUSH_HURRY_EVERY_S = 1.0
     # Origins (comma-separated) of pages allowed to open streams cross-origin: the
     # stream process may listen on another port than the page's API.
     PUSH_ALLOWED_ORIGINS = ""
@@ -85,6 +87,7 @@ class Config:
             "PROVIDER_EXPIRY_MARGIN_S",
             "PUSH_HEARTBEAT_S",
             "PUSH_MAX_STREAM_S",
+            "PUSH_HURRY_EVERY_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 import redis
 from flask import Flask
 
+from app.push.hurry import start_hurrier
+
 log = logging.getLogger(__name__)
 
 RECONNECT_DELAY_S = 1.0
@@ -56,6 +58,11 @@ class Hub:
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._client: redis.Redis | None = None
+
+    def watched(self) -> list[str]:
+        """The transaction ids some stream of this process watches."""
+        with self._lock:
+            return list(self._watches)
 
     @property
     def open_streams(self) -> int:
@@ -143,6 +150,7 @@ def get_hub(app: Flask) -> Hub:
             hub = app.extensions.get("push_hub")
             if hub is None:
                 hub = Hub(app.config["REDIS_URL"], app.config["PUSH_CHANNEL"])
+                start_hurrier(app, hub.watched, float(app.config["PUSH_HURRY_EVERY_S"]))
                 app.extensions["push_hub"] = hub
     return hub
 

@@ -13,34 +13,45 @@ new ``next_poll_at``, with ``clock_timestamp()`` read after the wait. A stream
 that hurries every half interval bounds "paid at Kaspi" to "seen here" by about
 1.5 intervals plus one sweep period.
 
-Lock order: it touches one ``transactions`` row, the first lock in the order,
-and holds nothing else, in a step of its own.
+Lock order: it touches ``transactions`` rows only, the first lock in the order,
+and holds nothing else, in a step of its own. Rows are updated in id order.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 import uuid
+from collections.abc import Callable, Collection
 
+from flask import Flask
 from sqlalchemy import func, update
 
 from app.billing.models import Transaction
 from app.billing.transitions import TxStatus
+from app.db import step
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 _INTERVAL = func.make_interval(0, 0, 0, 0, 0, 0, Transaction.poll_interval_s)
 
 
-def hurry_check(transaction_id: uuid.UUID) -> bool:
-    """Bring a pending transaction's next Kaspi check to ``now + interval`` if later.
+def hurry_checks(transaction_ids: Collection[uuid.UUID]) -> int:
+    """Bring each pending transaction's next Kaspi check to ``now + interval`` if later.
 
-    A conditional UPDATE: a no-op (False) when the row is not pending or is due
-    soon enough already.
+    One conditional UPDATE for all of them; answers how many moved.
+
+    A no-op for a row that is not pending or is due soon enough already.
     """
+    if not transaction_ids:
+        return 0
     target = func.clock_timestamp() + _INTERVAL
     result = db.session.execute(
         update(Transaction)
         .where(
-            Transaction.id == transaction_id,
+            Transaction.id.in_(sorted(transaction_ids)),
             Transaction.status == TxStatus.PENDING,
             Transaction.next_poll_at > target,
         )
@@ -48,4 +59,27 @@ def hurry_check(transaction_id: uuid.UUID) -> bool:
         .values(next_poll_at=target, updated_at=Transaction.updated_at)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount
+
+
+def start_hurrier(
+    app: Flask, watched: Callable[[], Collection[str]], every_s: float
+) -> threading.Thread:
+    """Hurry whatever this process's streams watch, every ``every_s`` seconds."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(every_s)
+            ids = {uuid.UUID(key) for key in watched()}
+            if not ids:
+                continue
+            try:
+                with app.app_context(), step():
+                    hurry_checks(ids)
+            except Exception:
+                # The sweep still checks these on its own schedule; only slower.
+                log.exception("hurrying watched transactions failed")
+
+    thread = threading.Thread(target=loop, name="push-hurry", daemon=True)
+    thread.start()
+    return thread

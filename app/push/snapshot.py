@@ -35,19 +35,25 @@ class Snapshot:
 
 
 def read(user_id: str, transaction_id: uuid.UUID) -> Snapshot | None:
-    """The caller's transaction as it is committed now; None if missing or not theirs."""
-    tx = db.session.scalar(
-        select(Transaction).where(Transaction.id == transaction_id, Transaction.user_id == user_id)
+    """The caller's transaction as it is committed now; None if missing or not theirs.
+
+    One round trip: the row and its last audit event id together.
+    """
+    last_event = (
+        select(func.coalesce(func.max(TransactionEvent.id), 0))
+        .where(TransactionEvent.transaction_id == Transaction.id)
+        .scalar_subquery()
     )
-    if tx is None:
-        return None
-    last_event = db.session.scalar(
-        select(func.coalesce(func.max(TransactionEvent.id), 0)).where(
-            TransactionEvent.transaction_id == transaction_id
+    row = db.session.execute(
+        select(Transaction, last_event).where(
+            Transaction.id == transaction_id, Transaction.user_id == user_id
         )
-    )
+    ).first()
+    if row is None:
+        return None
+    tx, event_id = row
     return Snapshot(
-        event_id=int(last_event),
+        event_id=int(event_id),
         status=tx.status,
         poll_interval_s=max(1, int(tx.poll_interval_s)),
         body=status_out(tx).model_dump_json(),

@@ -8,8 +8,13 @@ after ``PUSH_MAX_STREAM_S`` the stream ends with a ``retry:`` hint and the clien
 reconnects (``Last-Event-ID`` is accepted, and the state is re-read anyway, so a
 reconnect can never miss a change).
 
-Every database read and the hurry are short steps of their own: an open stream
-holds no connection and no transaction while it waits.
+The stream subscribes *before* its first read: a change committed after that
+read wakes it, so none falls between the read and the subscription.
+
+Every database read is a short step of its own: an open stream holds no
+connection and no transaction while it waits. While it is open, its transaction
+is checked with Kaspi at Kaspi's interval: the process's hurrier brings it forward
+within ``PUSH_HURRY_EVERY_S`` of the subscription (app/push/hurry.py).
 """
 
 from __future__ import annotations
@@ -19,14 +24,15 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 
 from flask import Response, current_app, request, stream_with_context
 
 from app.billing.queries import transaction_not_found
 from app.db import step
 from app.push import snapshot
-from app.push.hub import get_hub
-from app.push.hurry import hurry_check
+from app.push.hub import Hub, Watch, get_hub
 
 log = logging.getLogger(__name__)
 
@@ -37,36 +43,15 @@ STREAM_HEADERS = {
 }
 
 
+@dataclass(frozen=True)
+class _Settings:
+    heartbeat_s: float
+    max_s: float  # 0: the state now and a retry hint (a server that cannot hold streams)
+    retry_ms: int
+
+
 def format_event(snap: snapshot.Snapshot) -> str:
     return f"id: {snap.event_id}\nevent: status\ndata: {snap.body}\n\n"
-
-
-def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
-    """Called inside the request's edge: a missing or foreign id raises before any byte."""
-    first = snapshot.read(user_id, transaction_id)
-    if first is None:
-        raise transaction_not_found()
-    if not first.final:
-        hurry_check(transaction_id)
-    cfg = current_app.config
-    settings = _Settings(
-        heartbeat_s=float(cfg["PUSH_HEARTBEAT_S"]),
-        max_s=float(cfg["PUSH_MAX_STREAM_S"]),
-        retry_ms=int(cfg["PUSH_RETRY_MS"]),
-    )
-    if not serves_many_streams():
-        # A sync worker holding a stream is a worker lost to every other request:
-        # here the stream is the state now and a hint to come back in one poll
-        # interval. The stream process (gevent) serves real streams.
-        settings = _Settings(0.0, 0.0, first.poll_interval_s * 1000)
-    last_seen = request.headers.get("Last-Event-ID", "")
-    body = _events(user_id, transaction_id, first, settings, last_seen)
-    return Response(
-        stream_with_context(body),
-        status=200,
-        mimetype="text/event-stream",
-        headers=STREAM_HEADERS,
-    )
 
 
 def serves_many_streams() -> bool:
@@ -78,11 +63,39 @@ def serves_many_streams() -> bool:
     return bool(monkey.is_module_patched("socket"))
 
 
-class _Settings:
-    def __init__(self, heartbeat_s: float, max_s: float, retry_ms: int) -> None:
-        self.heartbeat_s = heartbeat_s
-        self.max_s = max_s
-        self.retry_ms = retry_ms
+def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
+    """Called inside the request's edge: a missing or foreign id raises before any byte."""
+    cfg = current_app.config
+    held = ExitStack()
+    hub: Hub | None = None
+    watch: Watch | None = None
+    if serves_many_streams():
+        hub = get_hub(current_app._get_current_object())
+        watch = held.enter_context(hub.watch(transaction_id))
+    try:
+        first = snapshot.read(user_id, transaction_id)
+        if first is None:
+            raise transaction_not_found()
+    except BaseException:
+        held.close()
+        raise
+    if hub is None:
+        # A sync worker holding a stream is a worker lost to every other request:
+        # here the stream is the state now and a hint to come back in one poll
+        # interval. The stream process (gevent) serves real streams.
+        settings = _Settings(0.0, 0.0, first.poll_interval_s * 1000)
+    else:
+        settings = _Settings(
+            float(cfg["PUSH_HEARTBEAT_S"]), float(cfg["PUSH_MAX_STREAM_S"]), cfg["PUSH_RETRY_MS"]
+        )
+    last_seen = request.headers.get("Last-Event-ID", "")
+    body = _events(user_id, transaction_id, first, settings, hub, watch, last_seen)
+    response = Response(
+        stream_with_context(body), status=200, mimetype="text/event-stream", headers=STREAM_HEADERS
+    )
+    # Unsubscribes also when the client leaves before the first byte was sent.
+    response.call_on_close(held.close)
+    return response
 
 
 def _reread(user_id: str, transaction_id: uuid.UUID) -> snapshot.Snapshot | None:
@@ -90,16 +103,13 @@ def _reread(user_id: str, transaction_id: uuid.UUID) -> snapshot.Snapshot | None
         return snapshot.read(user_id, transaction_id)
 
 
-def _hurry(transaction_id: uuid.UUID) -> None:
-    with step():
-        hurry_check(transaction_id)
-
-
 def _events(
     user_id: str,
     transaction_id: uuid.UUID,
     first: snapshot.Snapshot,
     settings: _Settings,
+    hub: Hub | None,
+    watch: Watch | None,
     last_seen: str,
 ) -> Iterator[str]:
     started = time.monotonic()
@@ -118,48 +128,40 @@ def _events(
         yield format_event(first)
         if first.final:
             return
+        if hub is None or watch is None or settings.max_s <= 0:
+            reason = "short_stream"
+            yield f"retry: {settings.retry_ms}\n\n"
+            return
         current = first
-        hub = get_hub(current_app._get_current_object())
         deadline = started + settings.max_s
-        # Half Kaspi's interval: see app/push/hurry.py for why that bounds the wait.
-        hurry_every = max(1.0, current.poll_interval_s / 2)
         next_heartbeat = started + settings.heartbeat_s
-        next_hurry = started + hurry_every
         next_fallback_read = started + current.poll_interval_s
-        with hub.watch(transaction_id) as watch:
-            # A change committed between the first read and this subscription
-            # announced nobody: read once more now.
-            watch.wake()
-            while True:
-                now = time.monotonic()
-                if now >= deadline:
-                    reason = "max_duration"
-                    yield f"retry: {settings.retry_ms}\n: reconnect with Last-Event-ID\n\n"
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                reason = "max_duration"
+                yield f"retry: {settings.retry_ms}\n: reconnect with Last-Event-ID\n\n"
+                return
+            wake_at = min(deadline, next_heartbeat)
+            if not hub.connected:
+                wake_at = min(wake_at, next_fallback_read)
+            woken = watch.wait(wake_at - now)
+            now = time.monotonic()
+            if woken or (not hub.connected and now >= next_fallback_read):
+                next_fallback_read = now + current.poll_interval_s
+                latest = _reread(user_id, transaction_id)
+                if latest is None:
+                    reason = "gone"
                     return
-                wake_at = min(deadline, next_heartbeat, next_hurry)
-                if not hub.connected:
-                    wake_at = min(wake_at, next_fallback_read)
-                woken = watch.wait(wake_at - now)
-                now = time.monotonic()
-                read_now = woken or (not hub.connected and now >= next_fallback_read)
-                if now >= next_hurry:
-                    _hurry(transaction_id)
-                    next_hurry = now + hurry_every
-                if read_now:
-                    next_fallback_read = now + current.poll_interval_s
-                    latest = _reread(user_id, transaction_id)
-                    if latest is None:
-                        reason = "gone"
+                if latest.event_id != current.event_id:
+                    current = latest
+                    sent += 1
+                    yield format_event(current)
+                    if current.final:
                         return
-                    if latest.event_id != current.event_id:
-                        current = latest
-                        sent += 1
-                        yield format_event(current)
-                        if current.final:
-                            return
-                if now >= next_heartbeat:
-                    next_heartbeat = now + settings.heartbeat_s
-                    yield ": keep-alive\n\n"
+            if now >= next_heartbeat:
+                next_heartbeat = now + settings.heartbeat_s
+                yield ": keep-alive\n\n"
     except GeneratorExit:
         reason = "client_closed"
         raise
