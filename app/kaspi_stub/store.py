@@ -251,8 +251,9 @@ class Store:
         if force:
             condition, params = "status <> 'Processed'", ()
         else:
-            condition, params = "status NOT IN ('Processed', 'Error') AND expire_at > ?", (
-                to_text(utcnow()),
+            condition, params = (
+                "status NOT IN ('Processed', 'Error') AND expire_at > ?",
+                (to_text(utcnow()),),
             )
         cursor = self.conn.execute(
             "UPDATE payments SET status = ?, transaction_id = ?, paid_amount = ?"
