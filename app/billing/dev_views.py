@@ -26,7 +26,11 @@ bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")
     query=DevSettleQuery,
     response=DevSettleQueuedOut,
     status=202,
-    errors={404: "No such transaction of yours", 409: "The transaction cannot take that outcome"},
+    errors={
+        404: "No such transaction of yours",
+        409: "The transaction cannot take that outcome",
+        503: "The task queue refused the task: nothing was queued",
+    },
     extra_responses={
         200: ExtraResponse("With ?wait=1: settled at once; the transaction", TransactionStatusOut)
     },

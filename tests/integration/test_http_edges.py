@@ -151,3 +151,47 @@ def test_a_connection_killed_mid_request_is_503_and_the_next_request_works(
         )
         assert status.status_code == 200, status.text
         assert status.json()["status"] == "pending"
+
+
+@pytest.fixture(scope="module")
+def api_without_broker(app, app_config, kaspi_stub) -> Iterator[str]:
+    """The API with its Redis (the Celery broker) pointing at a port nobody listens on."""
+    from tests.support.processes import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    env = service_env(app_config, KASPI_BASE_URL=kaspi_stub, REDIS_URL=dead)
+    proc, base_url = start_gunicorn("api-no-broker", "wsgi:app", env, workers=1)
+    try:
+        yield base_url
+    finally:
+        proc.stop()
+
+
+def make_pending(app, user_id: str) -> str:
+    from tests.support.factories import make_transaction, make_user
+
+    with app.app_context():
+        tx = make_transaction(make_user(user_id))
+        return str(tx.id)
+
+
+def test_dev_settle_never_answers_202_for_a_task_the_broker_refused(
+    clean_db, app, api_without_broker, api_server
+):
+    user = f"nobroker-{uuid.uuid4().hex[:8]}"
+    tx_id = make_pending(app, user)
+    body = {"transaction_id": tx_id, "outcome": "paid"}
+
+    refused = requests.post(
+        f"{api_without_broker}/api/dev/billing/settle", json=body, headers=auth(user), timeout=30
+    )
+
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert refused.headers["Retry-After"].isdigit()
+    # With a broker the same request is queued.
+    queued = requests.post(
+        f"{api_server}/api/dev/billing/settle", json=body, headers=auth(user), timeout=30
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["task_id"]
