@@ -24,22 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
-TRANSACTION_STATUSES = (
-    "pending",
-    "completed",
-    "failed",
-    "expired",
-    "canceled",
-    "needs_review",
-    "refunded",
-)
-# Statuses a transaction reaches without a payment: the late-payment sweep re-asks
-# the provider about them for a while (``billing_policy.late_payment_window_days``).
-CLOSED_UNPAID_STATUSES = ("expired", "failed", "canceled")
-CREDIT_STATUSES = ("available", "consumed", "revoked")
-# "sweep": the late-payment reconciliation sweep (a worker, told apart in the audit).
-EVENT_SOURCES = ("api", "worker", "dev", "cli", "sweep")
-
 
 class Transaction(db.Model):
     __tablename__ = "transactions"

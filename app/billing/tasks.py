@@ -6,17 +6,20 @@ Arguments are ids (JSON), never ORM objects. Follow-up tasks are sent with
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
 from celery import shared_task
+from celery import uuid as celery_uuid
 
-from app.billing import idempotency, reconcile
-from app.billing import status as sm
+from app.billing import idempotency, manual, reconcile
 from app.billing.kaspi_client import ProviderUnavailable
-from app.billing.manual import OUTCOMES
-from app.billing.settlement import settle
-from app.db import after_commit
+from app.billing.transitions import IllegalTransition
+from app.db import after_commit, outside_transaction
+from app.domain_errors import NotFound, Unavailable
+
+log = logging.getLogger(__name__)
 
 
 def enqueue_check(transaction_id: uuid.UUID) -> None:
@@ -49,6 +52,7 @@ def expire_stale_transactions() -> int:
     retry_backoff_max=30,
     retry_jitter=True,
     max_retries=5,
+    multi_step=True,
 )
 def check_transaction(self, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
@@ -58,17 +62,34 @@ def check_transaction(self, transaction_id: str) -> str:
 def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -> str:
     """Settle by hand (development): through the status machine like everything else."""
     try:
-        result = settle(
-            uuid.UUID(transaction_id),
-            OUTCOMES[outcome],
-            source=source,
-            note=f"settled by hand ({source})",
-        )
-    except sm.IllegalTransition as exc:
+        return manual.settle_now(uuid.UUID(transaction_id), outcome, source=source).status
+    except IllegalTransition as exc:
         return f"refused: {exc}"
-    if result.transaction is None:
+    except NotFound:
         return "not_found"
-    return result.transaction.status
+
+
+def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: str) -> str:
+    """Send the settle task now and answer its id, or raise ``Unavailable``.
+
+    Called outside any database transaction (the caller wrote nothing, so there is
+    no commit to wait for). The send is synchronous and not retried, precisely so
+    that a caller never answers "queued" for a task that did not leave.
+    """
+    outside_transaction()
+    task_id = celery_uuid()
+    try:
+        settle_transaction.apply_async(
+            args=[str(transaction_id), outcome, source], task_id=task_id, retry=False
+        )
+    except Exception as exc:
+        log.error("settle task for %s could not be sent: %r", transaction_id, exc)
+        raise Unavailable(
+            "SERVICE_UNAVAILABLE",
+            "The task queue is unavailable; nothing was queued, retry shortly",
+            retry_after_s=5,
+        ) from exc
+    return task_id
 
 
 @shared_task(name="billing.purge_idempotency_records")
