@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.billing.models import Credit, Transaction
-from app.billing.transitions import CreditStatus, TxStatus
+from app.billing.transitions import CLOSED_UNPAID, CreditStatus, TxStatus
 from app.clubs.models import Club, ClubSubscription
 from app.clubs.transitions import SubStatus
 from app.events.models import Event
@@ -59,6 +59,28 @@ def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Tr
         .with_for_update(skip_locked=True)
     )
     return _fresh_all(stmt).all()
+
+
+def claim_closed_unpaid_transactions(
+    closed_since: datetime, checked_before: datetime, limit: int
+) -> Sequence[uuid.UUID]:
+    """Ids of transactions closed without a payment since ``closed_since`` that the
+    late-payment sweep has not asked about since ``checked_before``; rows another
+    sweep holds are skipped. (``updated_at`` is when they closed.)"""
+    stmt = (
+        select(Transaction.id)
+        .where(
+            Transaction.status.in_(CLOSED_UNPAID),
+            Transaction.updated_at >= closed_since,
+            Transaction.provider_payment_id.is_not(None),
+            (Transaction.late_checked_at.is_(None))
+            | (Transaction.late_checked_at < checked_before),
+        )
+        .order_by(Transaction.updated_at.desc())
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalars(stmt).all()
 
 
 def lock_event(event_id: uuid.UUID) -> Event | None:

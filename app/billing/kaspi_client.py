@@ -61,6 +61,8 @@ class PaymentStatus:
     expires_at: datetime | None
     refunded_amount: Decimal | None = None  # when the provider reports it (the stub does)
     external_id: str | None = None  # our id for the payment, when the provider reports it
+    payment_id: str | None = None  # the payment the answer is about, when reported
+    currency: str | None = None  # when reported; Kaspi pays in KZT only
 
 
 class ProviderError(Exception):
@@ -219,6 +221,8 @@ class KaspiClient:
         try:
             transaction_id = data.get("TransactionId")
             external_id = data.get("ExternalId")
+            answered_id = data.get("PaymentId")
+            currency = data.get("Currency")
             return PaymentStatus(
                 state=STATES.get(raw, "wait"),
                 provider_status=raw[:64],  # the audit column holds 64
@@ -227,6 +231,8 @@ class KaspiClient:
                 expires_at=parse_datetime(data["ExpireDate"]) if data.get("ExpireDate") else None,
                 refunded_amount=_decimal_or_none(data.get("RefundedAmount")),
                 external_id=None if external_id is None else str(external_id),
+                payment_id=None if answered_id is None else str(answered_id),
+                currency=None if currency is None else str(currency),
             )
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise ProviderUnavailable(f"malformed status answer: {exc!r}") from exc

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from celery import shared_task
 from celery import uuid as celery_uuid
 
-from app.billing import idempotency, manual, reconcile
+from app.billing import idempotency, late, manual, reconcile
 from app.billing.kaspi_client import ProviderUnavailable
 from app.billing.transitions import IllegalTransition
 from app.db import after_commit, outside_transaction
@@ -56,6 +56,29 @@ def expire_stale_transactions() -> int:
 )
 def check_transaction(self, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
+
+
+@shared_task(name="billing.sweep_late_payments")
+def sweep_late_payments() -> int:
+    """Beat: closed-unpaid transactions within the policy window get asked about again."""
+    ids = late.claim_late_candidates(datetime.now(UTC))
+    for transaction_id in ids:
+        after_commit(lambda tid=transaction_id: check_late_payment.delay(str(tid)))
+    return len(ids)
+
+
+@shared_task(
+    name="billing.check_late_payment",
+    bind=True,
+    autoretry_for=(ProviderUnavailable,),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=5,
+    multi_step=True,
+)
+def check_late_payment(self, transaction_id: str) -> str:
+    return late.check_late(uuid.UUID(transaction_id))
 
 
 @shared_task(name="billing.settle_transaction", ignore_result=False)
