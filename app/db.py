@@ -61,6 +61,9 @@ def step() -> Iterator[None]:
         yield
         db.session.commit()
     except BaseException:
+        # A hook registered before any SQL ran has no transaction whose rollback
+        # would drop it: drop it here, or the next step's COMMIT would run it.
+        db.session.info.pop(_HOOKS, None)
         db.session.rollback()
         raise
 
@@ -83,6 +86,7 @@ def edge(*, multi_step: bool = False) -> Iterator[None]:
     finally:
         if db.session().in_transaction():
             # Work outside any step (a read after the last COMMIT): never committed.
+            db.session.info.pop(_HOOKS, None)
             db.session.rollback()
 
 
