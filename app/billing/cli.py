@@ -82,7 +82,7 @@ def list_command(status: str | None, user_id: str | None, limit: int) -> None:
         stmt = stmt.where(Transaction.user_id == user_id)
     for tx in db.session.scalars(stmt):
         click.echo(
-            f"{tx.id}  {tx.status:<9} {tx.product_code:<18} x{tx.quantity:<3} "
+            f"{tx.id}  {tx.status:<12} {tx.product_code:<18} x{tx.quantity:<3} "
             f"{tx.amount:>10} {tx.currency}  {tx.user_id}  {tx.created_at:%Y-%m-%d %H:%M}"
         )
 
