@@ -152,8 +152,8 @@ def apply_provider_status(
             transaction_id, TxStatus.FAILED, source=source, provider_status=answer.provider_status
         )
         return "failed" if result.changed else "unchanged"
-    if answer.expires_at is not None:
-        tx.provider_expires_at = answer.expires_at
+    if answer.expires_at is not None and answer.expires_at != tx.provider_expires_at:
+        tx.provider_expires_at = answer.expires_at  # Kaspi may move its ExpireDate
     if provider_link_closed(tx.provider_expires_at, tx.expires_at, asked_at):
         result = settle(
             transaction_id,
