@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 
 from app.billing.models import Credit, Transaction
 from app.billing.transitions import CLOSED_UNPAID, CreditStatus, TxStatus
@@ -62,11 +62,19 @@ def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Tr
 
 
 def claim_closed_unpaid_transactions(
-    closed_since: datetime, checked_before: datetime, limit: int
+    closed_since: datetime, now: datetime, min_recheck: timedelta, limit: int
 ) -> Sequence[uuid.UUID]:
-    """Ids of transactions closed without a payment since ``closed_since`` that the
-    late-payment sweep has not asked about since ``checked_before``; rows another
-    sweep holds are skipped. (``updated_at`` is when they closed.)"""
+    """Ids of transactions closed without a payment since ``closed_since`` that are due
+    for another question to Kaspi; rows another sweep holds are skipped.
+
+    ``updated_at`` is when they closed. A row never asked is due at once; after that
+    the pause grows with its age (a quarter of the time between closing and the last
+    question, at least ``min_recheck``), so a week's window costs a few dozen calls
+    per transaction, not one a minute.
+    """
+    pause = func.greatest(
+        literal(min_recheck), (Transaction.late_checked_at - Transaction.updated_at) / 4
+    )
     stmt = (
         select(Transaction.id)
         .where(
@@ -74,7 +82,7 @@ def claim_closed_unpaid_transactions(
             Transaction.updated_at >= closed_since,
             Transaction.provider_payment_id.is_not(None),
             (Transaction.late_checked_at.is_(None))
-            | (Transaction.late_checked_at < checked_before),
+            | (Transaction.late_checked_at < literal(now) - pause),
         )
         .order_by(Transaction.updated_at.desc())
         .limit(limit)

@@ -55,8 +55,8 @@ def claim_late_candidates(now: datetime, limit: int = 100) -> list[uuid.UUID]:
     """
     policy = get_policy()
     closed_since = now - timedelta(days=policy.late_payment_window_days)
-    checked_before = now - timedelta(seconds=current_app.config["LATE_RECHECK_S"])
-    ids = list(locking.claim_closed_unpaid_transactions(closed_since, checked_before, limit))
+    min_recheck = timedelta(seconds=current_app.config["LATE_RECHECK_S"])
+    ids = list(locking.claim_closed_unpaid_transactions(closed_since, now, min_recheck, limit))
     if ids:
         db.session.execute(
             update(Transaction)

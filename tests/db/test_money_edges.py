@@ -564,3 +564,24 @@ def test_a_full_refund_records_its_amount(client, db_session, kaspi_stub):
         select(TransactionRefund).where(TransactionRefund.transaction_id == tx_id)
     )
     assert row.amount == Decimal("1000.00")
+
+
+def test_the_sweep_asks_older_transactions_less_often(client, db_session, kaspi_stub):
+    now = datetime.now(UTC)
+    paused, due = (intent(client)[0] for _ in range(2))
+    for tx_id, checked_hours_ago in ((paused, 2), (due, 13)):
+        db_session.execute(
+            update(Transaction)
+            .where(Transaction.id == tx_id)
+            .values(
+                status="expired",
+                updated_at=now - timedelta(days=2),
+                late_checked_at=now - timedelta(hours=checked_hours_ago),
+            )
+        )
+    db_session.commit()
+
+    claimed = late.claim_late_candidates(now)
+
+    # Closed 2 days ago: the pause is a quarter of (last check - close), ~11.5 h / ~8.75 h.
+    assert due in claimed and paused not in claimed
