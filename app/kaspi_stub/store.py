@@ -228,7 +228,9 @@ class Store:
                 "INSERT INTO returns (payment_id, amount, created_at) VALUES (?, ?, ?)",
                 (payment_id, str(amount), to_text(utcnow())),
             )
-            return int(cursor.lastrowid)
+            if cursor.lastrowid is None:  # sqlite sets it after every INSERT
+                raise RuntimeError("sqlite reported no row id for the new return")
+            return cursor.lastrowid
 
     # -- faults ------------------------------------------------------------
 
