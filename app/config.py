@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"
+# Development only: check_production() refuses to start production with this value.
+DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 DEFAULT_KASPI_KEY = "dev-kaspi-key"
 
 
