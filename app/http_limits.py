@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import socket
 
+from gunicorn import util  # type: ignore[import-untyped]
+
 # gunicorn's statuses -> the stable machine-readable codes clients branch on.
 CODES = {
     400: "BAD_REQUEST",
@@ -48,12 +50,8 @@ def envelope_bytes(status_int: int, reason: str) -> bytes:
 
 
 def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
-    from gunicorn import util
-
     util.write_nonblock(sock, envelope_bytes(status_int, reason))
 
 
 def install() -> None:
-    from gunicorn import util
-
     util.write_error = write_json_error

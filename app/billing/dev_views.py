@@ -39,7 +39,9 @@ bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")
     # database transaction, so a refused send is a 503 rather than a false 202.
     multi_step=True,
 )
-def settle(body: DevSettleIn, query: DevSettleQuery):
+def settle(
+    body: DevSettleIn, query: DevSettleQuery
+) -> tuple[TransactionStatusOut, int] | DevSettleQueuedOut:
     with step():
         queries.own_transaction(current_user_id(), body.transaction_id)
         if query.wait in ("1", "true"):

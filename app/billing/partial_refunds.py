@@ -68,6 +68,8 @@ def refund_unused(transaction_id: uuid.UUID, *, source: Source | str = Source.CL
         raise RefundRefused(f"the provider did not refund: {exc}") from exc
     with step():
         tx = locking.lock_transaction(transaction_id)
+        if tx is None:
+            raise RefundRefused("no such transaction")
         tx.refunded_amount = tx.refunded_amount + share
         db.session.add(
             TransactionRefund(
@@ -99,7 +101,8 @@ def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID]]:
         raise RefundRefused("no such transaction")
     if tx.status != TxStatus.COMPLETED:
         raise RefundRefused(f"transaction is {tx.status}; only completed ones can be refunded")
-    if get_product(tx.product_code).type != "credit":
+    product = get_product(tx.product_code)
+    if product is None or product.type != "credit":
         raise RefundRefused("only credit purchases have unused credits; refund plans in full")
     if not tx.provider_payment_id:
         raise RefundRefused("transaction has no provider payment to refund")

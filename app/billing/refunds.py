@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from app import locking
 from app.billing.kaspi_client import (
+    PaymentProvider,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
@@ -134,14 +135,14 @@ def _mark_refunded(
     return tx
 
 
-def _refunded_meanwhile(provider, payment_id: str, amount) -> bool:
+def _refunded_meanwhile(provider: PaymentProvider, payment_id: str, amount: Decimal) -> bool:
     try:
         return _already_refunded(provider, payment_id, amount)
     except ProviderError:
         return False
 
 
-def _already_refunded(provider, payment_id: str, amount) -> bool:
+def _already_refunded(provider: PaymentProvider, payment_id: str, amount: Decimal) -> bool:
     refunded = provider.get_status(payment_id).refunded_amount
     return refunded is not None and refunded >= amount
 

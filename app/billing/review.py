@@ -20,7 +20,12 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app import locking
-from app.billing.kaspi_client import ProviderError, ProviderRejected, RefundOutcomeUnknown
+from app.billing.kaspi_client import (
+    PaymentStatus,
+    ProviderError,
+    ProviderRejected,
+    RefundOutcomeUnknown,
+)
 from app.billing.models import Transaction, TransactionEvent, TransactionRefund
 from app.billing.provider import get_provider
 from app.billing.settlement import grant_entitlements
@@ -130,6 +135,8 @@ def resolve(transaction_id: uuid.UUID, action: str, note: str) -> Transaction:
             return tx
 
     # refund: what Kaspi received and has not returned yet.
+    if answer is None or payment_id is None or answer.state != "processed":
+        raise ResolveRefused("Kaspi reports no payment to refund; resolve with --fail")
     operation_id = None
     if received > 0:
         try:
@@ -143,8 +150,6 @@ def resolve(transaction_id: uuid.UUID, action: str, note: str) -> Transaction:
             raise ResolveRefused(f"Kaspi refused the refund: {exc}") from exc
         except ProviderError as exc:
             raise Unavailable("PROVIDER_UNAVAILABLE", f"Kaspi did not answer: {exc}") from exc
-    elif answer is None or answer.state != "processed":
-        raise ResolveRefused("Kaspi reports no payment to refund; resolve with --fail")
     with step():
         tx = _in_review(transaction_id)
         transition(
@@ -182,7 +187,7 @@ def _in_review(transaction_id: uuid.UUID) -> Transaction:
     return tx
 
 
-def _provider_status(payment_id: str | None):
+def _provider_status(payment_id: str | None) -> PaymentStatus | None:
     if payment_id is None:
         return None
     try:

@@ -10,7 +10,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery import uuid as celery_uuid
 
 from app.billing import idempotency, late, manual, reconcile
@@ -54,7 +54,7 @@ def expire_stale_transactions() -> int:
     max_retries=5,
     multi_step=True,
 )
-def check_transaction(self, transaction_id: str) -> str:
+def check_transaction(self: Task, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
 
 
@@ -63,8 +63,12 @@ def sweep_late_payments() -> int:
     """Beat: closed-unpaid transactions within the policy window get asked about again."""
     ids = late.claim_late_candidates(datetime.now(UTC))
     for transaction_id in ids:
-        after_commit(lambda tid=transaction_id: check_late_payment.delay(str(tid)))
+        _enqueue_late_check(transaction_id)
     return len(ids)
+
+
+def _enqueue_late_check(transaction_id: uuid.UUID) -> None:
+    after_commit(lambda: check_late_payment.delay(str(transaction_id)))
 
 
 @shared_task(
@@ -77,7 +81,7 @@ def sweep_late_payments() -> int:
     max_retries=5,
     multi_step=True,
 )
-def check_late_payment(self, transaction_id: str) -> str:
+def check_late_payment(self: Task, transaction_id: str) -> str:
     return late.check_late(uuid.UUID(transaction_id))
 
 
@@ -100,7 +104,7 @@ def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: str) -> s
     that a caller never answers "queued" for a task that did not leave.
     """
     outside_transaction()
-    task_id = celery_uuid()
+    task_id: str = celery_uuid()
     try:
         settle_transaction.apply_async(
             args=[str(transaction_id), outcome, source], task_id=task_id, retry=False

@@ -9,8 +9,10 @@ real life the buyer acts in the Kaspi app, not with the merchant's key.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.kaspi_stub import envelope as env
 from app.kaspi_stub.api import path_payment_id, payment_data
@@ -69,7 +71,7 @@ def pay_page(payment_id: str) -> tuple[str, int]:
     ), 200
 
 
-def _page_action(payment_id: str, action: str) -> Response | tuple[str, int]:
+def _page_action(payment_id: str, action: str) -> BaseResponse | tuple[str, int]:
     number = _page_payment_id(payment_id)
     if number is None:
         return render_template("not_found.html"), 404
@@ -90,12 +92,12 @@ def _page_action(payment_id: str, action: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/pay/<payment_id>/confirm")
-def pay_confirm(payment_id: str) -> Response | tuple[str, int]:
+def pay_confirm(payment_id: str) -> BaseResponse | tuple[str, int]:
     return _page_action(payment_id, "confirm")
 
 
 @bp.post("/pay/<payment_id>/decline")
-def pay_decline(payment_id: str) -> Response | tuple[str, int]:
+def pay_decline(payment_id: str) -> BaseResponse | tuple[str, int]:
     return _page_action(payment_id, "decline")
 
 
@@ -108,7 +110,7 @@ def _script_action(payment_id: str, operation: str) -> Response:
 MAX_STATUS_LENGTH = 64
 
 
-def _optional_body() -> dict:
+def _optional_body() -> dict[str, Any]:
     """The scripts' optional JSON body: none at all means ``{}``."""
     return env.json_body() if request.get_data(cache=True).strip() else {}
 

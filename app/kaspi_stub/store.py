@@ -248,6 +248,7 @@ class Store:
         expiry may change; ``force`` (a late payment, for tests) skips the expiry and
         re-opens a declined one, but a Processed payment is never paid twice.
         """
+        params: tuple[str, ...]
         if force:
             condition, params = "status <> 'Processed'", ()
         else:
@@ -255,9 +256,10 @@ class Store:
                 "status NOT IN ('Processed', 'Error') AND expire_at > ?",
                 (to_text(utcnow()),),
             )
+        # ``condition`` is one of the two constants above, never input.
+        sql = f"UPDATE payments SET status = ?, transaction_id = ?, paid_amount = ? WHERE payment_id = ? AND {condition}"  # noqa: E501, S608
         cursor = self.conn.execute(
-            "UPDATE payments SET status = ?, transaction_id = ?, paid_amount = ?"
-            f" WHERE payment_id = ? AND {condition}",
+            sql,
             (
                 status,
                 transaction_id,
@@ -321,13 +323,16 @@ class Store:
                 "INSERT INTO returns (payment_id, amount, created_at) VALUES (?, ?, ?)",
                 (payment_id, str(amount), to_text(utcnow())),
             )
-            return int(cursor.lastrowid)
+            if cursor.lastrowid is None:  # sqlite sets it after every INSERT
+                raise RuntimeError("sqlite reported no row id for the new return")
+            return cursor.lastrowid
 
     # -- faults ------------------------------------------------------------
 
     def get_faults(self) -> Faults:
+        # The column names are the FAULT_FIELDS constant; no input reaches the SQL text.
         row = self.conn.execute(
-            f"SELECT {', '.join(FAULT_FIELDS)} FROM faults WHERE id = 1"
+            f"SELECT {', '.join(FAULT_FIELDS)} FROM faults WHERE id = 1"  # noqa: S608
         ).fetchone()
         return Faults(**dict(row))
 
@@ -337,13 +342,15 @@ class Store:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
         if changes:
             assignments = ", ".join(f"{name} = ?" for name in changes)
+            # Names were checked against FAULT_FIELDS above; values are bound parameters.
             self.conn.execute(
-                f"UPDATE faults SET {assignments} WHERE id = 1", tuple(changes.values())
+                f"UPDATE faults SET {assignments} WHERE id = 1",  # noqa: S608
+                tuple(changes.values()),
             )
         return self.get_faults()
 
     def reset_faults(self) -> Faults:
-        return self.set_faults(**{name: 0 for name in FAULT_FIELDS})
+        return self.set_faults(**dict.fromkeys(FAULT_FIELDS, 0))
 
     def take_fail_next(self) -> bool:
         """Consume one of the ``fail_next`` forced failures; True if one was left.

@@ -104,9 +104,9 @@ def test_statuses_other_than_processed_and_error_mean_still_pending(client, stub
 def test_amounts_travel_exactly(client):
     created = client.create_payment(external_id(), Decimal("12345678901.07"))
     assert client.get_status(created.payment_id).amount == Decimal("12345678901.07")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="more than 2 decimals"):
         client.create_payment(external_id(), Decimal("1.005"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be a positive Decimal"):
         client.create_payment(external_id(), 10.5)  # type: ignore[arg-type]
 
 

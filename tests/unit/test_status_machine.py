@@ -160,7 +160,7 @@ def test_a_late_refund_stamps_settled_at_and_audits_both_amounts(monkeypatch):
 
 
 def test_unknown_source_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not a valid Source"):
         bt.transition(FakeTx("pending"), "completed", source="somebody")
 
 
