@@ -167,7 +167,7 @@ def endpoint(
     response_headers: dict[str, str] | None = None,
     multi_step: bool = False,
     media_type: str = "application/json",
-) -> Callable:
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     spec = EndpointSpec(
         summary,
         tags,
@@ -184,7 +184,7 @@ def endpoint(
         media_type,
     )
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             # Imported here: auth depends on models, which depend on the app package.

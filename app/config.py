@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"
+# Development only: check_production() refuses to start production with this value.
+DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 DEFAULT_KASPI_KEY = "dev-kaspi-key"
 
 
@@ -40,6 +43,10 @@ class Config:
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
+    # The late-payment sweep: how often it runs, and how long before it asks Kaspi
+    # about the same closed transaction again (within the policy's window).
+    LATE_SWEEP_INTERVAL_S = 30.0
+    LATE_RECHECK_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
     # Server-Sent Events of transaction status (app/push): the Redis pub/sub channel
     # every status change is announced on, the heartbeat comment period, how long one
@@ -58,9 +65,9 @@ class Config:
     PUSH_PUBLIC_URL = ""
 
     @classmethod
-    def from_env(cls) -> dict:
+    def from_env(cls) -> dict[str, Any]:
         env = os.environ
-        values: dict = {}
+        values: dict[str, Any] = {}
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
@@ -85,6 +92,8 @@ class Config:
             "POLL_MAX_DELAY_S",
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
+            "LATE_SWEEP_INTERVAL_S",
+            "LATE_RECHECK_S",
             "PUSH_HEARTBEAT_S",
             "PUSH_MAX_STREAM_S",
             "PUSH_HURRY_EVERY_S",
@@ -134,7 +143,7 @@ class ConfigError(RuntimeError):
     """Raised when the configuration is unsafe for the chosen profile."""
 
 
-def check_production(config: dict) -> None:
+def check_production(config: Mapping[str, Any]) -> None:
     """Refuse to run production with development conveniences left on."""
     problems = []
     if config.get("AUTH_JWT_SECRET") in (None, "", DEFAULT_SECRET):

@@ -29,18 +29,23 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+from flask import Flask
 
 from app.auth.tokens import issue_token
 from tests.support.processes import Process, bin_path, free_port, http_ready, wait_until
 from tests.support.sse import SseClient
 from tests.support.stub_server import confirm_payment
+
+if TYPE_CHECKING:
+    from benchmarks.stack import Stack
 
 OPEN_CONCURRENCY = 100  # streams being opened at once
 PAY_AFTER_S = 30.0
@@ -210,7 +215,7 @@ class StreamFleet:
                 self.open -= 1
 
     @staticmethod
-    async def _body(reader: asyncio.StreamReader, chunked: bool):
+    async def _body(reader: asyncio.StreamReader, chunked: bool) -> AsyncIterator[str]:
         while True:
             if not chunked:
                 data = await reader.read(65536)
@@ -228,11 +233,11 @@ class StreamFleet:
             yield data[:-2].decode()
 
     def _event(self, tx_id: str, block: str, ready: asyncio.Event) -> None:
-        fields = dict(
-            (line.partition(":")[0], line.partition(":")[2].strip())
+        fields = {
+            line.partition(":")[0]: line.partition(":")[2].strip()
             for line in block.splitlines()
             if line and not line.startswith(":")
-        )
+        }
         if fields.get("event") != "status":
             return
         now = time.monotonic()
@@ -265,7 +270,7 @@ class StreamFleet:
 # --- the phases ----------------------------------------------------------------------
 
 
-def _seed_pending(app, count: int) -> tuple[list[str], list[str]]:
+def _seed_pending(app: Flask, count: int) -> tuple[list[str], list[str]]:
     """``count`` pending transactions, each of its own user; answers (ids, owners)."""
     from benchmarks import seed
 
@@ -275,7 +280,7 @@ def _seed_pending(app, count: int) -> tuple[list[str], list[str]]:
     return [str(tx_id) for tx_id in ids], owners
 
 
-def _settle_and_time(app, tx_ids: list[str], spacing_s: float) -> dict[str, float]:
+def _settle_and_time(app: Flask, tx_ids: list[str], spacing_s: float) -> dict[str, float]:
     """Settle each transaction in a step of its own; answers tx id -> time just before COMMIT."""
     from app.billing import manual
     from app.db import step
@@ -397,7 +402,7 @@ def push_buyer(api: str, stream: str, kaspi_url: str, token: str) -> dict[str, A
             client.close()
 
 
-def _park(app, tx_ids: list[str]) -> None:
+def _park(app: Flask, tx_ids: list[str]) -> None:
     from sqlalchemy import update
 
     from app.billing.models import Transaction
@@ -413,7 +418,7 @@ def _park(app, tx_ids: list[str]) -> None:
 
 
 def run(
-    world, streams: int = 1000, notify_samples: int = 200, scenario: bool = True
+    world: Stack, streams: int = 1000, notify_samples: int = 200, scenario: bool = True
 ) -> dict[str, Any]:
     """The push benchmark against ``world`` (benchmarks.stack.Stack); answers its keys."""
     from benchmarks import servers

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, request
+from typing import Any
+
+from flask import Blueprint, Response, request
 
 from app.api import HeaderParam, endpoint
 from app.auth.services import current_user_id
-from app.billing import idempotency, queries
+from app.billing import cancel, idempotency, queries
 from app.billing.intents import create_purchase_intent
 from app.billing.schemas import (
     CreditsOut,
@@ -49,7 +51,7 @@ bp.after_request(stream.allow_stream_origin)
     response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
     multi_step=True,
 )
-def purchase_intent(body: PurchaseIntentIn):
+def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[str, str]]:
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
@@ -66,7 +68,7 @@ def purchase_intent(body: PurchaseIntentIn):
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
 )
-def transaction_status(query: StatusQuery):
+def transaction_status(query: StatusQuery) -> TransactionStatusOut:
     return status_out(queries.own_transaction(current_user_id(), query.transaction_id))
 
 
@@ -77,7 +79,7 @@ def transaction_status(query: StatusQuery):
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
 )
-def transaction_by_id(transaction_id: str):
+def transaction_by_id(transaction_id: str) -> TransactionStatusOut:
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
     return status_out(queries.own_transaction(current_user_id(), tx_id))
 
@@ -97,7 +99,7 @@ def transaction_by_id(transaction_id: str):
         ),
     ),
 )
-def transaction_events(transaction_id: str):
+def transaction_events(transaction_id: str) -> Response:
     """The first event is the current state (the body of GET /api/billing/transactions/ID);
     then one `status` event per change, within a second of its COMMIT. A final status
     (completed, failed, expired, refunded) is sent and the stream ends. A comment every
@@ -109,6 +111,25 @@ def transaction_events(transaction_id: str):
 
 @bp.get("/credits")
 @endpoint(summary="Your credits and available counts", tags=("billing",), response=CreditsOut)
-def credits():
+def credits() -> CreditsOut:
     items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)
+
+
+@bp.post("/transactions/<transaction_id>/cancel")
+@endpoint(
+    summary="Cancel one of your pending purchases (Kaspi is asked first)",
+    tags=("billing",),
+    response=TransactionStatusOut,
+    errors={
+        404: "No such transaction of yours",
+        409: "The transaction is not pending (TRANSACTION_NOT_PENDING, with current_status)",
+        503: "The payment provider did not answer; nothing was cancelled",
+    },
+    multi_step=True,
+)
+def cancel_transaction(transaction_id: str) -> TransactionStatusOut:
+    """Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
+    the transaction becomes canceled (200); cancelling again answers the same."""
+    tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
+    return cancel.cancel(current_user_id(), tx_id, status_out)

@@ -120,7 +120,8 @@ class Hub:
                     socket_timeout=READ_TIMEOUT_S + 5,
                     health_check_interval=HEALTH_CHECK_S,
                 )
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                # redis-py leaves PubSub's constructor unannotated.
+                pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(self.channel)
                 self._set_connected(True)
                 while True:

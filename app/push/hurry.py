@@ -24,9 +24,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import func, update
+from sqlalchemy import CursorResult, func, update
 
 from app.billing.models import Transaction
 from app.billing.transitions import TxStatus
@@ -59,7 +60,8 @@ def hurry_checks(transaction_ids: Collection[uuid.UUID]) -> int:
         .values(next_poll_at=target, updated_at=Transaction.updated_at)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    # An UPDATE returns a CursorResult; Session.execute is typed with the general Result.
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def start_hurrier(

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import Response, current_app, request, stream_with_context
 
@@ -56,11 +58,9 @@ def format_event(snap: snapshot.Snapshot) -> str:
 
 def serves_many_streams() -> bool:
     """True in a gevent-patched server, where an open stream is a greenlet."""
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
-    return bool(monkey.is_module_patched("socket"))
+    # Only a server that patched already imported gevent's monkey module.
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("socket"))
 
 
 def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
@@ -70,7 +70,7 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
     hub: Hub | None = None
     watch: Watch | None = None
     if serves_many_streams():
-        hub = get_hub(current_app._get_current_object())
+        hub = get_hub(cast("Any", current_app)._get_current_object())
         watch = held.enter_context(hub.watch(transaction_id))
     try:
         first = snapshot.read(user_id, transaction_id)

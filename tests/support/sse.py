@@ -47,6 +47,7 @@ class SseClient:
         self.response = requests.get(url, headers=headers, stream=True, timeout=(5, read_timeout))
         self.items: queue.Queue = queue.Queue()
         self.closed = threading.Event()
+        self.error: Exception | None = None
         if self.response.status_code == 200:
             threading.Thread(target=self._read, daemon=True).start()
         else:
@@ -81,8 +82,8 @@ class SseClient:
                     current.data = f"{current.data}\n{value}" if current.data else value
                 elif name == "retry":
                     current.retry = int(value)
-        except Exception:  # the stream broke or was closed under the reader: it ended
-            pass
+        except Exception as exc:  # the stream broke or was closed under the reader: it ended
+            self.error = exc
         finally:
             self.closed.set()
             self.items.put(CLOSED)
