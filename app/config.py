@@ -107,8 +107,18 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
-    # `make run`: the page's API on :8000, the stream process (Procfile) on :8001.
+    # `make run`: the page's API on API_PORT (8000), the stream process (Procfile
+    # `stream`) on STREAM_PORT, by default the next port.
     PUSH_PUBLIC_URL = "http://127.0.0.1:8001"
+
+    @classmethod
+    def from_env(cls) -> dict[str, Any]:
+        values = super().from_env()
+        env = os.environ
+        if "PUSH_PUBLIC_URL" not in env and (env.get("STREAM_PORT") or env.get("API_PORT")):
+            port = env.get("STREAM_PORT") or str(int(env["API_PORT"]) + 1)
+            values["PUSH_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+        return values
 
 
 class TestingConfig(Config):

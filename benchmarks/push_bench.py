@@ -403,6 +403,11 @@ def push_buyer(api: str, stream: str, kaspi_url: str, token: str) -> dict[str, A
 
 
 def _park(app: Flask, tx_ids: list[str]) -> None:
+    """Close the seeded rows (benchmark data, no audit needed): nothing checks or hurries them.
+
+    Streams a client dropped stay registered until their next heartbeat write
+    fails, and their hurry would make these payment-less rows due meanwhile.
+    """
     from sqlalchemy import update
 
     from app.billing.models import Transaction
@@ -411,8 +416,11 @@ def _park(app: Flask, tx_ids: list[str]) -> None:
     with app.app_context():
         db.session.execute(
             update(Transaction)
-            .where(Transaction.id.in_([uuid.UUID(tx) for tx in tx_ids]))
-            .values(next_poll_at=Transaction.expires_at)
+            .where(
+                Transaction.id.in_([uuid.UUID(tx) for tx in tx_ids]),
+                Transaction.status == "pending",
+            )
+            .values(status="expired", next_poll_at=None)
         )
         db.session.commit()
 
@@ -495,7 +503,7 @@ def run(
 
         if not scenario:
             return results
-        # The seeded rows have no payment and were hurried while watched: park them,
+        # The seeded rows have no payment and were hurried while watched: close them,
         # or the worker would spend the scenario recovering their payments.
         _park(world.app, tx_ids)
         # Requests per purchase: a worker and beat with the production backoff.

@@ -12,7 +12,17 @@ from app.billing.schemas import status_out
 from app.billing.transitions import TxStatus
 from app.extensions import db
 
-TERMINAL = frozenset({TxStatus.FAILED, TxStatus.EXPIRED, TxStatus.REFUNDED})
+# What a waiting buyer waits for. ``needs_review`` is not among them: an operator
+# resolves it, and the page keeps showing it until then.
+FINAL = frozenset(
+    {
+        TxStatus.COMPLETED,
+        TxStatus.FAILED,
+        TxStatus.EXPIRED,
+        TxStatus.CANCELED,
+        TxStatus.REFUNDED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -28,10 +38,10 @@ class Snapshot:
     def final(self) -> bool:
         """Nothing will change any more that a waiting buyer cares about.
 
-        ``completed`` ends the wait too: the buyer has been paid for; a later
-        refund is an operator's act, not something the paywall waits for.
+        A closed transaction may still be completed by a late payment days later
+        (the late-payment sweep); a buyer's page learns that on its next visit.
         """
-        return self.status == TxStatus.COMPLETED or self.status in TERMINAL
+        return self.status in FINAL
 
 
 def read(user_id: str, transaction_id: uuid.UUID) -> Snapshot | None:
