@@ -237,17 +237,28 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event_stream(event_data: dict[str, Any]) -> dict[str, Any]:
-    """A Server-Sent Events body: text, each ``status`` event's data is ``event_data``."""
+    """A Server-Sent Events body. Before OpenAPI 3.2's ``itemSchema``, ``schema`` of an
+    event stream describes each event: ``event``, ``id``, ``data`` (and ``retry``)."""
     return {
         "text/event-stream": {
             "schema": {
-                "type": "string",
-                "description": "Server-Sent Events. Each `event: status` has an `id:` that "
-                "grows with every change and `data:` holding the JSON schema in "
-                "`x-event-data`; lines starting with `:` are heartbeats; a `retry:` "
-                "line precedes a close at the maximum stream duration.",
+                "type": "object",
+                "description": "One event. `event: status` carries the JSON of "
+                "`data` (its `contentSchema`); `id` grows with every change. Lines "
+                "starting with `:` are heartbeats; a `retry:` line precedes a close at "
+                "the maximum stream duration.",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"type": "string", "const": "status"},
+                    "id": {"type": "string", "pattern": "^[0-9]+$"},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": event_data,
+                    },
+                    "retry": {"type": "integer", "minimum": 0},
+                },
             },
-            "x-event-data": event_data,
             "example": 'id: 42\nevent: status\ndata: {"transaction_id": "...", '
             '"status": "pending", ...}\n\n',
         }

@@ -80,6 +80,7 @@ def test_the_document_describes_the_stream(client):
     doc = client.get("/openapi.json").get_json()
     op = doc["paths"]["/api/billing/transactions/{transaction_id}/events"]["get"]
     ok = op["responses"]["200"]["content"]["text/event-stream"]
-    assert ok["x-event-data"] == {"$ref": "#/components/schemas/TransactionStatusOut"}
+    data = ok["schema"]["properties"]["data"]
+    assert data["contentSchema"] == {"$ref": "#/components/schemas/TransactionStatusOut"}
     assert op["responses"]["404"]
     assert any(p["name"] == "Last-Event-ID" and p["in"] == "header" for p in op["parameters"])
