@@ -60,8 +60,9 @@ class Config:
     # Origins (comma-separated) of pages allowed to open streams cross-origin: the
     # stream process may listen on another port than the page's API.
     PUSH_ALLOWED_ORIGINS = ""
-    # Where the page opens streams ("" = its own origin, e.g. behind a proxy that
-    # routes /api/billing/transactions/<id>/events to the stream process).
+    # Where the page opens streams: "" = nowhere (the page polls), "/" = its own
+    # origin (behind a proxy that routes /api/billing/transactions/<id>/events to the
+    # stream process), or the stream process's own URL (`make run`).
     PUSH_PUBLIC_URL = ""
 
     @classmethod
