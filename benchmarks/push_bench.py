@@ -5,8 +5,9 @@
 - ``push_open_streams``: streams held open at once by one gevent stream process
   (each got its first event and stayed open), while the sync API keeps answering
   status polls and purchases (their latencies are reported beside);
-- ``push_stream_rss_mb`` / ``push_stream_cpu_pct``: the stream process's memory
-  and CPU while holding them (CPU over an idle hold, and over the notice phase);
+- ``push_stream_rss_mb`` (master + gevent worker), ``push_stream_worker_rss_mb``,
+  ``push_stream_kb_per_stream``, ``push_stream_cpu_pct_*``: the stream process's
+  memory and CPU (% of one core) while opening, holding idle, and notifying;
 - ``push_notify_p50_ms`` / ``push_notify_p99_ms``: COMMIT of a status change (a
   settlement committed here) → the ``status`` event read by the client;
 - ``requests_per_purchase_poll`` / ``requests_per_purchase_push``: a purchase the
@@ -441,6 +442,7 @@ def run(
         tokens = [issue_token(secret, owner, 3600) for owner in owners]
         stream_pids = [stream_proc.pid, *_children(stream_proc.pid)]
         rss_before = sum(_rss_mb(pid) for pid in stream_pids)
+        worker_rss_before = sum(_rss_mb(pid) for pid in stream_pids[1:])
 
         fleet = StreamFleet(stream_url)
         cleanup.callback(fleet.close)
@@ -456,6 +458,7 @@ def run(
         time.sleep(hold_s)
         cpu_held = _cpu_s(stream_pids)
         rss_held = sum(_rss_mb(pid) for pid in stream_pids)
+        worker_rss_held = sum(_rss_mb(pid) for pid in stream_pids[1:])
         still_open = fleet.open
 
         api_check = _api_while_streaming(api, tokens[0], polls=400, purchases=20)
@@ -487,6 +490,11 @@ def run(
                 "push_open_streams": min(held, still_open),
                 "push_stream_rss_mb": round(rss_held, 1),
                 "push_stream_rss_idle_mb": round(rss_before, 1),
+                "push_stream_worker_rss_mb": round(worker_rss_held, 1),
+                "push_stream_kb_per_stream": round(
+                    1024 * (worker_rss_held - worker_rss_before) / max(1, held), 1
+                ),
+                "push_load_average": " ".join(f"{v:.1f}" for v in os.getloadavg()),
                 "push_stream_cpu_pct_opening": round(100 * (cpu_opened - cpu_start) / open_s, 1),
                 "push_stream_cpu_pct_holding": round(100 * (cpu_held - cpu_opened) / hold_s, 1),
                 "push_stream_cpu_pct_notifying": round(100 * cpu_notify / notify_wall, 1),
