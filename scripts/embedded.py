@@ -67,6 +67,15 @@ def die_with_parent(sig: int = signal.SIGTERM):
     return preexec
 
 
+def run_as(user: str | None) -> dict:
+    """Popen keyword arguments to run as ``user`` with that user's group only.
+
+    ``user=`` alone keeps root's groups, and a 0701 directory owned by group root then
+    denies access (the group bits apply before "other").
+    """
+    return {"user": user, "group": user, "extra_groups": []} if user else {}
+
+
 def _stop_pid(pid: int, sig: int, timeout: float = 15.0) -> None:
     """Signal one process, wait for it, then SIGKILL it and its children."""
     import psutil
@@ -160,7 +169,7 @@ class EmbeddedPostgres(EmbeddedServer):
         if self.user:
             self._grant_access()
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            initdb = subprocess.run(
                 [
                     str(self.bin / "initdb"),
                     "-D",
@@ -170,11 +179,13 @@ class EmbeddedPostgres(EmbeddedServer):
                     "-U",
                     "postgres",
                 ],
-                check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                user=self.user,
+                text=True,
+                **run_as(self.user),
             )
+            if initdb.returncode != 0:
+                raise RuntimeError(f"initdb {self.data_dir} failed: {initdb.stderr.strip()}")
         return cleaned
 
     def stop_leftover(self) -> list[str]:
@@ -304,7 +315,7 @@ def start_for_this_process(server: EmbeddedServer) -> str:
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we stop it in order
         preexec_fn=die_with_parent(server.stop_signal),
-        user=server.user,
+        **run_as(server.user),
     )
     atexit.register(_stop_popen, proc, server.stop_signal)
     try:

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from scripts.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, port_is_free
@@ -287,7 +288,10 @@ def main() -> int:
         from app.auth.tokens import issue_token
         from app.config import DEFAULT_SECRET
 
-        token = issue_token(env.get("AUTH_JWT_SECRET") or DEFAULT_SECRET, "demo-user", 7 * 86400)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the development secret is short on purpose
+            secret = env.get("AUTH_JWT_SECRET") or DEFAULT_SECRET
+            token = issue_token(secret, "demo-user", 7 * 86400)
         for line in banner(env, pg_embedded, redis_embedded, token).splitlines():
             sup.say("run", line)
         sup.say("run", "serving")

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.embedded import die_with_parent
+from scripts.embedded import die_with_parent, run_as
 
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
@@ -163,7 +163,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=die_with_parent(program.stop_signal),
-            user=program.user,
+            **run_as(program.user),
         )
         os.set_blocking(child.proc.stdout.fileno(), False)
         self.selector.register(child.proc.stdout, selectors.EVENT_READ, child)
