@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from scripts.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, port_is_free
@@ -62,7 +61,22 @@ def base_env() -> dict[str, str]:
     env.setdefault("KASPI_STUB_PUBLIC_URL", env["KASPI_BASE_URL"])
     env.setdefault("KASPI_STUB_DB", str(var_dir() / "kaspi_stub.sqlite3"))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    if not env.get("AUTH_JWT_SECRET"):
+        env["AUTH_JWT_SECRET"] = dev_secret(var_dir())
     return env
+
+
+def dev_secret(var: Path) -> str:
+    """A development JWT secret kept under var/: long enough for HS256, stable across runs
+    (tokens printed yesterday still work), and written to .env for `flask auth token`."""
+    import secrets
+
+    path = var / "run" / "dev-jwt-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(36))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def port_owner(port: int) -> str:
@@ -286,12 +300,8 @@ def main() -> int:
         api = f"http://127.0.0.1:{env['API_PORT']}"
         sup.wait_until(api_answers(api + "/healthz"), 90, "the API to answer")
         from app.auth.tokens import issue_token
-        from app.config import DEFAULT_SECRET
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the development secret is short on purpose
-            secret = env.get("AUTH_JWT_SECRET") or DEFAULT_SECRET
-            token = issue_token(secret, "demo-user", 7 * 86400)
+        token = issue_token(env["AUTH_JWT_SECRET"], "demo-user", 7 * 86400)
         for line in banner(env, pg_embedded, redis_embedded, token).splitlines():
             sup.say("run", line)
         sup.say("run", "serving")

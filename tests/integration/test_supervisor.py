@@ -1,0 +1,45 @@
+"""The supervisor behind `make run`: a crash restarts that process with backoff, alone."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import threading
+
+import pytest
+
+from scripts.supervisor import Program, Supervisor
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_crashing_program_is_restarted_with_backoff_and_the_others_keep_running(tmp_path):
+    out = io.BytesIO()
+    sup = Supervisor(tmp_path / "run.json", out=out)
+    steady = sup.start(Program("steady", [sys.executable, "-c", "import time; time.sleep(60)"]))
+    crashy = sup.start(
+        Program("crashy", [sys.executable, "-c", "print('boom', flush=True); raise SystemExit(3)"])
+    )
+    steady_pid = steady.proc.pid
+    loop = threading.Thread(target=sup.supervise, daemon=True)
+    loop.start()
+    try:
+        wait_until(
+            lambda: out.getvalue().count(b"restarting crashy") >= 2,
+            timeout=30,
+            message="two restarts of the crashing program",
+        )
+    finally:
+        sup.stop_requested = 15
+        loop.join(10)
+        sup.stop_all(grace_s=5)
+    text = out.getvalue().decode()
+    assert re.search(r"crashy +\| boom", text)
+    assert "crashy exited with code 3" in text
+    assert "restarting in 1s" in text and "restarting in 2s" in text  # the backoff grows
+    assert steady.proc.pid == steady_pid  # never restarted, never stopped by the crash
+    assert "stopping steady" in text
+    assert steady.proc.poll() is not None and crashy.proc.poll() is not None
+    assert not (tmp_path / "run.json").exists()
