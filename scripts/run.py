@@ -243,7 +243,9 @@ def api_answers(url: str):
     return check
 
 
-def banner(env: dict[str, str], pg_embedded: bool, redis_embedded: bool, token: str) -> str:
+def banner(
+    env: dict[str, str], pg_embedded: bool, redis_embedded: bool, token: str, settings: str
+) -> str:
     api = f"http://127.0.0.1:{env['API_PORT']}"
     return (
         "\n"
@@ -254,8 +256,8 @@ def banner(env: dict[str, str], pg_embedded: bool, redis_embedded: bool, token: 
         f"  PostgreSQL  {redacted(env['DATABASE_URL'])}"
         f"{'  (embedded, under var/postgres)' if pg_embedded else ''}\n"
         f"  Redis       {env['REDIS_URL']}{'  (embedded)' if redis_embedded else ''}\n"
-        f"  Settings    var/dev.env (and .env): `.venv/bin/flask --app wsgi billing list` "
-        "works in another terminal\n"
+        f"  Settings    {settings}: `.venv/bin/flask --app wsgi billing list` works in "
+        "another terminal\n"
         f"  Dev token   (user demo-user)\n  {token}\n\n"
         "  Ctrl-C stops everything; `make demo` buys a credit from the terminal.\n"
     )
@@ -290,11 +292,11 @@ def main() -> int:
             capture_output=True,
             text=True,
         )
-        if migrate.returncode != 0:
-            raise RuntimeError("flask db upgrade failed:\n" + migrate.stdout + migrate.stderr)
         if sup.stop_requested:
             raise KeyboardInterrupt
-        write_dotenv(env, var)
+        if migrate.returncode != 0:
+            raise RuntimeError("flask db upgrade failed:\n" + migrate.stdout + migrate.stderr)
+        settings_files = write_dotenv(env, var)
         for program in procfile_programs(env):
             sup.start(program)
         api = f"http://127.0.0.1:{env['API_PORT']}"
@@ -302,7 +304,10 @@ def main() -> int:
         from app.auth.tokens import issue_token
 
         token = issue_token(env["AUTH_JWT_SECRET"], "demo-user", 7 * 86400)
-        for line in banner(env, pg_embedded, redis_embedded, token).splitlines():
+        settings = " and ".join(
+            str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in settings_files
+        )
+        for line in banner(env, pg_embedded, redis_embedded, token, settings).splitlines():
             sup.say("run", line)
         sup.say("run", "serving")
         signum = sup.supervise()
