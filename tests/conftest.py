@@ -29,11 +29,21 @@ KASPI_KEY = "test-kaspi-key"
 
 
 @pytest.fixture(scope="session")
-def services() -> Services:
+def services(pytestconfig) -> Services:
     """The servers TEST_DATABASE_URL / TEST_REDIS_URL name, or embedded ones (saying why)."""
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+
+    def say(line: str) -> None:  # on the terminal, not in captured output
+        if reporter is None or capture is None:
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
     return ensure_services(
         os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        say=say,
         variables=("TEST_DATABASE_URL", "TEST_REDIS_URL"),
     )
 
