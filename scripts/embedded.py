@@ -148,12 +148,19 @@ class EmbeddedPostgres(EmbeddedServer):
             "-c",
             "unix_socket_directories=",
             "-c",
-            "log_min_messages=warning",
+            "log_checkpoints=off",
         ]
 
     def answers(self) -> bool:
         import psycopg
 
+        # Connecting before the postmaster says "ready" only logs FATAL "starting up" lines.
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            lines = []
+        if len(lines) >= 8 and lines[7].strip() != "ready":
+            return False
         try:
             with psycopg.connect(self.url, connect_timeout=1) as conn:
                 conn.execute("SELECT 1")
