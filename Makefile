@@ -30,9 +30,10 @@ demo: install-runtime ## Buy a credit end to end against the running `make run`,
 test: install ## Run the whole test suite (see README: what the tests touch)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check and format check
+lint: install ## ruff check, ruff format check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy app workers
 
 format: install ## Fix what ruff can fix, format the code
 	$(BIN)/ruff check --fix .
@@ -42,7 +43,7 @@ bench: install ## The benchmarks: settle throughput, status-poll requests/s
 	$(BIN)/python -m benchmarks.run
 
 clean: stop ## Stop everything, delete var/ (embedded databases, stub state, logs) and caches
-	rm -rf var .pytest_cache .ruff_cache
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache
 	@if [ -f .env ] && head -1 .env | grep -q '^# Written by `make run`'; then rm -f .env; fi
 
 distclean: clean ## `make clean` and delete .venv too

@@ -1,7 +1,7 @@
 """Make the virtualenv ready: `python3 scripts/bootstrap.py VENV REQUIREMENTS...`.
 
 Run by the Makefile with the system's python3 before anything else, so it is written
-for any Python 3 (no third-party imports, nothing newer than 3.6 syntax):
+for any Python 3.7+ (no third-party imports, annotations never evaluated):
 
 1. The Python must be 3.11 or newer. If it is not, nothing is touched and the
    message says what to do.
@@ -11,6 +11,8 @@ for any Python 3 (no third-party imports, nothing newer than 3.6 syntax):
 3. The requirements are installed when they changed since the last install, with
    pip's own output visible. The stamp file records what was installed.
 """
+
+from __future__ import annotations
 
 import hashlib
 import os
@@ -22,11 +24,11 @@ MINIMUM = (3, 11)
 INCOMPLETE = ".install-incomplete"
 
 
-def say(message):
+def say(message: str) -> None:
     print("bootstrap: " + message, flush=True)
 
 
-def check_python():
+def check_python() -> bool:
     if sys.version_info[:2] >= MINIMUM:
         return True
     have = ".".join(str(part) for part in sys.version_info[:3])
@@ -40,7 +42,7 @@ def check_python():
     return False
 
 
-def venv_problem(venv):
+def venv_problem(venv: str) -> str | None:
     """None when the venv can be reused, else why it cannot."""
     python = os.path.join(venv, "bin", "python")
     if not os.path.lexists(venv):
@@ -61,14 +63,14 @@ def venv_problem(venv):
     return None
 
 
-def remove_venv(venv):
+def remove_venv(venv: str) -> None:
     if os.path.islink(venv):
         os.unlink(venv)  # a link to a shared venv: drop the link, never the target
     else:
         shutil.rmtree(venv)
 
 
-def included(path):
+def included(path: str) -> list[str]:
     """The file and every file it pulls in with `-r other.txt`."""
     files = [path]
     with open(path) as handle:
@@ -79,14 +81,14 @@ def included(path):
     return files
 
 
-def stamp(venv, path):
+def stamp(venv: str, path: str) -> str:
     """A stamp per requirements file and content: dev's install also covers the runtime's."""
     with open(path, "rb") as handle:
         digest = hashlib.sha256(handle.read()).hexdigest()[:16]
     return os.path.join(venv, f".installed-{os.path.basename(path)}-{digest}")
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     if len(argv) < 2:
         say("usage: bootstrap.py VENV REQUIREMENTS...")
         return 2

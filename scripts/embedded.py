@@ -15,11 +15,13 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 EMBEDDED_PG_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
@@ -49,7 +51,7 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def die_with_parent(sig: int = signal.SIGTERM):
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     """A preexec_fn: the child gets ``sig`` when the process that started it dies.
 
     Linux only (prctl PR_SET_PDEATHSIG); elsewhere the leftover cleanup on the
@@ -189,6 +191,7 @@ class EmbeddedPostgres(EmbeddedServer):
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
+                check=False,
                 **run_as(self.user),
             )
             if initdb.returncode != 0:
@@ -221,7 +224,16 @@ class EmbeddedPostgres(EmbeddedServer):
         try:
             entry = pwd.getpwnam(self.user)
         except KeyError:
-            subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", self.user], check=True)
+            subprocess.run(
+                [
+                    shutil.which("useradd") or "/usr/sbin/useradd",
+                    "-M",
+                    "-s",
+                    "/usr/sbin/nologin",
+                    self.user,
+                ],
+                check=True,
+            )
             entry = pwd.getpwnam(self.user)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         self.data_dir.chmod(0o700)
@@ -321,7 +333,8 @@ def start_for_this_process(server: EmbeddedServer) -> str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we stop it in order
-        preexec_fn=die_with_parent(server.stop_signal),
+        # A pre-resolved prctl call only: no Python-level locks in the child.
+        preexec_fn=die_with_parent(server.stop_signal),  # noqa: PLW1509
         **run_as(server.user),
     )
     atexit.register(_stop_popen, proc, server.stop_signal)

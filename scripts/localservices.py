@@ -13,6 +13,7 @@ import atexit
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -126,7 +127,7 @@ def ensure_services(
     postgres_url: str,
     redis_url: str,
     var: Path | None = None,
-    say=None,
+    say: Callable[[str], None] | None = None,
     variables: tuple[str, str] = ("DATABASE_URL", "REDIS_URL"),
 ) -> Services:
     """Use the given servers when they answer, else start embedded ones for this process.

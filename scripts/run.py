@@ -18,9 +18,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from scripts.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, port_is_free
+from scripts.embedded import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    EmbeddedServer,
+    free_port,
+    port_is_free,
+)
 from scripts.localservices import (
     ROOT,
     ServiceUnavailable,
@@ -89,8 +96,8 @@ def port_owner(port: int) -> str:
             if conn.laddr and conn.laddr.port == port and listening and conn.pid:
                 proc = psutil.Process(conn.pid)
                 return f"pid {conn.pid} ({' '.join(proc.cmdline())[:80]})"
-    except Exception:
-        pass  # best effort: the message works without it
+    except Exception:  # best effort: the message works without it
+        return "another process"
     return "another process"
 
 
@@ -136,7 +143,7 @@ def remembered_port(var: Path, name: str) -> int:
     return port
 
 
-def start_embedded(sup: Supervisor, server, env: dict[str, str]) -> str:
+def start_embedded(sup: Supervisor, server: EmbeddedServer, env: dict[str, str]) -> str:
     for line in server.prepare():
         sup.say("run", f"stopped {line}")
     program = Program(server.name, server.argv(), env=env, stop_signal=server.stop_signal)
@@ -230,12 +237,12 @@ def write_dotenv(env: dict[str, str], var: Path) -> list[Path]:
     return written
 
 
-def api_answers(url: str):
+def api_answers(url: str) -> Callable[[], bool]:
     import urllib.request
 
     def check() -> bool:
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - http URL we built
                 return response.status == 200
         except OSError:
             return False
@@ -291,6 +298,7 @@ def main() -> int:
             cwd=ROOT,
             capture_output=True,
             text=True,
+            check=False,
         )
         if sup.stop_requested:
             raise KeyboardInterrupt

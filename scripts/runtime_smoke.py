@@ -34,7 +34,7 @@ def say(message: str) -> None:
 
 def main(argv: list[str]) -> int:
     started = time.monotonic()
-    venv = Path(argv[0] if argv else "/tmp/billing-runtime-venv")
+    venv = Path(argv[0]) if argv else Path(tempfile.gettempdir()) / "billing-runtime-venv"
     subprocess.check_call(
         [sys.executable, str(ROOT / "scripts" / "bootstrap.py"), str(venv), "requirements.txt"],
         cwd=ROOT,
@@ -80,7 +80,12 @@ def main(argv: list[str]) -> int:
             time.sleep(0.2)
         say(f"serving after {time.monotonic() - started:.0f}s")
         demo = subprocess.run(
-            [python, "-m", "scripts.demo"], cwd=ROOT, env=env, capture_output=True, text=True
+            [python, "-m", "scripts.demo"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         print(demo.stdout, demo.stderr, flush=True)
         output = log_path.read_text(errors="replace")

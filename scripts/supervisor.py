@@ -30,8 +30,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import BinaryIO
 
 from scripts.embedded import die_with_parent, run_as
 
@@ -76,7 +79,7 @@ def _create_time(pid: int) -> float | None:
 
 
 class Supervisor:
-    def __init__(self, state_file: Path, out=None) -> None:
+    def __init__(self, state_file: Path, out: BinaryIO | None = None) -> None:
         self.state_file = state_file
         self.out = out or sys.stdout.buffer
         self.children: list[Child] = []
@@ -138,7 +141,7 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
 
-    def _on_signal(self, signum: int, _frame) -> None:
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.signals_received += 1
         if self.stop_requested is None:
             self.stop_requested = signum
@@ -162,7 +165,8 @@ class Supervisor:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent(program.stop_signal),
+            # A pre-resolved prctl call only: no Python-level locks in the child.
+            preexec_fn=die_with_parent(program.stop_signal),  # noqa: PLW1509
             **run_as(program.user),
         )
         os.set_blocking(child.proc.stdout.fileno(), False)
@@ -171,7 +175,7 @@ class Supervisor:
         child.restart_at = None
         self.write_state()
 
-    def wait_until(self, predicate, timeout: float, what: str) -> None:
+    def wait_until(self, predicate: Callable[[], object], timeout: float, what: str) -> None:
         """Pump output while waiting; raise if a stop was requested or time ran out."""
         deadline = time.monotonic() + timeout
         while not predicate():

@@ -152,7 +152,8 @@ def set_price_command(product_code: str, amount: str) -> None:
         value = Decimal(amount)
     except InvalidOperation as exc:
         raise click.BadParameter(f"{amount!r} is not an amount", param_hint="AMOUNT") from exc
-    if not value.is_finite() or value.as_tuple().exponent < -2:
+    exponent = value.as_tuple().exponent  # a letter (n, N, F) for NaN and infinity
+    if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
         raise click.BadParameter("amount must have at most two decimals", param_hint="AMOUNT")
     if value <= 0:
         raise click.BadParameter(

@@ -131,6 +131,7 @@ def var() -> Path:
     yield path
     subprocess.run(
         [sys.executable, "-m", "scripts.stop"],
+        check=False,
         env={**os.environ, "BILLING_VAR_DIR": str(path)},
         cwd=ROOT,
         capture_output=True,
@@ -198,6 +199,7 @@ def test_a_second_run_is_refused_with_a_hint(var):
         run.wait_serving()
         again = subprocess.run(
             [sys.executable, "-m", "scripts.run"],
+            check=False,
             cwd=ROOT,
             env=run.env,
             capture_output=True,
@@ -215,6 +217,7 @@ def test_a_second_run_is_refused_with_a_hint(var):
         env["PYTHONPATH"] = str(ROOT)
         listed = subprocess.run(
             [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "billing", "list"],
+            check=False,
             cwd=workdir,
             env=env,
             capture_output=True,
@@ -226,6 +229,7 @@ def test_a_second_run_is_refused_with_a_hint(var):
         # `make demo` buys a credit end to end and prints it.
         demo = subprocess.run(
             [sys.executable, "-m", "scripts.demo"],
+            check=False,
             cwd=ROOT,
             env={**env, "BILLING_VAR_DIR": str(var)},
             capture_output=True,
@@ -239,6 +243,7 @@ def test_a_second_run_is_refused_with_a_hint(var):
         # `make stop` from another terminal stops it.
         stop = subprocess.run(
             [sys.executable, "-m", "scripts.stop"],
+            check=False,
             cwd=ROOT,
             env={**env, "BILLING_VAR_DIR": str(var)},
             capture_output=True,
@@ -259,6 +264,7 @@ def test_a_port_in_use_is_refused_with_a_hint(var):
         run = Run(var, API_PORT=str(port))
         result = subprocess.run(
             [sys.executable, "-m", "scripts.run"],
+            check=False,
             cwd=ROOT,
             env=run.env,
             capture_output=True,
@@ -274,6 +280,7 @@ def test_embedded_fallback_off_is_a_clear_error(var):
     run = Run(var, BILLING_EMBEDDED="0")
     result = subprocess.run(
         [sys.executable, "-m", "scripts.run"],
+        check=False,
         cwd=ROOT,
         env=run.env,
         capture_output=True,
