@@ -294,7 +294,8 @@ def main() -> int:
         sup.say("run", "migrating the database (flask db upgrade)")
         migrate = subprocess.run(
             [which("flask"), "--app", "wsgi", "db", "upgrade"],
-            env=env,
+            # The settings in force are in env; an older .env must not fill gaps.
+            env={**env, "FLASK_SKIP_DOTENV": "1"},
             cwd=ROOT,
             capture_output=True,
             text=True,
