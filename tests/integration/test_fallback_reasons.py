@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ def own_servers() -> tuple[str, str]:
     """Servers of this test alone (never the machine's shared ones)."""
     root = Path(tempfile.mkdtemp(prefix="billing-reasons-"))
     root.chmod(0o755)  # the embedded PostgreSQL's own user must reach its data dir
+    atexit.register(shutil.rmtree, root, True)  # after the servers' own atexit stops
     postgres = start_for_this_process(EmbeddedPostgres(root / "postgres", free_port()))
     redis_url = start_for_this_process(EmbeddedRedis(root / "redis", free_port()))
     return postgres, redis_url
