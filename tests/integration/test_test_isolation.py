@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,7 +20,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def own_redis() -> str:
     """A redis-server of this test alone: the claim logic runs against it, not a shared one."""
-    return start_for_this_process(EmbeddedRedis(Path(tempfile.mkdtemp()) / "redis", free_port()))
+    root = Path(tempfile.mkdtemp(prefix="billing-claims-"))
+    atexit.register(shutil.rmtree, root, True)  # after the server's own atexit stop
+    return start_for_this_process(EmbeddedRedis(root / "redis", free_port()))
 
 
 def test_a_claim_skips_databases_in_use_and_flushes_only_its_own(own_redis):
