@@ -1,0 +1,41 @@
+"""gunicorn settings of the stream process (Procfile `stream`):
+``gunicorn -c python:app.push.gunicorn_stream wsgi:app``.
+
+One gevent worker: each open Server-Sent Events stream is a greenlet, not a worker,
+so a thousand waiting buyers cost about 40 KB each (benchmarks/push_bench.py) and
+never take a worker from the API, which stays a separate sync gunicorn. psycopg 3
+(3.1.14 on) waits cooperatively under gevent's monkey-patching, so a query blocks
+only its own greenlet.
+
+From the environment, with `make run`'s defaults:
+- ``STREAM_BIND`` (``127.0.0.1:$STREAM_PORT``; ``STREAM_PORT`` defaults to API_PORT + 1);
+- ``STREAM_WORKER_CONNECTIONS`` (4000): streams one worker holds at most;
+- ``PUSH_ALLOWED_ORIGINS`` (the page's API origin, ``http://127.0.0.1:$API_PORT``).
+Options given on the command line win over these.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from pathlib import Path
+
+# The settings every server of the project shares (request limits, JSON refusals).
+_SHARED = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+limit_request_line = _SHARED["limit_request_line"]
+limit_request_field_size = _SHARED["limit_request_field_size"]
+limit_request_fields = _SHARED["limit_request_fields"]
+
+_api_port = int(os.environ.get("API_PORT") or 8000)
+_stream_port = int(os.environ.get("STREAM_PORT") or _api_port + 1)
+
+bind = [os.environ.get("STREAM_BIND") or f"127.0.0.1:{_stream_port}"]
+worker_class = "gevent"
+workers = 1
+worker_connections = int(os.environ.get("STREAM_WORKER_CONNECTIONS") or 4000)
+# Open streams end (clients reconnect) rather than hold a restart for long.
+graceful_timeout = 10
+# Workers are forked from this process and inherit its environment.
+os.environ.setdefault(
+    "PUSH_ALLOWED_ORIGINS", f"http://127.0.0.1:{_api_port},http://localhost:{_api_port}"
+)
