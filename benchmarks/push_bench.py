@@ -43,6 +43,7 @@ from flask import Flask
 from app.auth.tokens import issue_token
 from tests.support.processes import Process, bin_path, free_port, http_ready, wait_until
 from tests.support.sse import SseClient
+from tests.support.stream_server import stream_argv
 from tests.support.stub_server import confirm_payment
 
 if TYPE_CHECKING:
@@ -99,24 +100,9 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def start_stream_server(cleanup: ExitStack, env: dict[str, str]) -> tuple[Process, str]:
-    """The Procfile's stream process: gunicorn, one gevent worker."""
+    """The Procfile's stream process (app/push/gunicorn_stream.py): one gevent worker."""
     port = free_port()
-    argv = [
-        bin_path("gunicorn"),
-        "--worker-class",
-        "gevent",
-        "--workers",
-        "1",
-        "--worker-connections",
-        "4000",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "2",
-        "--no-control-socket",
-        "wsgi:app",
-    ]
-    proc = Process("bench-stream", argv, env).start()
+    proc = Process("bench-stream", stream_argv(port), env).start()
     cleanup.callback(proc.stop)
     base = f"http://127.0.0.1:{port}"
     wait_until(http_ready(base + "/healthz"), timeout=30, message="the stream process")

@@ -1,4 +1,4 @@
-"""The stream process (Procfile ``stream``) for tests: gunicorn with one gevent worker."""
+"""The stream process (Procfile ``stream``) for tests: its own gunicorn settings, on a free port."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ from tests.support.processes import Process, bin_path, free_port, http_ready, wa
 def stream_argv(port: int) -> list[str]:
     return [
         bin_path("gunicorn"),
-        "--worker-class",
-        "gevent",
-        "--workers",
-        "1",
-        "--worker-connections",
-        "2000",
+        "--config",
+        "python:app.push.gunicorn_stream",
         "--bind",
         f"127.0.0.1:{port}",
         "--graceful-timeout",
