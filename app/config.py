@@ -41,6 +41,19 @@ class Config:
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
+    # The Celery broker; empty means REDIS_URL. Production: RabbitMQ (docs/OPERATIONS.md).
+    CELERY_BROKER_URL = ""
+    # Name of the task queue (and of the exchanges Celery derives from it).
+    CELERY_QUEUE = "celery"
+    # Logs: "json" lines, or "console" (the development default).
+    LOG_FORMAT = "json"
+    LOG_LEVEL = "INFO"
+    # Each dependency must answer /readyz within this.
+    READINESS_TIMEOUT_S = 1.0
+    # The Celery worker's own /metrics port (0: none) and liveness heartbeat file ("": none).
+    WORKER_METRICS_PORT = 0
+    WORKER_HEARTBEAT_FILE = ""
+    WORKER_HEARTBEAT_INTERVAL_S = 5.0
 
     @classmethod
     def from_env(cls) -> dict:
@@ -49,7 +62,17 @@ class Config:
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
-        for key in ("REDIS_URL", "KASPI_BASE_URL", "KASPI_API_KEY", "AUTH_JWT_SECRET"):
+        for key in (
+            "REDIS_URL",
+            "KASPI_BASE_URL",
+            "KASPI_API_KEY",
+            "AUTH_JWT_SECRET",
+            "CELERY_BROKER_URL",
+            "CELERY_QUEUE",
+            "LOG_FORMAT",
+            "LOG_LEVEL",
+            "WORKER_HEARTBEAT_FILE",
+        ):
             if env.get(key):
                 values[key] = env[key]
         if "BILLING_DEV_ENDPOINTS" in env:
@@ -63,9 +86,13 @@ class Config:
             "POLL_MAX_DELAY_S",
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
+            "READINESS_TIMEOUT_S",
+            "WORKER_HEARTBEAT_INTERVAL_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])
+        if env.get("WORKER_METRICS_PORT"):
+            values["WORKER_METRICS_PORT"] = int(env["WORKER_METRICS_PORT"])
         if env.get("BILLING_TEST_SETTLE_PAUSE_S"):
             # Fault-injection for tests only; create_app ignores it outside TESTING.
             values["BILLING_TEST_SETTLE_PAUSE_S"] = float(env["BILLING_TEST_SETTLE_PAUSE_S"])
@@ -74,6 +101,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    LOG_FORMAT = "console"
 
 
 class TestingConfig(Config):
@@ -102,6 +130,11 @@ def normalize_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def broker_url(config) -> str:
+    """``CELERY_BROKER_URL``, or the Redis URL when none is set."""
+    return config.get("CELERY_BROKER_URL") or config["REDIS_URL"]
 
 
 class ConfigError(RuntimeError):

@@ -1,0 +1,58 @@
+"""Broker connection settings that make workers survive losing their broker.
+
+Two brokers are supported: RabbitMQ (production) and Redis (the default, and
+what development needs). Each gets the transport options that matter to it:
+
+Redis (kombu's Redis transport):
+- ``visibility_timeout``: a message taken but not acknowledged (``acks_late``)
+  comes back to the queue after this long. It must exceed the longest a worker
+  holds a message: task run time plus any retry countdown (our longest
+  backoff is 30 s). Too short means duplicate runs (harmless: every task is
+  idempotent); too long means a crashed worker's messages wait longer — the
+  poll sweep re-sends checks for due transactions anyway.
+- ``socket_keepalive``, ``socket_timeout``, ``socket_connect_timeout``,
+  ``health_check_interval``, ``retry_on_timeout``: a dead Redis is noticed in
+  seconds instead of hanging on a half-open TCP connection.
+
+RabbitMQ (py-amqp):
+- ``confirm_publish``: a publish returns only once the broker has the message,
+  so a task sent just before the broker dies is not silently lost.
+- AMQP heartbeats (``broker_heartbeat`` in celeryconfig) detect a dead peer.
+- Unacknowledged messages return to the queue as soon as the consumer's
+  connection closes: no visibility timeout. RabbitMQ's ``consumer_timeout``
+  (30 min by default) must exceed the longest run + countdown, like above.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+REDIS_VISIBILITY_TIMEOUT_S = 60
+
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": REDIS_VISIBILITY_TIMEOUT_S,
+    "socket_keepalive": True,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "health_check_interval": 10,
+    "retry_on_timeout": True,
+}
+
+AMQP_TRANSPORT_OPTIONS = {
+    "confirm_publish": True,
+}
+
+
+def kind(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme in ("redis", "rediss", "redis+socket"):
+        return "redis"
+    if scheme in ("amqp", "amqps", "pyamqp"):
+        return "amqp"
+    return scheme
+
+
+def transport_options(url: str) -> dict:
+    return dict(
+        {"redis": REDIS_TRANSPORT_OPTIONS, "amqp": AMQP_TRANSPORT_OPTIONS}.get(kind(url), {})
+    )
