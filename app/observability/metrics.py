@@ -149,7 +149,7 @@ class DatabaseCollector(Collector):
                 row = db.session.execute(
                     text(
                         "SELECT count(*) FILTER (WHERE status = 'pending'),"
-                        " coalesce(extract(epoch FROM now() - min(created_at)"
+                        " coalesce(extract(epoch FROM clock_timestamp() - min(created_at)"
                         " FILTER (WHERE status = 'pending')), 0),"
                         " count(*) FILTER (WHERE status = 'needs_review')"
                         " FROM transactions WHERE status IN ('pending', 'needs_review')"
