@@ -61,9 +61,8 @@ def test_every_metric_is_exposed_with_its_type(client):
 
 def test_a_purchase_and_its_settlement_move_the_metrics(client, db_session, kaspi_stub):
     make_user("metrics-buyer")
-    created = value(
-        "billing_transaction_transitions_total", from_status="none", to_status="pending", source="api"
-    )
+    creation = {"from_status": "none", "to_status": "pending", "source": "api"}
+    created = value("billing_transaction_transitions_total", **creation)
     completed = value(
         "billing_transaction_transitions_total",
         from_status="pending",
@@ -94,15 +93,7 @@ def test_a_purchase_and_its_settlement_move_the_metrics(client, db_session, kasp
     assert after_intent["billing_transactions_pending"][()] == pending_before + 1
     assert after_intent["billing_transactions_oldest_pending_age_seconds"][()] >= 0
     assert after_intent["billing_transactions_needs_review"][()] == 0
-    assert (
-        value(
-            "billing_transaction_transitions_total",
-            from_status="none",
-            to_status="pending",
-            source="api",
-        )
-        == created + 1
-    )
+    assert value("billing_transaction_transitions_total", **creation) == created + 1
     assert value("billing_kaspi_requests_total", endpoint="create-link", outcome="ok") == links + 1
     assert (
         value(

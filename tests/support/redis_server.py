@@ -1,8 +1,8 @@
 """A Redis server owned by one test, on its own port: the machine's Redis is never touched.
 
-    server = RedisServer(tmp_path).start()
-    server.kill9()        # as a crash would
-    server.start()        # same port, same data directory
+server = RedisServer(tmp_path).start()
+server.kill9()        # as a crash would
+server.start()        # same port, same data directory
 """
 
 from __future__ import annotations
