@@ -35,6 +35,8 @@ broker_connection_retry = True
 broker_connection_max_retries = None
 broker_connection_timeout = 4
 broker_channel_error_retry = True
+# Celery's consumer, retrying a lost broker every 0.5-2 s instead of kombu's up-to-30 s.
+worker_consumer = "app.broker:Consumer"
 # AMQP heartbeats (RabbitMQ): a dead broker is noticed within about two beats.
 broker_heartbeat = 10
 # On a lost connection, tasks still running cannot be acknowledged any more (their

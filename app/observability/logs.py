@@ -90,4 +90,6 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Library warnings (deprecations...) become log records too, so stderr stays JSON.
+    logging.captureWarnings(True)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
