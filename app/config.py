@@ -91,6 +91,14 @@ class Config:
         ):
             if env.get(key):
                 values[key] = float(env[key])
+        if _bool(env.get("DATABASE_PGBOUNCER_TRANSACTION_MODE")):
+            # Server-side prepared statements live in one server connection; PgBouncer
+            # in transaction mode hands each transaction any connection (unless it is
+            # 1.21+ with max_prepared_statements set), so psycopg must not prepare.
+            values["SQLALCHEMY_ENGINE_OPTIONS"] = {
+                **cls.SQLALCHEMY_ENGINE_OPTIONS,
+                "connect_args": {"prepare_threshold": None},
+            }
         if env.get("WORKER_METRICS_PORT"):
             values["WORKER_METRICS_PORT"] = int(env["WORKER_METRICS_PORT"])
         if env.get("BILLING_TEST_SETTLE_PAUSE_S"):

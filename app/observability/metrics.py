@@ -123,6 +123,13 @@ def process_registry() -> CollectorRegistry:
     return REGISTRY
 
 
+DB_GAUGES_UP = "billing_db_gauges_up"
+PENDING = "billing_transactions_pending"
+OLDEST_PENDING_AGE = "billing_transactions_oldest_pending_age_seconds"
+NEEDS_REVIEW = "billing_transactions_needs_review"
+DATABASE_GAUGES = (DB_GAUGES_UP, PENDING, OLDEST_PENDING_AGE, NEEDS_REVIEW)
+
+
 class DatabaseCollector(Collector):
     """Gauges read from PostgreSQL at scrape time.
 
@@ -140,9 +147,7 @@ class DatabaseCollector(Collector):
 
         from app.extensions import db
 
-        up = GaugeMetricFamily(
-            "billing_db_gauges_up", "1 when the database gauges below could be read"
-        )
+        up = GaugeMetricFamily(DB_GAUGES_UP, "1 when the database gauges below could be read")
         try:
             with self.app.app_context():
                 db.session.execute(text("SET LOCAL statement_timeout = 2000"))
@@ -165,16 +170,14 @@ class DatabaseCollector(Collector):
             return
         up.add_metric([], 1)
         yield up
+        yield GaugeMetricFamily(PENDING, "Transactions in status pending", value=row[0])
         yield GaugeMetricFamily(
-            "billing_transactions_pending", "Transactions in status pending", value=row[0]
-        )
-        yield GaugeMetricFamily(
-            "billing_transactions_oldest_pending_age_seconds",
+            OLDEST_PENDING_AGE,
             "Age of the oldest pending transaction (0 when none)",
             value=float(row[1]),
         )
         yield GaugeMetricFamily(
-            "billing_transactions_needs_review",
+            NEEDS_REVIEW,
             "Transactions held for an operator (status needs_review)",
             value=row[2],
         )
