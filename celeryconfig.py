@@ -43,6 +43,9 @@ broker_heartbeat = 10
 # delivery belonged to the old connection) and will be delivered again; cancel them
 # rather than finish them twice side by side.
 worker_cancel_long_running_tasks_on_connection_loss = True
+# Cancelled tasks take their pool processes with them; on a loaded host a replacement
+# can take longer than Celery's 4 s to report in, and is then killed and replaced again.
+worker_proc_alive_timeout = 30
 # Sending while the broker is down: a few quick retries, then the caller's error
 # path (after-commit hooks log it; the poll sweep sends the check again later).
 task_publish_retry = True
