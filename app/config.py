@@ -101,9 +101,6 @@ class Config:
             }
         if env.get("WORKER_METRICS_PORT"):
             values["WORKER_METRICS_PORT"] = int(env["WORKER_METRICS_PORT"])
-        if env.get("BILLING_TEST_SETTLE_PAUSE_S"):
-            # Fault-injection for tests only; create_app ignores it outside TESTING.
-            values["BILLING_TEST_SETTLE_PAUSE_S"] = float(env["BILLING_TEST_SETTLE_PAUSE_S"])
         return values
 
 

@@ -78,10 +78,10 @@ def _timed(check: Callable[[], None]) -> dict:
 def _check_postgres(app: Flask, timeout: float) -> None:
     from app.extensions import db
 
+    # Its own pooled connection; returning it to the pool ends the read (reset on return).
     with app.app_context(), db.engine.connect() as conn:
         conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
         conn.execute(text("SELECT 1"))
-        conn.rollback()
 
 
 def _check_redis(app: Flask, timeout: float) -> None:

@@ -145,11 +145,13 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         from sqlalchemy import text
 
+        from app.db import step
         from app.extensions import db
 
         up = GaugeMetricFamily(DB_GAUGES_UP, "1 when the database gauges below could be read")
         try:
-            with self.app.app_context():
+            # One short read-only step of its own (the scrape is not an endpoint edge).
+            with self.app.app_context(), step():
                 db.session.execute(text("SET LOCAL statement_timeout = 2000"))
                 row = db.session.execute(
                     text(
@@ -160,11 +162,8 @@ class DatabaseCollector(Collector):
                         " FROM transactions WHERE status IN ('pending', 'needs_review')"
                     )
                 ).one()
-                db.session.rollback()  # a read: end it, hold no connection
         except Exception as exc:  # a scrape must answer even when the database does not
             log.warning("database gauges unavailable: %s", exc)
-            with self.app.app_context():
-                db.session.rollback()
             up.add_metric([], 0)
             yield up
             return

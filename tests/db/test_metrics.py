@@ -135,8 +135,8 @@ def test_a_purchase_and_its_settlement_move_the_metrics(client, db_session, kasp
 
 
 def test_a_rolled_back_transition_is_not_counted(client, db_session):
-    from app.billing import status as sm
     from app.billing.settlement import settle
+    from app.billing.transitions import TxStatus
 
     make_user("metrics-rollback")
     response = client.post(
@@ -147,11 +147,11 @@ def test_a_rolled_back_transition_is_not_counted(client, db_session):
     tx_id = uuid.UUID(response.get_json()["transaction_id"])
     labels = {"from_status": "pending", "to_status": "failed", "source": "cli"}
     before = value("billing_transaction_transitions_total", **labels)
-    assert settle(tx_id, sm.FAILED, source="cli").changed
+    assert settle(tx_id, TxStatus.FAILED, source="cli").changed
     db_session.flush()
     db_session.rollback()
     assert value("billing_transaction_transitions_total", **labels) == before
-    assert settle(tx_id, sm.FAILED, source="cli").changed
+    assert settle(tx_id, TxStatus.FAILED, source="cli").changed
     db_session.commit()
     assert value("billing_transaction_transitions_total", **labels) == before + 1
 
