@@ -55,9 +55,10 @@ task_publish_retry_policy = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
-# The result backend (Redis) used by the dev settle task only.
-result_backend_always_retry = True
-result_backend_max_retries = 5
+# The result backend (Redis) used by the dev settle task only. No retries: on a lost
+# connection Celery records each cancelled task's state there, and with Redis down
+# retrying only delays the reconnect.
+result_backend_always_retry = False
 redis_backend_health_check_interval = 10
 redis_socket_keepalive = True
 redis_socket_timeout = 10

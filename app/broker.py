@@ -25,9 +25,13 @@ RabbitMQ (py-amqp):
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from celery.worker.consumer import Consumer as _CeleryConsumer
+
+log = logging.getLogger(__name__)
 
 REDIS_VISIBILITY_TIMEOUT_S = 60
 
@@ -69,9 +73,36 @@ RECONNECT_INTERVAL_STEP_S = 0.5
 RECONNECT_INTERVAL_MAX_S = 2.0
 
 
+def close_quietly(close: Callable[[], object]) -> None:
+    """A broker connection's ``close()`` that survives kombu's Redis transport losing its broker.
+
+    After a lost connection Celery first ``collect()``s the connection; when closing
+    its channel is cut short there (a socket timeout), the transport is detached but
+    the channel is left open. The ``close()`` that follows closes that channel, which
+    tries to give the unacknowledged messages back and needs the detached transport:
+    ``AttributeError: 'NoneType' object has no attribute 'hostname'``. Celery only
+    ignores connection errors there, so the worker died with "Unrecoverable error"
+    (issue 11). Nothing is lost by ignoring it: the broker is gone anyway, the
+    messages come back after ``visibility_timeout``, and the poll sweep re-sends
+    checks for due transactions regardless.
+    """
+    try:
+        close()
+    except AttributeError as exc:
+        log.warning("closing the lost broker connection failed (%r); carrying on", exc)
+
+
 class Consumer(_CeleryConsumer):
-    """Celery's consumer, reconnecting to a lost broker at short, bounded intervals
-    (``worker_consumer`` in celeryconfig)."""
+    """Celery's consumer, reconnecting to a lost broker at short, bounded intervals,
+    and not dying of kombu's teardown bug (``worker_consumer`` in celeryconfig)."""
+
+    def on_connection_error_after_connected(self, exc):
+        connection = self.connection
+        if connection is not None:
+            close = connection.close
+            # Celery calls ``connection.close`` next (ignoring only connection errors).
+            connection.close = lambda: close_quietly(close)
+        return super().on_connection_error_after_connected(exc)
 
     def ensure_connected(self, conn):
         ensure = conn.ensure_connection
