@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from celery.worker.consumer import Consumer as _CeleryConsumer
+from kombu.connection import Connection
 
 log = logging.getLogger(__name__)
 
 REDIS_VISIBILITY_TIMEOUT_S = 60
 
-REDIS_TRANSPORT_OPTIONS = {
+REDIS_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": REDIS_VISIBILITY_TIMEOUT_S,
     "socket_keepalive": True,
     "socket_timeout": 10,
@@ -44,7 +46,7 @@ REDIS_TRANSPORT_OPTIONS = {
     "retry_on_timeout": True,
 }
 
-AMQP_TRANSPORT_OPTIONS = {
+AMQP_TRANSPORT_OPTIONS: dict[str, object] = {
     "confirm_publish": True,
 }
 
@@ -58,10 +60,9 @@ def kind(url: str) -> str:
     return scheme
 
 
-def transport_options(url: str) -> dict:
-    return dict(
-        {"redis": REDIS_TRANSPORT_OPTIONS, "amqp": AMQP_TRANSPORT_OPTIONS}.get(kind(url), {})
-    )
+def transport_options(url: str) -> dict[str, object]:
+    by_kind = {"redis": REDIS_TRANSPORT_OPTIONS, "amqp": AMQP_TRANSPORT_OPTIONS}
+    return dict(by_kind.get(kind(url), {}))
 
 
 # Reconnect attempts after losing the broker: kombu's defaults wait 2, 4, 6 ... up
@@ -92,26 +93,28 @@ def close_quietly(close: Callable[[], object]) -> None:
         log.warning("closing the lost broker connection failed (%r); carrying on", exc)
 
 
-class Consumer(_CeleryConsumer):
+class Consumer(_CeleryConsumer):  # type: ignore[misc]
     """Celery's consumer, reconnecting to a lost broker at short, bounded intervals,
     and not dying of kombu's teardown bug (``worker_consumer`` in celeryconfig)."""
 
-    def on_connection_error_after_connected(self, exc):
-        connection = self.connection
+    def on_connection_error_after_connected(self, exc: BaseException) -> None:
+        connection: Connection | None = self.connection
         if connection is not None:
             close = connection.close
             # Celery calls ``connection.close`` next (ignoring only connection errors).
-            connection.close = lambda: close_quietly(close)
-        return super().on_connection_error_after_connected(exc)
+            connection.close = lambda: close_quietly(close)  # type: ignore[method-assign]
+        super().on_connection_error_after_connected(exc)
 
-    def ensure_connected(self, conn):
+    def ensure_connected(self, conn: Connection) -> Connection:
         ensure = conn.ensure_connection
 
-        def quick_ensure(*args, **kwargs):
+        def quick_ensure(*args: Any, **kwargs: Any) -> Connection:
             kwargs.setdefault("interval_start", RECONNECT_INTERVAL_START_S)
             kwargs.setdefault("interval_step", RECONNECT_INTERVAL_STEP_S)
             kwargs.setdefault("interval_max", RECONNECT_INTERVAL_MAX_S)
-            return ensure(*args, **kwargs)
+            connected: Connection = ensure(*args, **kwargs)  # type: ignore[no-untyped-call]
+            return connected
 
-        conn.ensure_connection = quick_ensure
-        return super().ensure_connected(conn)
+        conn.ensure_connection = quick_ensure  # type: ignore[method-assign]
+        connected: Connection = super().ensure_connected(conn)
+        return connected

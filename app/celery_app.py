@@ -50,6 +50,12 @@ def celery_init_app(app: Flask) -> Celery:
                 "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"] * 5),
                 "options": {"expires": app.config["SWEEP_INTERVAL_S"] * 5},
             },
+            # Late money: re-ask Kaspi about transactions closed without a payment.
+            "late-payment-sweep": {
+                "task": "billing.sweep_late_payments",
+                "schedule": timedelta(seconds=app.config["LATE_SWEEP_INTERVAL_S"]),
+                "options": {"expires": app.config["LATE_SWEEP_INTERVAL_S"]},
+            },
             "subscription-lifecycle": {
                 "task": "clubs.advance_subscriptions",
                 "schedule": timedelta(seconds=app.config["LIFECYCLE_INTERVAL_S"]),
@@ -67,7 +73,7 @@ def celery_init_app(app: Flask) -> Celery:
     return celery_app
 
 
-def queue_settings(name: str) -> dict:
+def queue_settings(name: str) -> dict[str, str]:
     """Task queue ``name`` (durable); remote control and events get their own exchanges
     when it is not the default, so two deployments can share one broker vhost."""
     if name == "celery":

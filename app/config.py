@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"
+# Development only: check_production() refuses to start production with this value.
+DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 DEFAULT_KASPI_KEY = "dev-kaspi-key"
 
 
@@ -40,6 +43,10 @@ class Config:
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
+    # The late-payment sweep: how often it runs, and how long before it asks Kaspi
+    # about the same closed transaction again (within the policy's window).
+    LATE_SWEEP_INTERVAL_S = 30.0
+    LATE_RECHECK_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
     # The Celery broker; empty means REDIS_URL. Production: RabbitMQ (docs/OPERATIONS.md).
     CELERY_BROKER_URL = ""
@@ -56,9 +63,9 @@ class Config:
     WORKER_HEARTBEAT_INTERVAL_S = 5.0
 
     @classmethod
-    def from_env(cls) -> dict:
+    def from_env(cls) -> dict[str, Any]:
         env = os.environ
-        values: dict = {}
+        values: dict[str, Any] = {}
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
@@ -88,6 +95,8 @@ class Config:
             "PROVIDER_EXPIRY_MARGIN_S",
             "READINESS_TIMEOUT_S",
             "WORKER_HEARTBEAT_INTERVAL_S",
+            "LATE_SWEEP_INTERVAL_S",
+            "LATE_RECHECK_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])
@@ -137,16 +146,16 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
-def broker_url(config) -> str:
+def broker_url(config: Mapping[str, Any]) -> str:
     """``CELERY_BROKER_URL``, or the Redis URL when none is set."""
-    return config.get("CELERY_BROKER_URL") or config["REDIS_URL"]
+    return str(config.get("CELERY_BROKER_URL") or config["REDIS_URL"])
 
 
 class ConfigError(RuntimeError):
     """Raised when the configuration is unsafe for the chosen profile."""
 
 
-def check_production(config: dict) -> None:
+def check_production(config: Mapping[str, Any]) -> None:
     """Refuse to run production with development conveniences left on."""
     problems = []
     if config.get("AUTH_JWT_SECRET") in (None, "", DEFAULT_SECRET):

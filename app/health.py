@@ -16,7 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import redis
 from flask import Blueprint, Flask, current_app
-from kombu import Connection
+from kombu.connection import Connection
 from sqlalchemy import text
 
 from app.errors import ApiError
@@ -27,13 +27,13 @@ _POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="readyz")
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def readyz():
-    app = current_app._get_current_object()
+def readyz() -> dict[str, object]:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     timeout = float(app.config["READINESS_TIMEOUT_S"])
     checks = {
         "postgres": lambda: _check_postgres(app, timeout),
@@ -53,10 +53,12 @@ def readyz():
     return {"status": "ready", "checks": results}
 
 
-def run_checks(checks: dict[str, Callable[[], None]], timeout: float) -> dict[str, dict]:
+def run_checks(
+    checks: dict[str, Callable[[], None]], timeout: float
+) -> dict[str, dict[str, object]]:
     started = time.perf_counter()
     futures = {name: _POOL.submit(_timed, check) for name, check in checks.items()}
-    results = {}
+    results: dict[str, dict[str, object]] = {}
     for name, future in futures.items():
         remaining = max(0.0, timeout + 0.5 - (time.perf_counter() - started))
         try:
@@ -66,7 +68,7 @@ def run_checks(checks: dict[str, Callable[[], None]], timeout: float) -> dict[st
     return results
 
 
-def _timed(check: Callable[[], None]) -> dict:
+def _timed(check: Callable[[], None]) -> dict[str, object]:
     started = time.perf_counter()
     try:
         check()
@@ -96,7 +98,8 @@ def _check_redis(app: Flask, timeout: float) -> None:
 
 def _check_broker(url: str, timeout: float) -> None:
     options = {"socket_timeout": timeout}
-    with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
+    broker = Connection(url, connect_timeout=timeout, transport_options=options)  # type: ignore[no-untyped-call]
+    with broker as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
         # Redis connects lazily: opening a channel is a round trip to the broker.
         conn.channel().close()

@@ -7,12 +7,19 @@
 - gunicorn's own log lines (boot, worker exits) go out as JSON like the app's;
   the access log is off because the app logs every request itself, with its
   request id, user and duration.
+- Everything the project's own ``gunicorn.conf.py`` sets (request limits, refusals
+  in the JSON error envelope) applies here too: gunicorn reads one config file.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from pathlib import Path
+from typing import Any
+
+_SHARED = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+exec(compile(_SHARED.read_text(), str(_SHARED), "exec"))  # noqa: S102 - our own config file
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -50,7 +57,7 @@ logconfig_dict = {
 }
 
 
-def child_exit(server, worker) -> None:
+def child_exit(server: object, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
 from app.auth.services import current_user_id
-from app.billing import idempotency, queries
+from app.billing import cancel, idempotency, queries
 from app.billing.intents import create_purchase_intent
 from app.billing.schemas import (
     CreditsOut,
@@ -47,7 +49,7 @@ bp = Blueprint("billing", __name__, url_prefix="/api/billing")
     response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
     multi_step=True,
 )
-def purchase_intent(body: PurchaseIntentIn):
+def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[str, str]]:
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
@@ -64,7 +66,7 @@ def purchase_intent(body: PurchaseIntentIn):
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
 )
-def transaction_status(query: StatusQuery):
+def transaction_status(query: StatusQuery) -> TransactionStatusOut:
     return status_out(queries.own_transaction(current_user_id(), query.transaction_id))
 
 
@@ -75,13 +77,32 @@ def transaction_status(query: StatusQuery):
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
 )
-def transaction_by_id(transaction_id: str):
+def transaction_by_id(transaction_id: str) -> TransactionStatusOut:
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
     return status_out(queries.own_transaction(current_user_id(), tx_id))
 
 
 @bp.get("/credits")
 @endpoint(summary="Your credits and available counts", tags=("billing",), response=CreditsOut)
-def credits():
+def credits() -> CreditsOut:
     items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)
+
+
+@bp.post("/transactions/<transaction_id>/cancel")
+@endpoint(
+    summary="Cancel one of your pending purchases (Kaspi is asked first)",
+    tags=("billing",),
+    response=TransactionStatusOut,
+    errors={
+        404: "No such transaction of yours",
+        409: "The transaction is not pending (TRANSACTION_NOT_PENDING, with current_status)",
+        503: "The payment provider did not answer; nothing was cancelled",
+    },
+    multi_step=True,
+)
+def cancel_transaction(transaction_id: str) -> TransactionStatusOut:
+    """Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
+    the transaction becomes canceled (200); cancelling again answers the same."""
+    tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
+    return cancel.cancel(current_user_id(), tx_id, status_out)

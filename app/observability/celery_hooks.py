@@ -40,22 +40,25 @@ def install(celery_app: Celery, flask_app: Flask) -> None:
         celery_app.steps["consumer"].add(heartbeat.HeartbeatStep)
 
 
-@signals.setup_logging.connect(weak=False)
 def _setup_logging(**_kwargs: Any) -> None:
     app = _state["flask_app"]
     config = app.config if app is not None else {}
     configure_logging(config.get("LOG_FORMAT", "json"), config.get("LOG_LEVEL", "INFO"))
 
 
-@signals.before_task_publish.connect(weak=False)
-def _carry_request_id(headers: dict | None = None, **_kwargs: Any) -> None:
+def _carry_request_id(headers: dict[str, Any] | None = None, **_kwargs: Any) -> None:
     request_id = context.get("request_id")
     if request_id and headers is not None and HEADER not in headers:
         headers[HEADER] = request_id
 
 
-@signals.task_prerun.connect(weak=False)
-def _task_started(task_id: str, task, args=(), kwargs=None, **_: Any) -> None:
+def _task_started(
+    task_id: str,
+    task: Any,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    **_: Any,
+) -> None:
     transaction_id = _transaction_argument(task, args, kwargs or {})
     request_id = _request_id_of(task.request) or (
         _origin_request_id(transaction_id) if transaction_id else None
@@ -69,8 +72,7 @@ def _task_started(task_id: str, task, args=(), kwargs=None, **_: Any) -> None:
     _runs[task_id] = (time.perf_counter(), tokens)
 
 
-@signals.task_postrun.connect(weak=False)
-def _task_finished(task_id: str, task, **_: Any) -> None:
+def _task_finished(task_id: str, task: Any, **_: Any) -> None:
     started, tokens = _runs.pop(task_id, (None, {}))
     metrics.TASK_RUNS.labels(task.name).inc()
     if started is not None:
@@ -79,17 +81,14 @@ def _task_finished(task_id: str, task, **_: Any) -> None:
         context.reset(tokens)
 
 
-@signals.task_failure.connect(weak=False)
-def _task_failed(sender=None, **_: Any) -> None:
+def _task_failed(sender: Any = None, **_: Any) -> None:
     metrics.TASK_FAILURES.labels(getattr(sender, "name", "unknown")).inc()
 
 
-@signals.task_retry.connect(weak=False)
-def _task_retried(sender=None, **_: Any) -> None:
+def _task_retried(sender: Any = None, **_: Any) -> None:
     metrics.TASK_RETRIES.labels(getattr(sender, "name", "unknown")).inc()
 
 
-@signals.worker_ready.connect(weak=False)
 def _serve_worker_metrics(**_: Any) -> None:
     app = _state["flask_app"]
     port = int(app.config.get("WORKER_METRICS_PORT") or 0) if app is not None else 0
@@ -103,22 +102,21 @@ def _serve_worker_metrics(**_: Any) -> None:
     log.info("worker metrics on port %s", port)
 
 
-@signals.worker_process_shutdown.connect(weak=False)
 def _pool_child_exits(pid: int | None = None, **_: Any) -> None:
     if metrics.multiprocess_dir():
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid or os.getpid())
+        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
 
 
-def _request_id_of(request) -> str | None:
+def _request_id_of(request: Any) -> str | None:
     value = getattr(request, HEADER, None)
     if not value:
         value = (getattr(request, "headers", None) or {}).get(HEADER)
     return value or None
 
 
-def _transaction_argument(task, args, kwargs: dict) -> str | None:
+def _transaction_argument(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     takes = _params.get(task.name)
     if takes is None:
         try:
@@ -146,3 +144,14 @@ def _origin_request_id(transaction_id: str) -> str | None:
     except Exception:  # Redis down: only the correlation is lost
         return None
     return value.decode() if value else None
+
+
+# Connected once, at import (Celery holds strong references: weak=False).
+signals.setup_logging.connect(_setup_logging, weak=False)
+signals.before_task_publish.connect(_carry_request_id, weak=False)
+signals.task_prerun.connect(_task_started, weak=False)
+signals.task_postrun.connect(_task_finished, weak=False)
+signals.task_failure.connect(_task_failed, weak=False)
+signals.task_retry.connect(_task_retried, weak=False)
+signals.worker_ready.connect(_serve_worker_metrics, weak=False)
+signals.worker_process_shutdown.connect(_pool_child_exits, weak=False)

@@ -20,7 +20,7 @@ _VARS: dict[str, contextvars.ContextVar[str | None]] = {
 # and echoed in a header). Anything else is replaced by a fresh id.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
-Tokens = dict[str, contextvars.Token]
+Tokens = dict[str, contextvars.Token[str | None]]
 
 
 def new_request_id() -> str:

@@ -21,6 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from celery import bootsteps
 
@@ -42,16 +43,17 @@ def age(path: str | Path) -> float | None:
         return None
 
 
-class HeartbeatStep(bootsteps.StartStopStep):
+class HeartbeatStep(bootsteps.StartStopStep):  # type: ignore[misc]
     """Runs with the consumer: started when it connects, stopped when it loses the broker."""
 
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
-    def __init__(self, parent, **kwargs) -> None:
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
-        self.tref = None
+        self.tref: Any = None
+        self.path = ""
 
-    def start(self, parent) -> None:
+    def start(self, parent: Any) -> None:
         from app.observability.celery_hooks import _state
 
         config = _state["flask_app"].config
@@ -60,7 +62,7 @@ class HeartbeatStep(bootsteps.StartStopStep):
         self._beat()
         self.tref = parent.timer.call_repeatedly(interval, self._beat, priority=10)
 
-    def stop(self, parent) -> None:
+    def stop(self, parent: Any) -> None:
         if self.tref is not None:
             self.tref.cancel()
             self.tref = None

@@ -16,7 +16,6 @@ import sys
 from flask import g, has_request_context
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import NoInspectionAvailable
 
 from app.observability import context
 
@@ -44,13 +43,13 @@ def _user_id(user: object | None) -> str | None:
     expired or gone, and a log line must never load (or fail on) it."""
     if user is None:
         return None
-    try:
-        state = sa_inspect(user)
-    except NoInspectionAvailable:
+    state = sa_inspect(user, raiseerr=False)
+    if state is None:
         return None
-    if state.identity:
-        return str(state.identity[0])
-    value = state.dict.get("id")
+    identity = getattr(state, "identity", None)
+    if identity:
+        return str(identity[0])
+    value = getattr(state, "dict", {}).get("id")
     return None if value is None else str(value)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Iterator
 
+from flask import Flask
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -118,7 +118,7 @@ def process_registry() -> CollectorRegistry:
     """This process's metrics, or every process's when running in multiprocess mode."""
     if multiprocess_dir():
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return registry
     return REGISTRY
 
@@ -139,7 +139,7 @@ class DatabaseCollector(Collector):
     API process reports the same global values: aggregate them with ``max``.
     """
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: Flask) -> None:
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
@@ -182,20 +182,8 @@ class DatabaseCollector(Collector):
         )
 
 
-def exposition(app) -> tuple[bytes, str]:
+def exposition(app: Flask) -> tuple[bytes, str]:
     """The text of ``/metrics``: process (or multiprocess) metrics and database gauges."""
     gauges = CollectorRegistry(auto_describe=False)
     gauges.register(DatabaseCollector(app))
     return generate_latest(process_registry()) + generate_latest(gauges), CONTENT_TYPE_LATEST
-
-
-class Timer:
-    """``with Timer() as t: ...``; ``t.seconds`` afterwards."""
-
-    def __enter__(self) -> Timer:
-        self.start = time.perf_counter()
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.start

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.util import identity_key
 
 from app.observability import context, metrics
@@ -27,7 +27,6 @@ log = logging.getLogger("billing.transitions")
 _PENDING = "observability_transitions"
 ORIGIN_KEY = "billing:origin-request:"
 ORIGIN_TTL_S = 6 * 3600
-_installed = False
 
 
 @dataclass(frozen=True)
@@ -40,16 +39,14 @@ class Seen:
 
 
 def install() -> None:
-    global _installed
-    if _installed:
+    if event.contains(Session, "before_flush", _note_new_events):
         return
     event.listen(Session, "before_flush", _note_new_events)
     event.listen(Session, "after_commit", _count_committed)
     event.listen(Session, "after_soft_rollback", _forget)
-    _installed = True
 
 
-def _note_new_events(session: Session, _flush_context, _instances) -> None:
+def _note_new_events(session: Session, _flush_context: object, _instances: object) -> None:
     from app.billing.models import Transaction, TransactionEvent
 
     for obj in session.new:
@@ -60,7 +57,8 @@ def _note_new_events(session: Session, _flush_context, _instances) -> None:
         # Only a loaded value: reading an expired attribute here would query mid-flush.
         created_at = tx.__dict__.get("created_at") if tx is not None else None
         if obj.from_status is not None and created_at is not None:
-            moment = obj.created_at or datetime.now(UTC)
+            recorded: datetime | None = obj.created_at
+            moment = recorded if recorded is not None else datetime.now(UTC)
             since = (moment - created_at).total_seconds()
         session.info.setdefault(_PENDING, []).append(
             Seen(str(obj.transaction_id), obj.from_status, obj.to_status, obj.source, since)
@@ -100,7 +98,7 @@ def _count_committed(session: Session) -> None:
         remember_origin(created_here, request_id)
 
 
-def _forget(session: Session, previous_transaction) -> None:
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
 

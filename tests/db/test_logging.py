@@ -132,7 +132,7 @@ def test_console_format_for_development_and_json_otherwise():
         configure_logging("json")
         ours = [h for h in root.handlers if getattr(h, "_billing_handler", False)]
         assert len(ours) == 1 and ours[0].formatter.__class__.__name__ == "JsonFormatter"
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="LOG_FORMAT"):
             configure_logging("xml")
     finally:
         configure_logging("json")

@@ -28,10 +28,11 @@ def exported() -> set[str]:
 
 def referenced(text: str) -> set[str]:
     found = set()
-    for name in re.findall(r"\bbilling_[a-z_]+", text):
+    for raw in re.findall(r"\bbilling_[a-z_]+", text):
+        name = raw
         for suffix in SUFFIXES:
-            if name.endswith(suffix):
-                name = name[: -len(suffix)]
+            if raw.endswith(suffix):
+                name = raw[: -len(suffix)]
                 break
         found.add(name)
     return found
