@@ -165,3 +165,25 @@ def test_publish_outcomes_are_counted_by_status_and_code(client, db_session):
     response = client.post(f"/api/events/{event.id}/publish", headers=auth(owner.id))
     assert response.status_code == 402
     assert value("billing_publish_outcomes_total", status="402", code="PAYWALL") == paywalled + 1
+
+
+def test_needs_review_transactions_are_counted_at_scrape_time(client, db_session):
+    from sqlalchemy import update
+
+    from app.billing.models import Transaction
+
+    make_user("metrics-review")
+    before = scrape(client)["billing_transactions_needs_review"][()]
+    response = client.post(
+        "/api/billing/purchase-intent",
+        json={"product_code": "EVENT_UPGRADE_500"},
+        headers=auth("metrics-review"),
+    )
+    tx_id = uuid.UUID(response.get_json()["transaction_id"])
+    # As the review path leaves it: held for an operator (set directly: this test is
+    # about the gauge, not about how a transaction gets there).
+    db_session.execute(
+        update(Transaction).where(Transaction.id == tx_id).values(status="needs_review")
+    )
+    db_session.commit()
+    assert scrape(client)["billing_transactions_needs_review"][()] == before + 1
