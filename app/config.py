@@ -48,6 +48,19 @@ class Config:
     LATE_SWEEP_INTERVAL_S = 30.0
     LATE_RECHECK_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
+    # The Celery broker; empty means REDIS_URL. Production: RabbitMQ (docs/OPERATIONS.md).
+    CELERY_BROKER_URL = ""
+    # Name of the task queue (and of the exchanges Celery derives from it).
+    CELERY_QUEUE = "celery"
+    # Logs: "json" lines, or "console" (the development default).
+    LOG_FORMAT = "json"
+    LOG_LEVEL = "INFO"
+    # Each dependency must answer /readyz within this.
+    READINESS_TIMEOUT_S = 1.0
+    # The Celery worker's own /metrics port (0: none) and liveness heartbeat file ("": none).
+    WORKER_METRICS_PORT = 0
+    WORKER_HEARTBEAT_FILE = ""
+    WORKER_HEARTBEAT_INTERVAL_S = 5.0
     # Server-Sent Events of transaction status (app/push): the Redis pub/sub channel
     # every status change is announced on, the heartbeat comment period, how long one
     # stream stays open before the client is told to reconnect, and the retry hint.
@@ -77,6 +90,11 @@ class Config:
             "KASPI_BASE_URL",
             "KASPI_API_KEY",
             "AUTH_JWT_SECRET",
+            "CELERY_BROKER_URL",
+            "CELERY_QUEUE",
+            "LOG_FORMAT",
+            "LOG_LEVEL",
+            "WORKER_HEARTBEAT_FILE",
             "PUSH_ALLOWED_ORIGINS",
             "PUSH_PUBLIC_URL",
         ):
@@ -93,6 +111,8 @@ class Config:
             "POLL_MAX_DELAY_S",
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
+            "READINESS_TIMEOUT_S",
+            "WORKER_HEARTBEAT_INTERVAL_S",
             "LATE_SWEEP_INTERVAL_S",
             "LATE_RECHECK_S",
             "PUSH_HEARTBEAT_S",
@@ -101,6 +121,16 @@ class Config:
         ):
             if env.get(key):
                 values[key] = float(env[key])
+        if _bool(env.get("DATABASE_PGBOUNCER_TRANSACTION_MODE")):
+            # Server-side prepared statements live in one server connection; PgBouncer
+            # in transaction mode hands each transaction any connection (unless it is
+            # 1.21+ with max_prepared_statements set), so psycopg must not prepare.
+            values["SQLALCHEMY_ENGINE_OPTIONS"] = {
+                **cls.SQLALCHEMY_ENGINE_OPTIONS,
+                "connect_args": {"prepare_threshold": None},
+            }
+        if env.get("WORKER_METRICS_PORT"):
+            values["WORKER_METRICS_PORT"] = int(env["WORKER_METRICS_PORT"])
         if env.get("PUSH_RETRY_MS"):
             values["PUSH_RETRY_MS"] = int(env["PUSH_RETRY_MS"])
         return values
@@ -108,6 +138,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    LOG_FORMAT = "console"
     # `make run`: the page's API on API_PORT (8000), the stream process (Procfile
     # `stream`) on STREAM_PORT, by default the next port.
     PUSH_PUBLIC_URL = "http://127.0.0.1:8001"
@@ -148,6 +179,11 @@ def normalize_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def broker_url(config: Mapping[str, Any]) -> str:
+    """``CELERY_BROKER_URL``, or the Redis URL when none is set."""
+    return str(config.get("CELERY_BROKER_URL") or config["REDIS_URL"])
 
 
 class ConfigError(RuntimeError):
