@@ -23,6 +23,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -92,6 +93,29 @@ PUBLISH_LOCK_WAIT = Histogram(
     "Time spent acquiring the per-owner Redis publish lock, by result",
     ["result"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+)
+
+# -- push status (app/push) ----------------------------------------------
+PUSH_STREAMS_OPEN = Gauge(
+    "billing_push_streams_open",
+    "Server-Sent Events streams open in this stream process",
+    multiprocess_mode="livesum",
+)
+PUSH_STREAMS_ENDED = Counter(
+    "billing_push_streams_ended_total",
+    "Status streams that ended, by reason (final, max_duration, client_closed, short_stream, gone)",
+    ["reason"],
+)
+PUSH_EVENTS_SENT = Counter("billing_push_events_sent_total", "status events sent on streams")
+PUSH_NOTICES = Counter(
+    "billing_push_notices_total",
+    "After-commit status notices to Redis pub/sub, by outcome (published, failed)",
+    ["outcome"],
+)
+PUSH_REDIS_SUBSCRIBED = Gauge(
+    "billing_push_redis_subscribed",
+    "1 while this stream process's pub/sub subscription is up (0: streams read PostgreSQL)",
+    multiprocess_mode="liveall",
 )
 
 # -- Celery ---------------------------------------------------------------

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import redis
 from flask import Flask
 
+from app.observability import metrics
 from app.push.hurry import start_hurrier
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Hub:
         if self.connected == value:
             return
         self.connected = value
+        metrics.PUSH_REDIS_SUBSCRIBED.set(1 if value else 0)
         log.info("push hub %s redis", "subscribed to" if value else "lost")
         # Either way every stream re-reads: on loss to start its fallback timer,
         # on return to catch up on the notices published while we were away.

@@ -15,6 +15,7 @@ from flask import current_app
 
 from app.db import after_commit
 from app.extensions import get_redis
+from app.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def announce_after_commit(transaction_id: uuid.UUID) -> None:
 def publish(transaction_id: uuid.UUID) -> None:
     try:
         get_redis().publish(current_app.config["PUSH_CHANNEL"], str(transaction_id))
+        metrics.PUSH_NOTICES.labels("published").inc()
     except redis.RedisError as exc:
+        metrics.PUSH_NOTICES.labels("failed").inc()
         # Streams notice the broken subscription and read PostgreSQL meanwhile.
         log.warning("status notice for %s not published: %s", transaction_id, exc)

@@ -33,6 +33,7 @@ from flask import Response, current_app, request, stream_with_context
 
 from app.billing.queries import transaction_not_found
 from app.db import step
+from app.observability import metrics
 from app.push import snapshot
 from app.push.hub import Hub, Watch, get_hub
 
@@ -122,6 +123,7 @@ def _events(
         first.status,
         json.dumps(last_seen[:40]),
     )
+    metrics.PUSH_STREAMS_OPEN.inc()
     try:
         # The state now, always: whatever the client saw before (Last-Event-ID),
         # this is at least as new, so nothing between its two connections is lost.
@@ -166,6 +168,9 @@ def _events(
         reason = "client_closed"
         raise
     finally:
+        metrics.PUSH_STREAMS_OPEN.dec()
+        metrics.PUSH_STREAMS_ENDED.labels(reason).inc()
+        metrics.PUSH_EVENTS_SENT.inc(sent)
         log.info(
             "stream closed transaction=%s reason=%s events=%d duration_s=%.1f",
             transaction_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from app.push.stream import serves_many_streams
 from tests.conftest import auth
@@ -18,7 +19,12 @@ def events(tx_id: object) -> str:
     return f"/api/billing/transactions/{tx_id}/events"
 
 
+def ended(reason: str) -> float:
+    return REGISTRY.get_sample_value("billing_push_streams_ended_total", {"reason": reason}) or 0.0
+
+
 def test_a_sync_server_answers_the_state_now_and_a_retry_hint(client):
+    before = ended("short_stream")
     tx = make_transaction(make_user("sse-owner"))
     tx.poll_interval_s = 4
     response = client.get(events(tx.id), headers=auth("sse-owner"))
@@ -33,6 +39,7 @@ def test_a_sync_server_answers_the_state_now_and_a_retry_hint(client):
     assert '"status":"pending"' in first
     # Come back in one poll interval: no sync worker is held by a stream.
     assert hint == "retry: 4000"
+    assert ended("short_stream") == before + 1
 
 
 def test_a_final_transaction_is_sent_and_the_stream_ends(client):
