@@ -16,7 +16,9 @@ Options given on the command line win over these.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
 import runpy
 from pathlib import Path
 
@@ -35,6 +37,14 @@ workers = 1
 worker_connections = int(os.environ.get("STREAM_WORKER_CONNECTIONS") or 4000)
 # Open streams end (clients reconnect) rather than hold a restart for long.
 graceful_timeout = 10
+# One socket per stream: a soft limit of 1024 descriptors (a common default) would
+# refuse streams long before memory or CPU runs out. Workers inherit the raised one.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+_want = 65536 if _hard == resource.RLIM_INFINITY else _hard
+if _soft != resource.RLIM_INFINITY and _soft < _want:
+    # Not raised (a container's own cap): the stream process runs with what it has.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (_want, _hard))
 # Workers are forked from this process and inherit its environment.
 os.environ.setdefault(
     "PUSH_ALLOWED_ORIGINS", f"http://127.0.0.1:{_api_port},http://localhost:{_api_port}"
