@@ -112,7 +112,9 @@ def test_illegal_transaction_transition_is_refused_and_changes_nothing(
     current, target, monkeypatch
 ):
     added = []
-    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    monkeypatch.setattr(
+        bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o), "info": {}})()
+    )
     tx = FakeTx(current)
     with pytest.raises(IllegalTransition):
         bt.transition(tx, target, source="worker")
@@ -121,19 +123,25 @@ def test_illegal_transaction_transition_is_refused_and_changes_nothing(
 
 def test_completion_stamps_settled_at_and_stops_polling(monkeypatch):
     added = []
-    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    monkeypatch.setattr(
+        bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o), "info": {}})()
+    )
     tx = FakeTx("pending")
     bt.transition(tx, bt.TxStatus.COMPLETED, source="worker")
     assert tx.status == "completed" and tx.settled_at is not None and tx.next_poll_at is None
     assert [(e.from_status, e.to_status, e.source) for e in added] == [
         ("pending", "completed", "worker")
     ]
+    # Watching streams are told once the change commits (app/push/notify.py).
+    assert len(bt.db.session.info["after_commit_hooks"]) == 1
 
 
 @pytest.mark.parametrize("source", ["api", "worker", "dev", "sweep"])
 def test_only_an_operator_command_leaves_needs_review(source, monkeypatch):
     added = []
-    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    monkeypatch.setattr(
+        bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o), "info": {}})()
+    )
     tx = FakeTx("needs_review")
     with pytest.raises(IllegalTransition):
         bt.transition(tx, bt.TxStatus.COMPLETED, source=source)
@@ -146,7 +154,9 @@ def test_a_late_refund_stamps_settled_at_and_audits_both_amounts(monkeypatch):
     from decimal import Decimal
 
     added = []
-    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    monkeypatch.setattr(
+        bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o), "info": {}})()
+    )
     tx = FakeTx("expired")
     bt.transition(
         tx,
