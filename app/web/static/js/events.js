@@ -115,12 +115,11 @@ export function readEventFields(titleInput, maxInput, errorNode) {
   const maxText = maxInput.value.trim();
   [titleInput, maxInput].forEach((i) => i.removeAttribute("aria-invalid"));
   if (!title) return fail(titleInput, errorNode, t("field.title.empty"));
-  if (title.length > 200) return fail(titleInput, errorNode, t("field.title.long"));
   let max = null;
   if (maxText) {
     if (!/^\d+$/.test(maxText) || parseInt(maxText, 10) < 1) return fail(maxInput, errorNode, t("field.max.whole"));
-    max = parseInt(maxText, 10);
-    if (max > 2147483647) return fail(maxInput, errorNode, t("field.max.huge"));
+    // Sizes are checked by the API, whose answer is put in words by fielderrors.js.
+    max = Number(maxText);
   }
   showText(errorNode, "");
   return { title, max_participants: max };

@@ -33,7 +33,7 @@ function saveMine(data) {
 }
 
 export function itemKey(item) {
-  return item.kind === "club" ? "club:" + item.clubId : "event:" + item.eventId;
+  return item.kind === "club" ? "club:" + item.club.id : "event:" + item.event.id;
 }
 
 /* The purchase for ``key`` (a record with transaction_id and what it is for), or null. */
