@@ -63,7 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.catalog.views import bp as catalog_bp
     from app.clubs.views import bp as clubs_bp
     from app.events.views import bp as events_bp
-    from app.openapi import bp as openapi_bp
+    from app.openapi.views import bp as openapi_bp
     from app.web.views import bp as web_bp
 
     app.register_blueprint(catalog_bp)

@@ -1,8 +1,10 @@
 """Endpoint declaration: request validation, auth, the commit, and OpenAPI metadata.
 
 Handlers stay thin: they receive validated pydantic models and the current
-user, call a service, and return a dict. This decorator is where a request's
-database transaction commits (or rolls back on any error).
+user, call a service, and return a dict. This decorator is the request's edge:
+its work runs in ``app.db.edge`` — one step that commits on success and rolls back
+on any error, or, for a multi-step handler (one that calls the payment provider),
+the service's own visible steps.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from app.db import unit_of_work
+from app.db import edge, step
 from app.errors import ApiError, validation_error
 
 
@@ -53,6 +55,8 @@ class EndpointSpec:
     extra_responses: dict[int, ExtraResponse] = field(default_factory=dict)
     # Headers the success response may carry: name -> description.
     response_headers: dict[str, str] = field(default_factory=dict)
+    # The handler calls the provider between database steps of its own.
+    multi_step: bool = False
 
 
 def pydantic_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -158,6 +162,7 @@ def endpoint(
     headers: tuple[HeaderParam, ...] = (),
     extra_responses: dict[int, ExtraResponse] | None = None,
     response_headers: dict[str, str] | None = None,
+    multi_step: bool = False,
 ) -> Callable:
     spec = EndpointSpec(
         summary,
@@ -171,6 +176,7 @@ def endpoint(
         tuple(headers),
         extra_responses or {},
         response_headers or {},
+        multi_step,
     )
 
     def decorate(fn: Callable) -> Callable:
@@ -179,22 +185,31 @@ def endpoint(
             # Imported here: auth depends on models, which depend on the app package.
             from app.auth.services import authenticate_request
 
-            if auth:
-                g.user = authenticate_request()
-            # Path segments are URL-decoded: `%00` would reach a query as NUL.
-            _reject_unstorable_text({k: v for k, v in kwargs.items() if isinstance(v, str)})
-            if body is not None:
-                kwargs["body"] = _parse_json_body(body)
-            if query is not None:
-                kwargs["query"] = _parse_query(query)
-            with unit_of_work():
-                result = fn(*args, **kwargs)
-            return _to_response(result, status)
+            with edge(multi_step=multi_step):
+                if auth:
+                    if multi_step:
+                        with step():
+                            _authenticate(authenticate_request)
+                    else:
+                        _authenticate(authenticate_request)
+                # Path segments are URL-decoded: `%00` would reach a query as NUL.
+                _reject_unstorable_text({k: v for k, v in kwargs.items() if isinstance(v, str)})
+                if body is not None:
+                    kwargs["body"] = _parse_json_body(body)
+                if query is not None:
+                    kwargs["query"] = _parse_query(query)
+                # Serialised inside the edge: ORM rows expire at COMMIT.
+                return _to_response(fn(*args, **kwargs), status)
 
         wrapper.api_spec = spec  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
+
+
+def _authenticate(authenticate_request: Callable[[], Any]) -> None:
+    user = authenticate_request()
+    g.user, g.user_id = user, user.id
 
 
 def _to_response(result: Any, default_status: int) -> Response:

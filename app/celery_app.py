@@ -7,19 +7,23 @@ from datetime import timedelta
 from celery import Celery, Task
 from flask import Flask
 
-from app.db import unit_of_work
+from app.db import edge
 
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
-        """Runs in an app context; commits on success, rolls back on failure.
+        """Runs in an app context, as one database step (commit on success, rollback on error).
 
-        Follow-up tasks are sent with ``app.db.after_commit`` so they only leave
-        once this task's writes are durable.
+        A task declared with ``multi_step=True`` calls the provider between steps of
+        its own; the base then only makes sure it leaves nothing open. Follow-up
+        tasks are sent with ``app.db.after_commit`` so they only leave once this
+        task's writes are durable.
         """
 
-        def __call__(self, *args, **kwargs):
-            with app.app_context(), unit_of_work():
+        multi_step = False
+
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context(), edge(multi_step=self.multi_step):
                 return self.run(*args, **kwargs)
 
     celery_app = Celery(app.name, task_cls=FlaskTask)

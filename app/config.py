@@ -66,9 +66,6 @@ class Config:
         ):
             if env.get(key):
                 values[key] = float(env[key])
-        if env.get("BILLING_TEST_SETTLE_PAUSE_S"):
-            # Fault-injection for tests only; create_app ignores it outside TESTING.
-            values["BILLING_TEST_SETTLE_PAUSE_S"] = float(env["BILLING_TEST_SETTLE_PAUSE_S"])
         return values
 
 

@@ -1,8 +1,22 @@
-"""The unit of work: the one place that commits, and after-commit hooks.
+"""Where database transactions begin and end: the one module that commits.
 
-Work that must only happen once data is durable (sending Celery tasks) is
-registered with :func:`after_commit`; it runs after a successful COMMIT and is
-dropped on rollback, so a task can never see a row that does not exist.
+A request, a task or a command is an *edge*. It runs its work in :func:`edge`,
+which is one :func:`step` for ordinary work. Work that must call the payment
+provider is *multi-step*: a short database step, the provider call outside any
+transaction, another short step. Such a service writes its steps visibly::
+
+    with step():
+        tx = create_pending(...)
+        tx_id, amount = tx.id, tx.amount      # plain values survive the COMMIT
+    outside_transaction()                      # nothing open while we wait on Kaspi
+    payment = provider.create_payment(str(tx_id), amount)
+    with step():
+        attach_payment(tx_id, payment)
+
+Everything else only adds, flushes and locks. Work that must only happen once data
+is durable (sending Celery tasks, pub/sub notices) is registered with
+:func:`after_commit`: it runs after a successful COMMIT and is dropped on rollback,
+so a task can never see a row that does not exist.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
 
@@ -20,28 +34,60 @@ _HOOKS = "after_commit_hooks"
 log = logging.getLogger(__name__)
 
 
+class TransactionAlreadyOpen(RuntimeError):
+    """A step (or network I/O) was started while a database transaction is open.
+
+    Nesting would silently widen the outer transaction across the inner one's
+    COMMIT, or hold a connection and row locks across a provider call.
+    """
+
+
 def after_commit(fn: Callable[[], object]) -> None:
     """Run ``fn`` after the current database transaction commits."""
     db.session.info.setdefault(_HOOKS, []).append(fn)
 
 
-def commit() -> None:
-    db.session.commit()
-
-
-def rollback() -> None:
-    db.session.rollback()
+def outside_transaction() -> None:
+    """Assert that no database transaction is open, before slow network I/O."""
+    if db.session().in_transaction():
+        raise TransactionAlreadyOpen("a database transaction is open before network I/O")
 
 
 @contextmanager
-def unit_of_work() -> Iterator[None]:
-    """Commit on success, roll back on any exception."""
+def step() -> Iterator[None]:
+    """One short database transaction: COMMIT on success, ROLLBACK on any error."""
+    outside_transaction()
     try:
         yield
-        commit()
+        db.session.commit()
     except BaseException:
-        rollback()
+        # A hook registered before any SQL ran has no transaction whose rollback
+        # would drop it: drop it here, or the next step's COMMIT would run it.
+        db.session.info.pop(_HOOKS, None)
+        db.session.rollback()
         raise
+
+
+@contextmanager
+def edge(*, multi_step: bool = False) -> Iterator[None]:
+    """The transaction scope of one request, task or command.
+
+    Ordinary work is a single :func:`step`. Multi-step work (a provider call
+    between two steps) opens its own steps; the edge only makes sure it starts
+    clean and that nothing is left open afterwards.
+    """
+    if not multi_step:
+        with step():
+            yield
+        return
+    outside_transaction()
+    try:
+        yield
+    finally:
+        if db.session().in_transaction():
+            # Work outside any step (a read after the last COMMIT): never committed.
+            db.session.info.pop(_HOOKS, None)
+            db.session.rollback()
 
 
 @event.listens_for(Session, "after_commit")
@@ -57,17 +103,6 @@ def _run_after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, previous_transaction) -> None:
+def _drop_after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_HOOKS, None)
-
-
-def end_read() -> None:
-    """Finish the current read-only transaction before a slow outside call.
-
-    Used before calling the payment provider so no database transaction (or
-    pooled connection) is held open across network I/O.
-    """
-    if db.session.info.get(_HOOKS):
-        raise RuntimeError("end_read() would drop after-commit work; commit first")
-    db.session.rollback()

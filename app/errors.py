@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from app import domain_errors as de
+
 log = logging.getLogger(__name__)
 
 # Werkzeug's status codes mapped to stable machine-readable codes.
@@ -49,8 +51,27 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message, **self.extra}}
 
 
-def not_found(code: str, message: str) -> ApiError:
-    return ApiError(404, code, message)
+# Each kind of domain failure and the HTTP status it answers.
+DOMAIN_STATUS: dict[type[de.DomainError], int] = {
+    de.InvalidRequest: 400,
+    de.Unauthenticated: 401,
+    de.PaymentRequired: 402,
+    de.Forbidden: 403,
+    de.NotFound: 404,
+    de.Conflict: 409,
+    de.Unprocessable: 422,
+    de.Unavailable: 503,
+}
+
+
+def from_domain(err: de.DomainError) -> ApiError:
+    status = next(code for kind, code in DOMAIN_STATUS.items() if isinstance(err, kind))
+    headers = {}
+    if err.retry_after_s is not None:
+        headers["Retry-After"] = str(err.retry_after_s)
+    if isinstance(err, de.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return ApiError(status, err.code, err.message, headers=headers, **err.extra)
 
 
 def uuid_or_404(raw: str, code: str, message: str) -> uuid.UUID:
@@ -58,7 +79,7 @@ def uuid_or_404(raw: str, code: str, message: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise not_found(code, message) from None
+        raise de.NotFound(code, message) from None
 
 
 def validation_error(details: list[dict[str, Any]], message: str = "Invalid request") -> ApiError:
@@ -77,6 +98,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
         return error_response(err)
+
+    @app.errorhandler(de.DomainError)
+    def _domain_error(err: de.DomainError) -> Response:
+        return error_response(from_domain(err))
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Response:

@@ -16,7 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.billing.models import Credit, Transaction
+from app.billing.transitions import CreditStatus, TxStatus
 from app.clubs.models import Club, ClubSubscription
+from app.clubs.transitions import SubStatus
 from app.events.models import Event
 from app.extensions import db
 
@@ -40,7 +42,7 @@ def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transa
     """Pending transactions whose next poll is due; rows another poller holds are skipped."""
     stmt = (
         select(Transaction)
-        .where(Transaction.status == "pending", Transaction.next_poll_at <= now)
+        .where(Transaction.status == TxStatus.PENDING, Transaction.next_poll_at <= now)
         .order_by(Transaction.next_poll_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -51,7 +53,7 @@ def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transa
 def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
     stmt = (
         select(Transaction)
-        .where(Transaction.status == "pending", Transaction.expires_at <= now)
+        .where(Transaction.status == TxStatus.PENDING, Transaction.expires_at <= now)
         .order_by(Transaction.expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -82,8 +84,11 @@ def claim_subscriptions_due(now: datetime, limit: int) -> Sequence[ClubSubscript
     stmt = (
         select(ClubSubscription)
         .where(
-            ((ClubSubscription.status == "active") & (ClubSubscription.current_period_end <= now))
-            | ((ClubSubscription.status == "grace") & (ClubSubscription.grace_until <= now))
+            (
+                (ClubSubscription.status == SubStatus.ACTIVE)
+                & (ClubSubscription.current_period_end <= now)
+            )
+            | ((ClubSubscription.status == SubStatus.GRACE) & (ClubSubscription.grace_until <= now))
         )
         .order_by(ClubSubscription.current_period_end)
         .limit(limit)
@@ -99,7 +104,7 @@ def lock_oldest_available_credit(user_id: str, credit_code: str) -> Credit | Non
         .where(
             Credit.user_id == user_id,
             Credit.credit_code == credit_code,
-            Credit.status == "available",
+            Credit.status == CreditStatus.AVAILABLE,
         )
         .order_by(Credit.created_at, Credit.sequence, Credit.id)
         .limit(1)

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import insert, update
 
 from app.auth.models import User
-from app.billing import status as sm
+from app.billing import transitions as sm
 from app.billing.kaspi_client import CreatedPayment, KaspiClient
 from app.billing.models import Transaction, TransactionEvent
 from app.billing.provider import PROVIDER_NAME
@@ -53,7 +53,7 @@ def insert_pending(app: Flask, owners: list[str]) -> list[uuid.UUID]:
                 "quantity": 1,
                 "amount": product.price,
                 "currency": product.currency,
-                "status": sm.PENDING,
+                "status": sm.TxStatus.PENDING,
                 "provider": PROVIDER_NAME,
                 "created_at": now,
                 "updated_at": now,
@@ -65,7 +65,10 @@ def insert_pending(app: Flask, owners: list[str]) -> list[uuid.UUID]:
         db.session.execute(insert(Transaction), rows)
         db.session.execute(
             insert(TransactionEvent),
-            [{"transaction_id": tx_id, "to_status": sm.PENDING, "source": "api"} for tx_id in ids],
+            [
+                {"transaction_id": tx_id, "to_status": sm.TxStatus.PENDING, "source": "api"}
+                for tx_id in ids
+            ],
         )
         db.session.commit()
         return ids

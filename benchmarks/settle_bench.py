@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.billing import status as sm
+from app.billing import transitions as sm
 from app.billing.kaspi_client import KaspiClient
 from app.billing.models import Credit, Transaction, TransactionEvent
 from app.billing.provider import get_provider
@@ -100,7 +100,7 @@ def _completed(app: Flask, ids: list[uuid.UUID]) -> int:
         count = db.session.scalar(
             select(func.count())
             .select_from(Transaction)
-            .where(Transaction.id.in_(ids), Transaction.status == sm.COMPLETED)
+            .where(Transaction.id.in_(ids), Transaction.status == sm.TxStatus.COMPLETED)
         )
         db.session.rollback()
         return count
@@ -146,7 +146,8 @@ def settle_with_worker(stack: Stack, batch: PaidBatch) -> WorkerRun:
             select(func.count())
             .select_from(TransactionEvent)
             .where(
-                TransactionEvent.transaction_id.in_(ids), TransactionEvent.to_status == sm.COMPLETED
+                TransactionEvent.transaction_id.in_(ids),
+                TransactionEvent.to_status == sm.TxStatus.COMPLETED,
             )
         )
         claims = db.session.scalar(

@@ -58,8 +58,6 @@ def drop_database(server_url: str, name: str) -> None:
 def service_env(database_url: str, redis_url: str, kaspi_url: str) -> dict[str, str]:
     """The environment of tests/integration/conftest.py's service_env, for benchmarks."""
     env = dict(os.environ)
-    # A fault-injection knob in the caller's shell must not slow the measured code.
-    env.pop("BILLING_TEST_SETTLE_PAUSE_S", None)
     env.update(
         {
             "BILLING_ENV": "testing",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis as redis_lib
+from flask.testing import FlaskClient
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
@@ -105,7 +106,23 @@ def db_session(app) -> Iterator:
 
 @pytest.fixture
 def client(app, db_session):
-    return app.test_client()
+    """A test client whose requests see what the test wrote, as another process would.
+
+    Each request is an edge that refuses to start inside an open transaction, so
+    the test's own writes (factories) are committed first — to the savepoint the
+    test's outer transaction holds, so they still vanish at the end.
+    """
+
+    class CommittingClient(FlaskClient):
+        def open(self, *args, **kwargs):
+            db_session.commit()
+            return super().open(*args, **kwargs)
+
+    app.test_client_class = CommittingClient
+    try:
+        yield app.test_client()
+    finally:
+        app.test_client_class = None
 
 
 def token_for(user_id: str, ttl: int = 3600, secret: str = JWT_SECRET) -> str:

@@ -5,12 +5,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.auth.models import User
 from app.auth.tokens import InvalidToken, decode_token
-from app.errors import ApiError
+from app.domain_errors import Unauthenticated
 from app.extensions import db
 
 
-def _unauthenticated(message: str) -> ApiError:
-    return ApiError(401, "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
+def _unauthenticated(message: str) -> Unauthenticated:
+    return Unauthenticated("UNAUTHENTICATED", message)
 
 
 def authenticate_request() -> User:
@@ -49,3 +49,8 @@ def provision_user(user_id: str, email: str | None = None, name: str | None = No
 
 def current_user() -> User:
     return g.user
+
+
+def current_user_id() -> str:
+    """The caller's id; safe to read after a COMMIT (a plain string, not an ORM row)."""
+    return g.user_id

@@ -15,8 +15,8 @@ from app.billing import manual, reconcile, refunds
 from app.billing.kaspi_client import ProviderError
 from app.billing.models import Transaction, TransactionEvent
 from app.catalog.services import set_price
-from app.db import unit_of_work
-from app.errors import ApiError
+from app.db import edge
+from app.domain_errors import DomainError
 from app.extensions import db
 
 billing_cli = AppGroup("billing", help="Operator commands for billing.")
@@ -47,11 +47,12 @@ def settle_command(transaction_id: str, outcome: str | None, force: bool) -> Non
     tx_id = _uuid(transaction_id)
     if outcome is None:
         try:
-            with unit_of_work():
+            with edge(multi_step=True):
                 happened = reconcile.reconcile(tx_id, source="cli")
         except ProviderError as exc:
             raise click.ClickException(f"Kaspi did not answer: {exc}") from exc
-        status = db.session.scalar(select(Transaction.status).where(Transaction.id == tx_id))
+        with edge():
+            status = db.session.scalar(select(Transaction.status).where(Transaction.id == tx_id))
         if status is None:
             raise click.ClickException("no such transaction")
         click.echo(f"{transaction_id} {status} ({happened})")
@@ -61,9 +62,9 @@ def settle_command(transaction_id: str, outcome: str | None, force: bool) -> Non
             "--outcome overrides Kaspi's word; in production add --force if you mean it"
         )
     try:
-        with unit_of_work():
+        with edge():
             status = manual.settle_now(tx_id, outcome, source="cli").status
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{transaction_id} {status}")
 
@@ -125,10 +126,10 @@ def set_price_command(product_code: str, amount: str) -> None:
     if not value.is_finite() or value.as_tuple().exponent < -2:
         raise click.BadParameter("amount must have at most two decimals")
     try:
-        with unit_of_work():
+        with edge():
             product = set_price(product_code, value)
             click.echo(f"{product.code} {product.price} {product.currency}")
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(exc.message) from exc
 
 
@@ -137,7 +138,8 @@ def set_price_command(product_code: str, amount: str) -> None:
 def refund_command(transaction_id: str) -> None:
     """Refund a completed transaction and revoke its unused credits."""
     try:
-        tx = refunds.refund(_uuid(transaction_id), source="cli")
-    except refunds.RefundRefused as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"{tx.id} {tx.status}")
+        with edge(multi_step=True):
+            result = refunds.refund(_uuid(transaction_id), source="cli")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{result.transaction_id} {result.status}")

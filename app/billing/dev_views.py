@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.api import ExtraResponse, endpoint
-from app.auth.services import current_user
-from app.billing import manual, queries
+from app.auth.services import current_user_id
+from app.billing import manual, queries, tasks
 from app.billing.schemas import (
     DevSettleIn,
     DevSettleQuery,
@@ -32,10 +32,9 @@ bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")
     },
 )
 def settle(body: DevSettleIn, query: DevSettleQuery):
-    user = current_user()
-    queries.own_transaction(user.id, body.transaction_id)
+    queries.own_transaction(current_user_id(), body.transaction_id)
     if query.wait in ("1", "true"):
         tx = manual.settle_now(body.transaction_id, body.outcome, source="dev")
         return status_out(tx), 200
-    task_id = manual.enqueue_settle(body.transaction_id, body.outcome, source="dev")
+    task_id = tasks.enqueue_settle(body.transaction_id, body.outcome, source="dev")
     return DevSettleQueuedOut(task_id=task_id, transaction_id=body.transaction_id)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +21,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app.billing.models import IdempotencyRecord
-from app.errors import ApiError
+from app.db import step
+from app.domain_errors import Conflict, InvalidRequest, Unprocessable
 from app.extensions import db
 
 MAX_KEY_LENGTH = 255
@@ -40,6 +43,64 @@ class Resume:
     transaction_id: uuid.UUID | None
 
 
+@dataclass
+class Slot:
+    """One request's hold on its Idempotency-Key; every method is a no-op without a key.
+
+    ``replay`` is the stored reply of an earlier request with the same key and
+    body; ``resumed_transaction_id`` the transaction of a crashed earlier request
+    whose claim this one took over.
+    """
+
+    user_id: str
+    key: str | None
+    replay: Replay | None = None
+    resumed_transaction_id: uuid.UUID | None = None
+    _finished: bool = field(default=False, repr=False)
+
+    def bind(self, transaction_id: uuid.UUID) -> None:
+        """Remember the transaction this request made, in the step that creates it."""
+        if self.key is not None:
+            bind_transaction(self.user_id, self.key, transaction_id)
+
+    def complete(self, status: int, body: dict[str, Any]) -> None:
+        """Store the reply, in the step that makes the request's last change."""
+        if self.key is not None:
+            complete(self.user_id, self.key, status, body)
+        self._finished = True
+
+    def release(self) -> None:
+        """Give the key back, in the step that undoes the request's effects."""
+        if self.key is not None:
+            release(self.user_id, self.key)
+        self._finished = True
+
+
+@contextmanager
+def slot(user_id: str, key: str | None, payload: dict[str, Any]) -> Iterator[Slot]:
+    """Claim ``key`` for the block (a step of its own), or hand back the stored reply.
+
+    Raises 422/409 domain errors like :func:`claim`. If the block fails before it
+    completed or released the slot, the claim is released in a step of its own so
+    a retry may try again.
+    """
+    held = Slot(user_id, key)
+    if key is not None:
+        with step():
+            claimed = claim(user_id, key, request_fingerprint(payload))
+        if isinstance(claimed, Replay):
+            held.replay = claimed
+        elif isinstance(claimed, Resume):
+            held.resumed_transaction_id = claimed.transaction_id
+    try:
+        yield held
+    except BaseException:
+        if key is not None and held.replay is None and not held._finished:
+            with step():
+                release(user_id, key)
+        raise
+
+
 def request_fingerprint(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -47,8 +108,7 @@ def request_fingerprint(payload: dict[str, Any]) -> str:
 
 def validate_key(key: str) -> str:
     if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ApiError(
-            400,
+        raise InvalidRequest(
             "VALIDATION_ERROR",
             "Invalid Idempotency-Key header",
             details=[
@@ -69,7 +129,7 @@ def claim(user_id: str, key: str, fingerprint: str) -> Replay | Resume | None:
     on with the transaction that request made instead of making a second one.
 
     Raises 422 for a different body and 409 while the first request still runs.
-    The caller commits the claim before doing the work.
+    The claim is committed (a step of its own) before the work starts.
     """
     now = datetime.now(UTC)
     ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
@@ -96,8 +156,8 @@ def claim(user_id: str, key: str, fingerprint: str) -> Replay | Resume | None:
     if record is None:  # expired and purged between the two statements
         raise _in_use()
     if record.request_hash != fingerprint:
-        raise ApiError(
-            422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request"
+        raise Unprocessable(
+            "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request"
         )
     if record.state == "done":
         return Replay(record.response_status, record.response_body)
@@ -129,12 +189,11 @@ def _take_over(record_id: int, seen_created_at: datetime, now: datetime) -> bool
     return result.rowcount == 1
 
 
-def _in_use() -> ApiError:
-    return ApiError(
-        409,
+def _in_use() -> Conflict:
+    return Conflict(
         "IDEMPOTENCY_KEY_IN_USE",
         "A request with this Idempotency-Key is still being processed",
-        headers={"Retry-After": "1"},
+        retry_after_s=1,
     )
 
 

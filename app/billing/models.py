@@ -24,10 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
-TRANSACTION_STATUSES = ("pending", "completed", "failed", "expired", "refunded")
-CREDIT_STATUSES = ("available", "consumed", "revoked")
-EVENT_SOURCES = ("api", "worker", "dev", "cli")
-
 
 class Transaction(db.Model):
     __tablename__ = "transactions"

@@ -8,8 +8,12 @@ from collections import Counter
 from sqlalchemy import select
 
 from app.billing.models import Credit, Transaction
-from app.errors import ApiError
+from app.domain_errors import NotFound
 from app.extensions import db
+
+
+def transaction_not_found() -> NotFound:
+    return NotFound("TRANSACTION_NOT_FOUND", "Transaction not found")
 
 
 def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
@@ -18,7 +22,7 @@ def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
         select(Transaction).where(Transaction.id == transaction_id, Transaction.user_id == user_id)
     )
     if tx is None:
-        raise ApiError(404, "TRANSACTION_NOT_FOUND", "Transaction not found")
+        raise transaction_not_found()
     return tx
 
 

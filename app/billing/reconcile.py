@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 
 from app import locking
-from app.billing import status as sm
 from app.billing.intents import CREATE_GRACE, attach_payment
 from app.billing.kaspi_client import PaymentStatus
 from app.billing.models import Transaction
 from app.billing.provider import get_provider
 from app.billing.settlement import SettleResult, settle
-from app.db import commit, end_read
+from app.billing.transitions import IllegalTransition, Source, TxStatus
+from app.db import outside_transaction, step
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -59,15 +59,20 @@ def claim_stale(now: datetime, limit: int = 200) -> list[uuid.UUID]:
     return ids
 
 
-def reconcile(transaction_id: uuid.UUID, *, source: str = "worker") -> str:
-    """Ask the provider about one transaction and apply the answer. Returns what happened."""
-    tx = db.session.get(Transaction, transaction_id)
-    if tx is None or tx.status != sm.PENDING:
-        return "not_pending"
-    payment_id, amount, created_at = tx.provider_payment_id, tx.amount, tx.created_at
-    expires_at = tx.expires_at
-    end_read()
+def reconcile(transaction_id: uuid.UUID, *, source: Source | str = Source.WORKER) -> str:
+    """Ask the provider about one transaction and apply the answer. Returns what happened.
 
+    Multi-step: read the row; ask Kaspi outside any transaction; apply the answer
+    under the row lock in a step of its own.
+    """
+    with step():
+        tx = db.session.get(Transaction, transaction_id)
+        if tx is None or tx.status != TxStatus.PENDING:
+            return "not_pending"
+        payment_id, amount, created_at = tx.provider_payment_id, tx.amount, tx.created_at
+        expires_at = tx.expires_at
+
+    outside_transaction()
     provider = get_provider()
     now = datetime.now(UTC)
     if payment_id is None:
@@ -76,28 +81,39 @@ def reconcile(transaction_id: uuid.UUID, *, source: str = "worker") -> str:
         if now > expires_at:
             # No payment link ever left the service (the response is built only
             # after the link is stored), so nobody can have paid.
-            result = settle(
-                transaction_id, sm.EXPIRED, source=source, note="no payment link was created"
-            )
-            return "expired" if result.changed else "unchanged"
+            with step():
+                result = settle(
+                    transaction_id,
+                    TxStatus.EXPIRED,
+                    source=source,
+                    note="no payment link was created",
+                )
+                return "expired" if result.changed else "unchanged"
         # The intent's request died after committing the row; the create call is
         # idempotent on ExternalId, so this returns the payment it may have made.
-        attach_payment(transaction_id, provider.create_payment(str(transaction_id), amount))
-        commit()
+        payment = provider.create_payment(str(transaction_id), amount)
+        with step():
+            attach_payment(transaction_id, payment)
         return "payment_recovered"
     answer = provider.get_status(payment_id)
-    return apply_provider_status(transaction_id, answer, asked_at=now, source=source)
+    with step():
+        return apply_provider_status(transaction_id, answer, asked_at=now, source=source)
 
 
 def apply_provider_status(
-    transaction_id: uuid.UUID, answer: PaymentStatus, *, asked_at: datetime, source: str
+    transaction_id: uuid.UUID,
+    answer: PaymentStatus,
+    *,
+    asked_at: datetime,
+    source: Source | str,
 ) -> str:
+    """Apply one provider answer under the transaction's row lock (one step)."""
     try:
         if answer.state == "processed":
             return _outcome(
                 settle(
                     transaction_id,
-                    sm.COMPLETED,
+                    TxStatus.COMPLETED,
                     source=source,
                     provider_status=answer.provider_status,
                     provider_transaction_id=answer.provider_transaction_id,
@@ -108,12 +124,15 @@ def apply_provider_status(
         if answer.state == "error":
             return _outcome(
                 settle(
-                    transaction_id, sm.FAILED, source=source, provider_status=answer.provider_status
+                    transaction_id,
+                    TxStatus.FAILED,
+                    source=source,
+                    provider_status=answer.provider_status,
                 ),
                 "failed",
                 answer,
             )
-    except sm.IllegalTransition as exc:
+    except IllegalTransition as exc:
         # Only reachable when someone settled by hand against the provider's word
         # (dev endpoint or CLI). Never overwritten; operators must look.
         log.error(
@@ -124,7 +143,7 @@ def apply_provider_status(
         )
         return "conflict"
     tx = locking.lock_transaction(transaction_id)
-    if tx is None or tx.status != sm.PENDING:
+    if tx is None or tx.status != TxStatus.PENDING:
         return "not_pending"
     provider_expiry = answer.expires_at or tx.provider_expires_at
     # The answer was asked for after both expiries, plus a margin for a payment
@@ -138,7 +157,7 @@ def apply_provider_status(
         return _outcome(
             settle(
                 transaction_id,
-                sm.EXPIRED,
+                TxStatus.EXPIRED,
                 source=source,
                 provider_status=answer.provider_status,
                 note="expired at the provider with no payment",

@@ -11,12 +11,12 @@ and the credits become available again.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app import locking
-from app.billing import status as sm
 from app.billing.kaspi_client import (
     ProviderError,
     ProviderRejected,
@@ -25,19 +25,38 @@ from app.billing.kaspi_client import (
 )
 from app.billing.models import Credit, Transaction
 from app.billing.provider import get_provider
+from app.billing.transitions import (
+    TRANSACTIONS,
+    CreditStatus,
+    Source,
+    TxStatus,
+    credit_status_update,
+    move_credit,
+    transition,
+)
 from app.clubs import subscriptions
 from app.clubs.models import SubscriptionGrant
-from app.db import commit, rollback
+from app.db import outside_transaction, step
+from app.domain_errors import Conflict
 from app.extensions import db
 
 
-class RefundRefused(Exception):
-    pass
+class RefundRefused(Conflict):
+    def __init__(self, message: str) -> None:
+        super().__init__("REFUND_REFUSED", message)
 
 
-def refund(transaction_id: uuid.UUID, *, source: str = "cli") -> Transaction:
-    payment_id, amount, revoked = _reserve(transaction_id)
-    commit()
+@dataclass(frozen=True)
+class RefundResult:
+    transaction_id: uuid.UUID
+    status: str
+
+
+def refund(transaction_id: uuid.UUID, *, source: Source | str = Source.CLI) -> RefundResult:
+    """Reserve (revoke) in one step, ask Kaspi outside any transaction, record in another."""
+    with step():
+        payment_id, amount, revoked = _reserve(transaction_id)
+    outside_transaction()
     provider = get_provider()
     try:
         # A refund whose answer was lost last time is not sent twice.
@@ -53,18 +72,19 @@ def refund(transaction_id: uuid.UUID, *, source: str = "cli") -> Transaction:
         # A concurrent run of this command may have refunded first; then this
         # rejection (an over-refund) is its success and the credits stay revoked.
         if not _refunded_meanwhile(provider, payment_id, amount):
-            rollback()
-            _restore(revoked)
-            commit()
+            with step():
+                _restore(revoked)
             raise RefundRefused(f"the provider did not refund: {exc}") from exc
-    tx = _mark_refunded(transaction_id, source)
-    commit()
-    return tx
+    with step():
+        tx = _mark_refunded(transaction_id, source)
+        return RefundResult(tx.id, tx.status)
 
 
-def _mark_refunded(transaction_id: uuid.UUID, source: str) -> Transaction:
+def _mark_refunded(transaction_id: uuid.UUID, source: Source | str) -> Transaction:
     tx = locking.lock_transaction(transaction_id)
-    if tx.status == sm.REFUNDED:  # a concurrent run got here first
+    if tx is None:
+        raise RefundRefused("no such transaction")
+    if tx.status == TxStatus.REFUNDED:  # a concurrent run got here first
         return tx
     now = datetime.now(UTC)
     # Lock order: transactions → clubs → club_subscriptions → billing_credits.
@@ -78,12 +98,12 @@ def _mark_refunded(transaction_id: uuid.UUID, source: str) -> Transaction:
     # restored credits of this purchase after we revoked them.
     revoked = 0
     for credit in locking.lock_credits_of_transaction(tx.id):
-        if credit.status == "available":
-            credit.status, credit.revoked_at = "revoked", now
-        revoked += credit.status == "revoked"
-    sm.transition(
+        if credit.status == CreditStatus.AVAILABLE:
+            move_credit(credit, CreditStatus.REVOKED, now=now)
+        revoked += credit.status == CreditStatus.REVOKED
+    transition(
         tx,
-        sm.REFUNDED,
+        TxStatus.REFUNDED,
         source=source,
         provider_status="Returned",
         note=f"refunded; {revoked} unused credit(s) revoked{period_note}",
@@ -108,12 +128,12 @@ def _reserve(transaction_id: uuid.UUID) -> tuple[str, object, list[uuid.UUID]]:
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
         raise RefundRefused("no such transaction")
-    if not sm.can_transition(tx.status, sm.REFUNDED):
+    if not TRANSACTIONS.allows(tx.status, TxStatus.REFUNDED):
         raise RefundRefused(f"transaction is {tx.status}; only completed ones can be refunded")
     if not tx.provider_payment_id:
         raise RefundRefused("transaction has no provider payment to refund")
     credits = locking.lock_credits_of_transaction(tx.id)
-    consumed = [c for c in credits if c.status == "consumed"]
+    consumed = [c for c in credits if c.status == CreditStatus.CONSUMED]
     if consumed:
         raise RefundRefused(
             f"{len(consumed)} credit(s) from this purchase are already used "
@@ -122,9 +142,8 @@ def _reserve(transaction_id: uuid.UUID) -> tuple[str, object, list[uuid.UUID]]:
     now = datetime.now(UTC)
     revoked = []
     for credit in credits:
-        if credit.status == "available":
-            credit.status = "revoked"
-            credit.revoked_at = now
+        if credit.status == CreditStatus.AVAILABLE:
+            move_credit(credit, CreditStatus.REVOKED, now=now)
             revoked.append(credit.id)
     db.session.flush()
     return tx.provider_payment_id, tx.amount, revoked
@@ -133,7 +152,7 @@ def _reserve(transaction_id: uuid.UUID) -> tuple[str, object, list[uuid.UUID]]:
 def _restore(credit_ids: list[uuid.UUID]) -> None:
     if credit_ids:
         db.session.execute(
-            update(Credit)
-            .where(Credit.id.in_(credit_ids), Credit.status == "revoked")
-            .values(status="available", revoked_at=None)
+            credit_status_update(
+                CreditStatus.REVOKED, CreditStatus.AVAILABLE, revoked_at=None
+            ).where(Credit.id.in_(credit_ids))
         )

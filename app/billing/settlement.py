@@ -8,20 +8,18 @@ their source transaction, so any number of concurrent settles grant once.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy.dialects.postgresql import insert
 
 from app import locking
-from app.billing import status as sm
 from app.billing.models import Credit, Transaction
+from app.billing.transitions import CreditStatus, Source, TxStatus, transition
 from app.catalog.services import get_product
 from app.clubs import subscriptions
-from app.extensions import db, get_redis
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +33,9 @@ class SettleResult:
 
 def settle(
     transaction_id: uuid.UUID,
-    target: str,
+    target: TxStatus,
     *,
-    source: str,
+    source: Source | str,
     provider_status: str | None = None,
     note: str | None = None,
     provider_transaction_id: str | None = None,
@@ -45,7 +43,7 @@ def settle(
     """Move a pending transaction to completed, failed or expired; grant on completion.
 
     A transaction already in ``target`` is a no-op (the caller's retry, or a race
-    it lost); any other non-pending state raises :class:`status.IllegalTransition`.
+    it lost); any other non-pending state raises :class:`transitions.IllegalTransition`.
     """
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
@@ -53,11 +51,10 @@ def settle(
     if tx.status == target:
         return SettleResult(tx, False)
     now = datetime.now(UTC)
-    sm.transition(tx, target, source=source, provider_status=provider_status, note=note, now=now)
+    transition(tx, target, source=source, provider_status=provider_status, note=note, now=now)
     if provider_transaction_id:
         tx.provider_transaction_id = provider_transaction_id
-    granted = grant_entitlements(tx, now) if target == sm.COMPLETED else 0
-    _test_pause(tx.id)
+    granted = grant_entitlements(tx, now) if target == TxStatus.COMPLETED else 0
     return SettleResult(tx, True, granted)
 
 
@@ -71,7 +68,7 @@ def grant_entitlements(tx: Transaction, now: datetime) -> int:
                 "credit_code": product.code,
                 "source_transaction_id": tx.id,
                 "sequence": seq,
-                "status": "available",
+                "status": CreditStatus.AVAILABLE,
                 "created_at": now,
             }
             for seq in range(1, tx.quantity + 1)
@@ -90,12 +87,3 @@ def _insert_credit_grants(rows: list[dict]) -> int:
         .returning(Credit.id)
     )
     return len(db.session.execute(stmt).scalars().all())
-
-
-def _test_pause(transaction_id: uuid.UUID) -> None:
-    """Testing hook: hold the settlement open so a test can kill the worker mid-way."""
-    pause = current_app.config.get("BILLING_TEST_SETTLE_PAUSE_S")
-    if not pause or not current_app.config.get("TESTING"):
-        return
-    get_redis().set(f"test:settling:{transaction_id}", "1", ex=60)
-    time.sleep(float(pause))

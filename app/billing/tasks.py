@@ -10,13 +10,13 @@ import uuid
 from datetime import UTC, datetime
 
 from celery import shared_task
+from celery import uuid as celery_uuid
 
-from app.billing import idempotency, reconcile
-from app.billing import status as sm
+from app.billing import idempotency, manual, reconcile
 from app.billing.kaspi_client import ProviderUnavailable
-from app.billing.manual import OUTCOMES
-from app.billing.settlement import settle
+from app.billing.transitions import IllegalTransition
 from app.db import after_commit
+from app.domain_errors import NotFound
 
 
 def enqueue_check(transaction_id: uuid.UUID) -> None:
@@ -49,6 +49,7 @@ def expire_stale_transactions() -> int:
     retry_backoff_max=30,
     retry_jitter=True,
     max_retries=5,
+    multi_step=True,
 )
 def check_transaction(self, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
@@ -58,17 +59,22 @@ def check_transaction(self, transaction_id: str) -> str:
 def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -> str:
     """Settle by hand (development): through the status machine like everything else."""
     try:
-        result = settle(
-            uuid.UUID(transaction_id),
-            OUTCOMES[outcome],
-            source=source,
-            note=f"settled by hand ({source})",
-        )
-    except sm.IllegalTransition as exc:
+        return manual.settle_now(uuid.UUID(transaction_id), outcome, source=source).status
+    except IllegalTransition as exc:
         return f"refused: {exc}"
-    if result.transaction is None:
+    except NotFound:
         return "not_found"
-    return result.transaction.status
+
+
+def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: str) -> str:
+    """Send the settle task once this request commits; the id is known up front."""
+    task_id = celery_uuid()
+    after_commit(
+        lambda: settle_transaction.apply_async(
+            args=[str(transaction_id), outcome, source], task_id=task_id
+        )
+    )
+    return task_id
 
 
 @shared_task(name="billing.purge_idempotency_records")

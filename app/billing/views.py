@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
-from app.auth.services import current_user
+from app.auth.services import current_user_id
 from app.billing import idempotency, queries
 from app.billing.history import HistoryPageOut, HistoryQuery, history_page
 from app.billing.intents import create_purchase_intent
@@ -46,12 +46,13 @@ bp = Blueprint("billing", __name__, url_prefix="/api/billing")
         ),
     ),
     response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
+    multi_step=True,
 )
 def purchase_intent(body: PurchaseIntentIn):
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
-    result = create_purchase_intent(current_user(), body, key)
+    result = create_purchase_intent(current_user_id(), body, key)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return result.body, result.status, headers
 
@@ -77,7 +78,7 @@ def transaction_history(query: HistoryQuery):
     errors={404: "No such transaction of yours"},
 )
 def transaction_status(query: StatusQuery):
-    return status_out(queries.own_transaction(current_user().id, query.transaction_id))
+    return status_out(queries.own_transaction(current_user_id(), query.transaction_id))
 
 
 @bp.get("/transactions/<transaction_id>")
@@ -89,11 +90,11 @@ def transaction_status(query: StatusQuery):
 )
 def transaction_by_id(transaction_id: str):
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
-    return status_out(queries.own_transaction(current_user().id, tx_id))
+    return status_out(queries.own_transaction(current_user_id(), tx_id))
 
 
 @bp.get("/credits")
 @endpoint(summary="Your credits and available counts", tags=("billing",), response=CreditsOut)
 def credits():
-    items, available = queries.credits_of(current_user().id)
+    items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
-from app.errors import ApiError
+from app.domain_errors import NotFound, invalid_field
 from app.extensions import db
 from app.money import quantize
 
@@ -83,10 +83,10 @@ def cheapest_plan_fitting(
 def set_price(code: str, amount: Decimal) -> Product:
     product = db.session.get(Product, code)
     if product is None:
-        raise ApiError(404, "PRODUCT_NOT_FOUND", f"No product {code}")
+        raise NotFound("PRODUCT_NOT_FOUND", f"No product {code}")
     if amount <= 0:
         # Products are sold through Kaspi, which takes no zero or negative amounts.
-        raise ApiError(400, "VALIDATION_ERROR", "Price must be greater than zero")
+        raise invalid_field("amount", "Price must be greater than zero")
     product.price = quantize(amount)
     if product.plan_id:
         # A plan's price and its product's price are one figure; keep them equal.

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 
 ROLES = ("owner", "admin", "member")
-SUBSCRIPTION_STATUSES = ("pending", "active", "grace", "expired")
 
 
 class Club(db.Model):

@@ -18,18 +18,18 @@ from app import locking
 from app.auth.models import User
 from app.auth.services import provision_user
 from app.catalog import services as catalog
+from app.catalog.paywall import paywall
 from app.clubs.models import Club, ClubMember
 from app.clubs.subscriptions import EffectivePlan, effective_plan
-from app.errors import ApiError
-from app.events.paywall import paywall
+from app.domain_errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 
 MANAGER_ROLES = ("owner", "admin")
 MAX_CLUB_MEMBERS_EXCEEDED = "MAX_CLUB_MEMBERS_EXCEEDED"
 
 
-def club_not_found() -> ApiError:
-    return ApiError(404, "CLUB_NOT_FOUND", "Club not found")
+def club_not_found() -> NotFound:
+    return NotFound("CLUB_NOT_FOUND", "Club not found")
 
 
 def member_role(club_id: uuid.UUID, user_id: str) -> str | None:
@@ -75,13 +75,13 @@ def add_member(actor: User, club_id: uuid.UUID, user_id: str, role: str) -> Club
     if actor_role is None:
         raise club_not_found()
     if actor_role not in MANAGER_ROLES:
-        raise ApiError(403, "FORBIDDEN", "Only the club owner or an admin can add members")
+        raise Forbidden("FORBIDDEN", "Only the club owner or an admin can add members")
     if role == "admin" and actor_role != "owner":
-        raise ApiError(403, "FORBIDDEN", "Only the club owner can add admins")
+        raise Forbidden("FORBIDDEN", "Only the club owner can add admins")
     if locking.lock_club(club_id) is None:
         raise club_not_found()
     if member_role(club_id, user_id) is not None:
-        raise ApiError(409, "ALREADY_A_MEMBER", "The user is already a member of this club")
+        raise Conflict("ALREADY_A_MEMBER", "The user is already a member of this club")
     plan = effective_plan(club_id).plan
     count = member_count(club_id)
     if not catalog.fits(plan.max_members, count + 1):

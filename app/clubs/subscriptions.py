@@ -16,13 +16,14 @@ from app import locking
 from app.catalog import services as catalog
 from app.catalog.models import Plan
 from app.clubs.models import ClubSubscription, SubscriptionGrant
+from app.clubs.transitions import CURRENT, SubStatus, move_subscription
 from app.extensions import db
 
 
 @dataclass(frozen=True)
 class EffectivePlan:
     plan: Plan
-    status: str | None  # None: no subscription, the free plan
+    status: SubStatus | None  # None: no subscription, the free plan
     subscription: ClubSubscription | None
 
 
@@ -36,22 +37,22 @@ def effective_plan(club_id: uuid.UUID, *, for_share: bool = False) -> EffectiveP
     if sub is None:
         return EffectivePlan(catalog.default_plan(), None, None)
     status = status_at(sub, datetime.now(UTC))
-    if status == "expired":
-        return EffectivePlan(catalog.default_plan(), "expired", sub)
+    if status == SubStatus.EXPIRED:
+        return EffectivePlan(catalog.default_plan(), status, sub)
     return EffectivePlan(db.session.get(Plan, sub.plan_id), status, sub)
 
 
-def status_at(sub: ClubSubscription, now: datetime) -> str:
+def status_at(sub: ClubSubscription, now: datetime) -> SubStatus:
     """The status the timestamps say, whatever the lifecycle task has written so far.
 
     The periodic task keeps the column tidy, but enforcement must not depend on
     it having run: a stopped beat must not extend anybody's plan.
     """
-    if sub.status in ("active", "grace") and now >= sub.grace_until:
-        return "expired"
-    if sub.status == "active" and now >= sub.current_period_end:
-        return "grace"
-    return sub.status
+    if sub.status in CURRENT and now >= sub.grace_until:
+        return SubStatus.EXPIRED
+    if sub.status == SubStatus.ACTIVE and now >= sub.current_period_end:
+        return SubStatus.GRACE
+    return SubStatus(sub.status)
 
 
 def grant_period(
@@ -69,8 +70,8 @@ def grant_period(
     # The club row serialises a club's first subscription too (no row to lock yet).
     locking.lock_club(club_id)
     sub = locking.lock_subscription(club_id)
-    if sub is not None and sub.plan_id == plan_id and sub.status in ("active", "grace"):
-        start = max(sub.current_period_end, now) if sub.status == "active" else now
+    if sub is not None and sub.plan_id == plan_id and sub.status in CURRENT:
+        start = max(sub.current_period_end, now) if sub.status == SubStatus.ACTIVE else now
     else:
         start = now
     end = start + period
@@ -92,10 +93,10 @@ def grant_period(
     if sub is None:
         sub = ClubSubscription(club_id=club_id)
         db.session.add(sub)
-    if sub.plan_id != plan_id or sub.status not in ("active", "grace") or start == now:
+    if sub.plan_id != plan_id or sub.status not in CURRENT or start == now:
         sub.current_period_start = start
     sub.plan_id = plan_id
-    sub.status = "active"
+    move_subscription(sub, SubStatus.ACTIVE)
     sub.current_period_end = end
     sub.grace_until = end + grace
     db.session.flush()
@@ -111,13 +112,14 @@ def take_back_period(grant: SubscriptionGrant, now: datetime) -> bool:
     """
     locking.lock_club(grant.club_id)
     sub = locking.lock_subscription(grant.club_id)
-    if sub is None or sub.plan_id != grant.plan_id or sub.status == "expired":
+    if sub is None or sub.plan_id != grant.plan_id or sub.status == SubStatus.EXPIRED:
         return False
     end = sub.current_period_end - (grant.period_end - grant.period_start)
     if end <= now:
         # The period must stay non-empty (a CHECK); it simply ends now.
         sub.current_period_end = max(now, sub.current_period_start + timedelta(microseconds=1))
-        sub.status, sub.grace_until = "expired", sub.current_period_end
+        move_subscription(sub, SubStatus.EXPIRED)
+        sub.grace_until = sub.current_period_end
     else:
         sub.current_period_end = end
         sub.grace_until = end + timedelta(days=catalog.get_policy().grace_days)
@@ -127,14 +129,15 @@ def take_back_period(grant: SubscriptionGrant, now: datetime) -> bool:
 
 def advance_due(now: datetime, limit: int = 500) -> dict[str, int]:
     """active → grace when the period ends; grace → expired when grace ends."""
-    counts = {"grace": 0, "expired": 0}
+    counts = {SubStatus.GRACE.value: 0, SubStatus.EXPIRED.value: 0}
     for sub in locking.claim_subscriptions_due(now, limit):
-        if sub.status == "active" and sub.current_period_end <= now:
-            sub.status = "grace" if sub.grace_until > now else "expired"
-        elif sub.status == "grace" and sub.grace_until <= now:
-            sub.status = "expired"
+        if sub.status == SubStatus.ACTIVE and sub.current_period_end <= now:
+            target = SubStatus.GRACE if sub.grace_until > now else SubStatus.EXPIRED
+        elif sub.status == SubStatus.GRACE and sub.grace_until <= now:
+            target = SubStatus.EXPIRED
         else:
             continue
-        counts[sub.status] += 1
+        move_subscription(sub, target)
+        counts[target.value] += 1
     db.session.flush()
     return counts

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from app.billing.models import Credit
 from app.catalog import services as catalog
 from app.catalog.models import Plan, Product
+from app.catalog.paywall import paywall
 from app.clubs.subscriptions import EffectivePlan, effective_plan
-from app.errors import ApiError
+from app.domain_errors import PaymentRequired
 from app.events import decision as d
 from app.events.models import Event
-from app.events.paywall import paywall
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _limit_text(limit: int | None) -> str:
 
 def personal_paywall(
     decision: d.Decision, event_id: uuid.UUID, wanted: d.EventFacts, terms: d.PersonalTerms
-) -> ApiError:
+) -> PaymentRequired:
     ceiling = terms.credit.ceiling if terms.credit else None
     product = personal_credit_product() if decision.offer_credit else None
     free_plan = catalog.default_plan()
@@ -163,7 +163,7 @@ def club_paywall(
     terms: d.ClubTerms,
     eff: EffectivePlan,
     action: str,
-) -> ApiError:
+) -> PaymentRequired:
     plan = eff.plan
     meta: dict = {"club_id": str(club_id)}
     if event_id is not None:

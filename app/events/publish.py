@@ -19,7 +19,8 @@ credit consumed twice, nor two credits for one event.
 
 The Redis lock per credit owner (:mod:`app.events.publish_lock`) wraps all of
 this, including the commit, so a user's publishes normally queue instead of
-racing.
+racing. Two steps: a short read (who owns the credits), then, under the lock,
+the decision and its effects.
 """
 
 from __future__ import annotations
@@ -29,16 +30,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import url_for
-from sqlalchemy import update
 
 from app import locking
-from app.auth.models import User
 from app.billing.models import Credit
-from app.db import commit, rollback
+from app.billing.transitions import CreditStatus, credit_status_update
+from app.catalog.paywall import confirmation_required
+from app.db import step
 from app.events import decision as d
 from app.events import enforcement, services
 from app.events.models import Event
-from app.events.paywall import confirmation_required
 from app.events.publish_lock import publish_lock
 from app.extensions import db
 
@@ -51,25 +51,15 @@ class PublishResult:
     already_published: bool
 
 
-def publish_event(user: User, event_id: uuid.UUID, *, confirm: bool) -> PublishResult:
-    event = services.visible_event(event_id, user.id, manage=True)
-    credit_owner = event.owner_id if event.club_id is None else None
-    # End this read (and the caller's first-sight provisioning) before any waiting.
-    commit()
+def publish_event(user_id: str, event_id: uuid.UUID, *, confirm: bool) -> PublishResult:
+    with step():
+        event = services.visible_event(event_id, user_id, manage=True)
+        credit_owner = event.owner_id if event.club_id is None else None
     if credit_owner is None:
-        return _in_transaction(event_id, confirm)  # club events: credits never apply
-    with publish_lock(credit_owner):
-        return _in_transaction(event_id, confirm)
-
-
-def _in_transaction(event_id: uuid.UUID, confirm: bool) -> PublishResult:
-    try:
-        result = _decide_and_apply(event_id, confirm)
-        commit()
-    except BaseException:
-        rollback()
-        raise
-    return result
+        with step():  # club events: credits never apply
+            return _decide_and_apply(event_id, confirm)
+    with publish_lock(credit_owner), step():
+        return _decide_and_apply(event_id, confirm)
 
 
 def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
@@ -108,9 +98,12 @@ def _consume_oldest_credit(event: Event, credit_code: str) -> bool:
     if credit is None:
         return False
     consumed = db.session.execute(
-        update(Credit)
-        .where(Credit.id == credit.id, Credit.status == "available")
-        .values(status="consumed", consumed_event_id=event.id, consumed_at=datetime.now(UTC))
+        credit_status_update(
+            CreditStatus.AVAILABLE,
+            CreditStatus.CONSUMED,
+            consumed_event_id=event.id,
+            consumed_at=datetime.now(UTC),
+        ).where(Credit.id == credit.id)
     )
     # We hold the row lock, so this is 1; the condition is the belt to the lock's braces.
     return consumed.rowcount == 1

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from flask import current_app
 from redis.exceptions import LockError, RedisError
 
-from app.errors import ApiError
+from app.domain_errors import Conflict
 from app.extensions import get_redis
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,10 @@ def publish_lock(owner_id: str) -> Iterator[bool]:
         yield False
         return
     if not acquired:
-        raise ApiError(
-            409,
+        raise Conflict(
             "PUBLISH_IN_PROGRESS",
             "Another publish of yours is in progress; try again in a moment.",
-            headers={"Retry-After": "1"},
+            retry_after_s=1,
         )
     try:
         yield True

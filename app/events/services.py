@@ -18,7 +18,8 @@ from app import locking
 from app.auth.models import User
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
-from app.errors import ApiError, uuid_or_404
+from app.domain_errors import Forbidden, NotFound
+from app.errors import uuid_or_404
 from app.events import decision as d
 from app.events import enforcement
 from app.events.models import Event
@@ -26,14 +27,14 @@ from app.events.schemas import EventCreateIn, EventPatchIn
 from app.extensions import db
 
 
-def event_not_found() -> ApiError:
-    return ApiError(404, "EVENT_NOT_FOUND", "Event not found")
+def event_not_found() -> NotFound:
+    return NotFound("EVENT_NOT_FOUND", "Event not found")
 
 
 def forbidden(
     message: str = "Only the event's owner (or its club's owner and admins) may do this",
-) -> ApiError:
-    return ApiError(403, "FORBIDDEN", message)
+) -> Forbidden:
+    return Forbidden("FORBIDDEN", message)
 
 
 def parse_event_id(raw: str) -> uuid.UUID:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api import endpoint
-from app.auth.services import current_user
+from app.auth.services import current_user, current_user_id
 from app.events import services
 from app.events.publish import publish_event
 from app.events.schemas import (
@@ -106,10 +106,11 @@ def delete_event(event_id: str):
         409: "CREDIT_CONFIRMATION_REQUIRED (repeat with ?confirm_credit=1) "
         "or PUBLISH_IN_PROGRESS (retry after Retry-After)",
     },
+    multi_step=True,
 )
 def publish(event_id: str, query: PublishQuery):
     event_uuid = services.parse_event_id(event_id)
-    result = publish_event(current_user(), event_uuid, confirm=query.confirmed)
+    result = publish_event(current_user_id(), event_uuid, confirm=query.confirmed)
     return PublishOut(
         event_id=result.event_id,
         published_at=result.published_at,

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from app import create_app
 from app.api import ExtraResponse, HeaderParam, endpoint
-from app.openapi import openapi_path
+from app.openapi.document import openapi_path
 from tests.conftest import auth
 
 pytestmark = pytest.mark.db

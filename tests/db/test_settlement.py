@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.billing import reconcile, refunds
-from app.billing import status as sm
+from app.billing import transitions as sm
 from app.billing.models import Credit, Transaction, TransactionEvent
 from app.billing.settlement import settle
 from app.clubs.models import ClubSubscription, SubscriptionGrant
@@ -65,6 +65,7 @@ def test_paid_at_the_provider_completes_and_grants_quantity_credits(client, db_s
         ("pending", "completed", "worker"),
     ]
     # A second look changes nothing and grants nothing.
+    db_session.commit()
     assert reconcile.reconcile(tx_id) == "not_pending"
     assert len(credits_of(db_session, tx_id)) == 3
 
@@ -112,10 +113,10 @@ def test_a_pending_row_whose_link_was_never_created_expires(client, db_session):
     tx.provider_payment_id = None
     tx.created_at = datetime.now(UTC) - timedelta(hours=2)
     tx.expires_at = datetime.now(UTC) - timedelta(hours=1)
+    tx_id = tx.id
     db_session.commit()
-    assert reconcile.reconcile(tx.id) == "expired"
-    db_session.commit()
-    assert db_session.get(Transaction, tx.id).status == "expired"
+    assert reconcile.reconcile(tx_id) == "expired"
+    assert db_session.get(Transaction, tx_id).status == "expired"
 
 
 def test_a_late_processed_answer_is_never_lost(client, db_session, kaspi_stub):
@@ -130,9 +131,9 @@ def test_a_late_processed_answer_is_never_lost(client, db_session, kaspi_stub):
 
 def test_settling_twice_grants_once(client, db_session):
     tx_id, _ = intent(client, quantity=2)
-    first = settle(tx_id, sm.COMPLETED, source="cli")
+    first = settle(tx_id, sm.TxStatus.COMPLETED, source="cli")
     db_session.commit()
-    second = settle(tx_id, sm.COMPLETED, source="worker")
+    second = settle(tx_id, sm.TxStatus.COMPLETED, source="worker")
     db_session.commit()
     assert (first.changed, first.granted) == (True, 2)
     assert (second.changed, second.granted) == (False, 0)
@@ -141,10 +142,10 @@ def test_settling_twice_grants_once(client, db_session):
 
 def test_a_settled_transaction_refuses_another_outcome(client, db_session):
     tx_id, _ = intent(client)
-    settle(tx_id, sm.FAILED, source="dev")
+    settle(tx_id, sm.TxStatus.FAILED, source="dev")
     db_session.commit()
     with pytest.raises(sm.IllegalTransition):
-        settle(tx_id, sm.COMPLETED, source="worker")
+        settle(tx_id, sm.TxStatus.COMPLETED, source="worker")
     db_session.rollback()
     assert db_session.get(Transaction, tx_id).status == "failed"
 
@@ -153,7 +154,7 @@ def test_plan_purchase_activates_then_extends_from_the_current_end(client, db_se
     owner = make_user("owner")
     club = make_club(owner)
     tx1, _ = intent(client, user="owner", product_code="CLUB_500", club_id=str(club.id))
-    settle(tx1, sm.COMPLETED, source="worker")
+    settle(tx1, sm.TxStatus.COMPLETED, source="worker")
     db_session.commit()
     sub = db_session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club.id))
     assert (sub.plan_id, sub.status) == ("club_500", "active")
@@ -162,8 +163,8 @@ def test_plan_purchase_activates_then_extends_from_the_current_end(client, db_se
     assert sub.grace_until - first_end == timedelta(days=7)
 
     tx2, _ = intent(client, user="owner", product_code="CLUB_500", club_id=str(club.id))
-    settle(tx2, sm.COMPLETED, source="worker")
-    settle(tx2, sm.COMPLETED, source="worker")  # idempotent
+    settle(tx2, sm.TxStatus.COMPLETED, source="worker")
+    settle(tx2, sm.TxStatus.COMPLETED, source="worker")  # idempotent
     db_session.commit()
     db_session.refresh(sub)
     assert sub.current_period_end == first_end + timedelta(days=30)
@@ -175,11 +176,11 @@ def test_switching_plan_starts_the_new_plan_now(client, db_session):
     owner = make_user("owner")
     club = make_club(owner)
     tx1, _ = intent(client, user="owner", product_code="CLUB_50", club_id=str(club.id))
-    settle(tx1, sm.COMPLETED, source="worker")
+    settle(tx1, sm.TxStatus.COMPLETED, source="worker")
     db_session.commit()
     tx2, _ = intent(client, user="owner", product_code="CLUB_UNLIMITED", club_id=str(club.id))
     before = datetime.now(UTC)
-    settle(tx2, sm.COMPLETED, source="worker")
+    settle(tx2, sm.TxStatus.COMPLETED, source="worker")
     db_session.commit()
     sub = db_session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club.id))
     assert sub.plan_id == "club_unlimited"
@@ -193,7 +194,7 @@ def test_subscription_lifecycle_active_grace_expired(client, db_session):
     owner = make_user("owner")
     club = make_club(owner)
     tx, _ = intent(client, user="owner", product_code="CLUB_50", club_id=str(club.id))
-    settle(tx, sm.COMPLETED, source="worker")
+    settle(tx, sm.TxStatus.COMPLETED, source="worker")
     db_session.commit()
     sub = db_session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club.id))
     end = sub.current_period_end
@@ -240,7 +241,7 @@ def test_status_by_path_with_a_non_uuid_is_404(client):
 
 def test_credits_endpoint_lists_and_counts(client, db_session):
     tx_id, _ = intent(client, user="carol", quantity=2)
-    settle(tx_id, sm.COMPLETED, source="worker")
+    settle(tx_id, sm.TxStatus.COMPLETED, source="worker")
     db_session.commit()
     body = client.get("/api/billing/credits", headers=auth("carol")).get_json()
     assert body["available"] == {"EVENT_UPGRADE_500": 2}
@@ -373,7 +374,7 @@ def test_plan_limits_end_on_time_even_if_the_lifecycle_task_never_ran(client, db
     owner = make_user("owner")
     club = make_club(owner)
     tx, _ = intent(client, user="owner", product_code="CLUB_UNLIMITED", club_id=str(club.id))
-    settle(tx, sm.COMPLETED, source="worker")
+    settle(tx, sm.TxStatus.COMPLETED, source="worker")
     db_session.commit()
     sub = db_session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club.id))
     # The period and grace ended days ago, but the stored status still says grace.
@@ -399,10 +400,12 @@ def test_refunding_a_plan_takes_back_the_period_it_bought(client, db_session, ka
         db_session.commit()
     sub = db_session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club.id))
     two_periods_end = sub.current_period_end
+    db_session.commit()
     refunds.refund(second)
     db_session.refresh(sub)
     assert sub.current_period_end == two_periods_end - timedelta(days=30)
     assert sub.status == "active"
+    db_session.commit()
     refunds.refund(first)
     db_session.refresh(sub)
     assert sub.status == "expired"
@@ -429,5 +432,6 @@ def test_cli_forced_outcome_needs_force_in_production(app, client, db_session, m
     refused = runner.invoke(args=["billing", "settle", str(tx_id), "--outcome", "paid"])
     assert refused.exit_code != 0 and "--force" in refused.output
     assert db_session.get(Transaction, tx_id).status == "pending"
+    db_session.commit()
     forced = runner.invoke(args=["billing", "settle", str(tx_id), "--outcome", "paid", "--force"])
     assert forced.exit_code == 0 and forced.output.strip().endswith("completed")

@@ -279,8 +279,11 @@ def test_worker_killed_mid_settlement_settles_exactly_once_after_restart(
     tx_id = post_intent(api_server, "buyer", quantity=2).json()["transaction_id"]
     payment_id = _payment_id(app, tx_id)
     confirm_payment(kaspi_stub, payment_id)
-    slow_env = {**worker_env, "BILLING_TEST_SETTLE_PAUSE_S": "30"}
-    worker = start_celery_worker(slow_env, name="doomed-worker")
+    worker = start_celery_worker(
+        {**worker_env, "TEST_SETTLE_PAUSE_S": "30"},
+        name="doomed-worker",
+        app="tests.support.paused_worker",
+    )
     beat = start_celery_beat(worker_env, tmp_path / "beat", name="beat-kill")
     r = redis.Redis.from_url(worker_env["REDIS_URL"])
     try:

@@ -141,13 +141,16 @@ def start_gunicorn(
     return proc, base
 
 
-def start_celery_worker(env: dict[str, str], name: str = "worker", concurrency: int = 2) -> Process:
+def start_celery_worker(
+    env: dict[str, str], name: str = "worker", concurrency: int = 2, app: str = "workers"
+) -> Process:
+    """A real worker; ``app`` may name a test entry point that patches the real app."""
     proc = Process(
         name,
         [
             bin_path("celery"),
             "-A",
-            "workers",
+            app,
             "worker",
             "--loglevel",
             "INFO",

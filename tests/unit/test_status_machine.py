@@ -1,30 +1,83 @@
-"""The transaction status machine, table-driven: every pair of states is checked."""
+"""Every status machine, table-driven: each pair of states is checked against its table."""
 
 import itertools
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
-from app.billing import status as sm
+from app.billing import transitions as bt
+from app.clubs import transitions as ct
+from app.state_machine import IllegalTransition
 
 pytestmark = pytest.mark.unit
 
-ALLOWED = {
+TX_ALLOWED = {
     ("pending", "completed"),
     ("pending", "failed"),
     ("pending", "expired"),
     ("completed", "refunded"),
 }
-STATES = ("pending", "completed", "failed", "expired", "refunded")
+CREDIT_ALLOWED = {
+    ("available", "consumed"),
+    ("available", "revoked"),
+    ("revoked", "available"),
+}
+SUB_ALLOWED = {
+    ("pending", "active"),
+    ("pending", "expired"),
+    ("active", "active"),
+    ("active", "grace"),
+    ("active", "expired"),
+    ("grace", "active"),
+    ("grace", "expired"),
+    ("expired", "active"),
+}
+TABLES = [
+    (bt.TRANSACTIONS, TX_ALLOWED),
+    (bt.CREDITS, CREDIT_ALLOWED),
+    (ct.SUBSCRIPTIONS, SUB_ALLOWED),
+]
 
 
-@pytest.mark.parametrize(("current", "target"), list(itertools.product(STATES, STATES)))
-def test_transition_table(current, target):
-    assert sm.can_transition(current, target) is ((current, target) in ALLOWED)
+def _pairs():
+    for table, allowed in TABLES:
+        for current, target in itertools.product(table.statuses, table.statuses):
+            yield pytest.param(
+                table,
+                current,
+                target,
+                (current, target) in allowed,
+                id=f"{table.entity}:{current}->{target}",
+            )
+
+
+@pytest.mark.parametrize(("table", "current", "target", "allowed"), list(_pairs()))
+def test_transition_tables(table, current, target, allowed):
+    assert table.allows(current, target) is allowed
+    if allowed:
+        table.check(current, target)
+    else:
+        with pytest.raises(IllegalTransition) as caught:
+            table.check(current, target)
+        assert caught.value.current == current and caught.value.code == "ILLEGAL_TRANSITION"
+
+
+def test_statuses_are_the_enums():
+    assert bt.TRANSACTIONS.statuses == set(bt.TxStatus)
+    assert bt.CREDITS.statuses == set(bt.CreditStatus)
+    assert ct.SUBSCRIPTIONS.statuses == set(ct.SubStatus)
 
 
 def test_terminal_states():
-    assert {"failed", "expired", "refunded"} == sm.TERMINAL
+    assert {"failed", "expired", "refunded"} == bt.TRANSACTIONS.terminal
+    assert {"consumed"} == bt.CREDITS.terminal
+    assert frozenset() == ct.SUBSCRIPTIONS.terminal
+
+
+def test_a_table_must_name_every_target():
+    with pytest.raises(ValueError, match="without a row"):
+        bt.TransitionTable("thing", {bt.TxStatus.PENDING: frozenset({bt.TxStatus.FAILED})})
 
 
 class FakeTx:
@@ -36,18 +89,74 @@ class FakeTx:
         self.updated_at = None
 
 
+STATES = [s.value for s in bt.TxStatus]
+
+
 @pytest.mark.parametrize(
-    ("current", "target"), [p for p in itertools.product(STATES, STATES) if p not in ALLOWED]
+    ("current", "target"), [p for p in itertools.product(STATES, STATES) if p not in TX_ALLOWED]
 )
-def test_illegal_transition_is_refused_and_changes_nothing(current, target, monkeypatch):
+def test_illegal_transaction_transition_is_refused_and_changes_nothing(
+    current, target, monkeypatch
+):
     added = []
-    monkeypatch.setattr(sm.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
     tx = FakeTx(current)
-    with pytest.raises(sm.IllegalTransition):
-        sm.transition(tx, target, source="worker")
+    with pytest.raises(IllegalTransition):
+        bt.transition(tx, target, source="worker")
     assert tx.status == current and added == []
+
+
+def test_completion_stamps_settled_at_and_stops_polling(monkeypatch):
+    added = []
+    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    tx = FakeTx("pending")
+    bt.transition(tx, bt.TxStatus.COMPLETED, source="worker")
+    assert tx.status == "completed" and tx.settled_at is not None and tx.next_poll_at is None
+    assert [(e.from_status, e.to_status, e.source) for e in added] == [
+        ("pending", "completed", "worker")
+    ]
 
 
 def test_unknown_source_is_refused():
     with pytest.raises(ValueError):
-        sm.transition(FakeTx("pending"), "completed", source="somebody")
+        bt.transition(FakeTx("pending"), "completed", source="somebody")
+
+
+class FakeCredit:
+    def __init__(self, status):
+        self.status = status
+        self.revoked_at = None
+
+
+def test_credit_moves_carry_their_timestamps():
+    now = datetime.now(UTC)
+    credit = FakeCredit("available")
+    bt.move_credit(credit, bt.CreditStatus.REVOKED, now=now)
+    assert (credit.status, credit.revoked_at) == ("revoked", now)
+    bt.move_credit(credit, bt.CreditStatus.AVAILABLE, now=now)
+    assert (credit.status, credit.revoked_at) == ("available", None)
+    bt.move_credit(credit, bt.CreditStatus.CONSUMED, now=now)
+    with pytest.raises(IllegalTransition):
+        bt.move_credit(credit, bt.CreditStatus.AVAILABLE, now=now)
+
+
+def test_credit_status_update_is_conditional_on_the_current_status():
+    stmt = bt.credit_status_update(bt.CreditStatus.AVAILABLE, bt.CreditStatus.CONSUMED)
+    assert "WHERE billing_credits.status = " in str(stmt)
+    with pytest.raises(IllegalTransition):
+        bt.credit_status_update(bt.CreditStatus.CONSUMED, bt.CreditStatus.AVAILABLE)
+
+
+class FakeSub:
+    def __init__(self, status):
+        self.status = status
+
+
+def test_a_new_subscription_starts_active_and_moves_by_the_table():
+    sub = FakeSub(None)
+    ct.move_subscription(sub, ct.SubStatus.ACTIVE)
+    ct.move_subscription(sub, ct.SubStatus.GRACE)
+    ct.move_subscription(sub, ct.SubStatus.EXPIRED)
+    with pytest.raises(IllegalTransition):
+        ct.move_subscription(sub, ct.SubStatus.GRACE)
+    assert sub.status == "expired"

@@ -11,7 +11,7 @@ from typing import Any
 from app.billing.provider import PROVIDER_NAME
 from app.catalog import services as catalog
 from app.catalog.models import Plan, Product
-from app.errors import ApiError
+from app.domain_errors import Conflict, PaymentRequired
 from app.money import money
 
 
@@ -43,7 +43,7 @@ def paywall(
     required_plan: Plan | None,
     credit_product: Product | None = None,
     meta: dict[str, Any] | None = None,
-) -> ApiError:
+) -> PaymentRequired:
     """402 PAYWALL: the reason, what the caller has, what would do, and how to buy it."""
     options: list[dict[str, Any]] = []
     if credit_product is not None:
@@ -51,8 +51,7 @@ def paywall(
     club = club_option(required_plan) if required_plan is not None else None
     if club is not None:
         options.append(club)
-    return ApiError(
-        402,
+    return PaymentRequired(
         "PAYWALL",
         message,
         reason=reason,
@@ -65,10 +64,9 @@ def paywall(
 
 def confirmation_required(
     event_id: uuid.UUID, credit_code: str, requested: int | None, href: str
-) -> ApiError:
+) -> Conflict:
     """409: publishing would consume a credit; the client repeats the call at ``href``."""
-    return ApiError(
-        409,
+    return Conflict(
         "CREDIT_CONFIRMATION_REQUIRED",
         "Publishing this event will use one event upgrade credit. Confirm to continue.",
         reason="EVENT_UPGRADE_WILL_BE_CONSUMED",

@@ -1,0 +1,129 @@
+"""Status machines of billing: transactions and credits.
+
+Every change of a transaction's status, whoever asks (API, worker, dev endpoint,
+CLI), goes through :func:`transition`, which refuses anything the table does not
+list and appends an audit event. Callers hold the row lock (``app.locking``).
+Credits change status through :func:`move_credit` or, for the conditional
+UPDATE that consumes one, :func:`credit_status_update`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Update, update
+
+from app.billing.models import Credit, Transaction, TransactionEvent
+from app.extensions import db
+from app.state_machine import IllegalTransition, TransitionTable
+
+__all__ = ["IllegalTransition", "TransitionTable"]
+
+
+class TxStatus(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+class Source(StrEnum):
+    """Who asked for a change; recorded on every audit event."""
+
+    API = "api"
+    WORKER = "worker"
+    DEV = "dev"
+    CLI = "cli"
+
+
+TRANSACTIONS: TransitionTable[TxStatus] = TransitionTable(
+    "transaction",
+    {
+        TxStatus.PENDING: frozenset({TxStatus.COMPLETED, TxStatus.FAILED, TxStatus.EXPIRED}),
+        TxStatus.COMPLETED: frozenset({TxStatus.REFUNDED}),
+        TxStatus.FAILED: frozenset(),
+        TxStatus.EXPIRED: frozenset(),
+        TxStatus.REFUNDED: frozenset(),
+    },
+)
+
+
+class CreditStatus(StrEnum):
+    AVAILABLE = "available"
+    CONSUMED = "consumed"
+    REVOKED = "revoked"
+
+
+CREDITS: TransitionTable[CreditStatus] = TransitionTable(
+    "credit",
+    {
+        CreditStatus.AVAILABLE: frozenset({CreditStatus.CONSUMED, CreditStatus.REVOKED}),
+        CreditStatus.CONSUMED: frozenset(),
+        # A refund the provider refused gives the credits it had revoked back.
+        CreditStatus.REVOKED: frozenset({CreditStatus.AVAILABLE}),
+    },
+)
+
+
+def transition(
+    tx: Transaction,
+    target: TxStatus,
+    *,
+    source: Source | str,
+    provider_status: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Move ``tx`` to ``target`` or raise :class:`IllegalTransition`; never overwrites."""
+    source = Source(source)
+    TRANSACTIONS.check(tx.status, target)
+    moment = now or datetime.now(UTC)
+    db.session.add(
+        TransactionEvent(
+            transaction_id=tx.id,
+            from_status=tx.status,
+            to_status=target,
+            source=source,
+            provider_status=provider_status,
+            note=note,
+            created_at=moment,
+        )
+    )
+    tx.status = target
+    tx.updated_at = moment
+    if target == TxStatus.COMPLETED:
+        tx.settled_at = moment
+    if target != TxStatus.PENDING:
+        tx.next_poll_at = None
+
+
+def record_creation(tx: Transaction, *, source: Source | str) -> None:
+    """The first audit entry: the transaction came to exist as pending."""
+    db.session.add(
+        TransactionEvent(
+            transaction_id=tx.id, from_status=None, to_status=tx.status, source=Source(source)
+        )
+    )
+
+
+def move_credit(credit: Credit, target: CreditStatus, *, now: datetime) -> None:
+    """Change a locked credit's status, with the timestamp that status carries."""
+    CREDITS.check(credit.status, target)
+    credit.status = target
+    if target == CreditStatus.REVOKED:
+        credit.revoked_at = now
+    elif target == CreditStatus.AVAILABLE:
+        credit.revoked_at = None
+
+
+def credit_status_update(current: CreditStatus, target: CreditStatus, **values: Any) -> Update:
+    """A conditional ``UPDATE billing_credits ... WHERE status = current`` for one change.
+
+    The table is asked first; the WHERE makes the change a no-op (rowcount 0)
+    for a row that left ``current`` meanwhile.
+    """
+    CREDITS.check(current, target)
+    return update(Credit).where(Credit.status == current).values(status=target, **values)

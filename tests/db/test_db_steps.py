@@ -1,0 +1,137 @@
+"""The commit points themselves: step, edge, outside_transaction, after_commit, the task base."""
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.db import TransactionAlreadyOpen, after_commit, edge, outside_transaction, step
+from app.extensions import db
+
+pytestmark = pytest.mark.db
+
+
+def _user_exists(db_session, user_id):
+    return db_session.scalar(select(User.id).where(User.id == user_id)) is not None
+
+
+def test_a_step_commits_what_it_added(app, db_session):
+    user_id = f"u-{uuid.uuid4()}"
+    with step():
+        db.session.add(User(id=user_id))
+    assert not db_session().in_transaction()
+    assert _user_exists(db_session, user_id)
+
+
+def test_a_failing_step_rolls_back_and_reraises(app, db_session):
+    user_id = f"u-{uuid.uuid4()}"
+    with pytest.raises(RuntimeError, match="boom"), step():
+        db.session.add(User(id=user_id))
+        db.session.flush()
+        raise RuntimeError("boom")
+    assert not db_session().in_transaction()
+    assert not _user_exists(db_session, user_id)
+
+
+def test_a_step_refuses_to_start_inside_an_open_transaction(app, db_session):
+    db_session.execute(select(1))
+    with pytest.raises(TransactionAlreadyOpen), step():
+        pytest.fail("the body must not run")
+    db_session.rollback()
+
+
+def test_outside_transaction_asserts_nothing_is_open(app, db_session):
+    outside_transaction()
+    db_session.execute(select(1))
+    with pytest.raises(TransactionAlreadyOpen):
+        outside_transaction()
+    db_session.rollback()
+
+
+def test_after_commit_hooks_run_only_after_the_commit(app, db_session):
+    ran = []
+    with step():
+        after_commit(lambda: ran.append("sent"))
+        db.session.add(User(id=f"u-{uuid.uuid4()}"))
+        assert ran == []
+    assert ran == ["sent"]
+
+
+def test_after_commit_hooks_are_dropped_on_rollback(app, db_session):
+    ran = []
+    with pytest.raises(ValueError), step():
+        after_commit(lambda: ran.append("sent"))
+        raise ValueError
+    with step():
+        db.session.add(User(id=f"u-{uuid.uuid4()}"))
+    assert ran == []
+
+
+def test_a_failing_hook_does_not_stop_the_others_or_undo_the_commit(app, db_session, caplog):
+    ran = []
+    user_id = f"u-{uuid.uuid4()}"
+
+    def broken():
+        raise ConnectionError("broker down")
+
+    with step():
+        after_commit(broken)
+        after_commit(lambda: ran.append("second"))
+        db.session.add(User(id=user_id))
+    assert ran == ["second"]
+    assert _user_exists(db_session, user_id)
+    assert "after-commit hook failed" in caplog.text
+
+
+def test_a_multi_step_edge_leaves_nothing_open(app, db_session):
+    user_id = f"u-{uuid.uuid4()}"
+    with edge(multi_step=True):
+        with step():
+            db.session.add(User(id=user_id))
+        # A read after the last step opens a transaction the edge must close.
+        db.session.execute(select(1))
+    assert not db_session().in_transaction()
+    assert _user_exists(db_session, user_id)
+
+
+def test_a_multi_step_edge_does_not_commit_work_outside_its_steps(app, db_session):
+    user_id = f"u-{uuid.uuid4()}"
+    with edge(multi_step=True):
+        db.session.add(User(id=user_id))
+        db.session.flush()
+    assert not _user_exists(db_session, user_id)
+
+
+def test_the_task_base_commits_a_task_and_rolls_back_a_failing_one(app, db_session):
+    celery = app.extensions["celery"]
+    kept, lost = f"u-{uuid.uuid4()}", f"u-{uuid.uuid4()}"
+
+    @celery.task(name=f"test.add_user.{uuid.uuid4()}")
+    def add_user(user_id: str, fail: bool) -> str:
+        db.session.add(User(id=user_id))
+        db.session.flush()
+        if fail:
+            raise LookupError("task failed")
+        return user_id
+
+    assert add_user(kept, False) == kept
+    with pytest.raises(LookupError):
+        add_user(lost, True)
+    assert _user_exists(db_session, kept) and not _user_exists(db_session, lost)
+
+
+def test_a_multi_step_task_runs_its_own_steps(app, db_session):
+    celery = app.extensions["celery"]
+    user_id = f"u-{uuid.uuid4()}"
+
+    @celery.task(name=f"test.steps.{uuid.uuid4()}", multi_step=True)
+    def two_steps() -> None:
+        with step():
+            db.session.add(User(id=user_id))
+        outside_transaction()  # where a provider call would go
+        with step():
+            db.session.get(User, user_id).name = "named"
+
+    two_steps()
+    assert db_session.get(User, user_id).name == "named"
