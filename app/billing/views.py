@@ -66,7 +66,7 @@ def purchase_intent(body: PurchaseIntentIn):
     errors={400: "VALIDATION_ERROR: limit outside 1-100, an unknown status, or a bad cursor"},
 )
 def transaction_history(query: HistoryQuery):
-    return history_page(current_user().id, query)
+    return history_page(current_user_id(), query)
 
 
 @bp.get("/transactions/status")

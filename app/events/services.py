@@ -18,7 +18,7 @@ from app import locking
 from app.auth.models import User
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
-from app.domain_errors import Forbidden, NotFound
+from app.domain_errors import Conflict, Forbidden, NotFound
 from app.errors import uuid_or_404
 from app.events import decision as d
 from app.events import enforcement
@@ -174,6 +174,6 @@ def delete_draft(user: User, event_id: uuid.UUID) -> None:
     if event is None:
         raise event_not_found()
     if event.published_at is not None:
-        raise ApiError(409, "EVENT_PUBLISHED", "A published event cannot be deleted")
+        raise Conflict("EVENT_PUBLISHED", "A published event cannot be deleted")
     db.session.delete(event)
     db.session.flush()
