@@ -214,6 +214,7 @@ function init() {
   $("sign-out").addEventListener("click", () => signedOut(""));
   $("create-form").addEventListener("submit", createPersonalEvent);
   $("paywall").addEventListener("closed", renderBanner);
+  document.addEventListener("purchases-changed", renderBanner);
   initPaywall({ onEditEvent: (event) => openEdit(event, null), onCreateInClub: (event) => {
     closeModal($("paywall"), false);
     prefillClubEvent(event);

@@ -247,7 +247,15 @@ async function buy(productCode, clubId, button) {
   button.removeAttribute("aria-busy");
   button.textContent = label;
   document.querySelectorAll("#paywall-options .buy").forEach((b) => { b.disabled = false; });
-  if (active !== current) { if (win) win.close(); return; }
+  if (active !== current) {
+    // The dialog was closed meanwhile: keep the purchase (the banner shows it).
+    if (res.status === 201 && res.data) {
+      remember(current.key, withItem(fromBody(res.data, {}), current.item));
+      document.dispatchEvent(new CustomEvent("purchases-changed"));
+    }
+    if (win) win.close();
+    return;
+  }
   if (res.status === 201 && res.data) {
     const record = withItem(fromBody(res.data, {}), current.item);
     remember(current.key, record);
