@@ -92,7 +92,7 @@ export function renderClub(id) {
   if (grace) $("club-grace").textContent = t("club.grace", { date: formatDate(sub.grace_until) });
   const limit = p && p.max_members;
   $("club-seats").textContent = limit ? t("club.seats", { used: formatNumber(club.member_count), limit: formatNumber(limit) })
-    : t("club.seatsAny", { used: formatNumber(club.member_count) });
+    : t("club.seatsAny", { used: formatNumber(club.member_count), n: club.member_count });
   $("club-seats").dataset.used = String(club.member_count);
   const owner = club.role === "owner";
   $("club-buy").hidden = !owner;

@@ -68,7 +68,7 @@ export const EN = {
   "club.grace": "The plan's period has ended. Renew by {date}, or the club goes back to the free plan.",
   "club.seatsLabel": "Members",
   "club.seats": "{used} of {limit} seats used",
-  "club.seatsAny": "{used} members (no limit)",
+  "club.seatsAny": (v) => `${v.used} member${v.n === 1 ? "" : "s"} (no limit)`,
   "club.buyPlan": "Buy a plan",
   "club.renewOrSwitch": "Renew or switch plan",
   "club.members": "Members",
