@@ -191,7 +191,8 @@ function clubOption(option, index) {
       onClick: () => hooks.onCreateInClub(item.event),
     }));
   }
-  const recommended = option.recommended !== false &&
+  // Highlighted where a plan is the way forward: a club's page or a club event.
+  const recommended = !!club && option.recommended !== false &&
     (!active.error || option.recommended_plan_id === active.error.required_plan_id);
   return el("li", {
     className: "option" + (recommended ? " recommended" : ""), "data-option": option.type,
