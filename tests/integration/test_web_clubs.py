@@ -188,3 +188,44 @@ def test_club_flow_buy_a_plan_publish_then_history_and_receipt(
     expect(receipt).to_contain_text("the plan from")
     check_a11y(page, axe_js, "receipt")
     shots.take(page, "receipt")
+
+
+def test_a_personal_event_too_big_for_an_upgrade_has_ways_forward(
+    web_stack, open_context, shots, axe_js
+):
+    """No dead end: an unlimited personal event offers to become a club event, and one
+    over the upgrade's ceiling also offers to lower its limit."""
+    api = web_stack
+    page = open_context().new_page()
+    sign_in(page, api)
+    row, _ = create_event(page, "Open-air festival", 900)
+    row.locator("button.publish").click()
+    paywall = page.locator("dialog#paywall")
+    expect(paywall.locator("#paywall-message")).to_contain_text(
+        "An event upgrade covers up to 500 participants; this event has 900"
+    )
+    expect(paywall.locator('[data-option="ONE_OFF_CREDIT"]')).to_have_count(0)
+    check_a11y(page, axe_js, "too big for an upgrade")
+    paywall.get_by_role("button", name="Change the limit").click()
+    edit = page.locator("dialog#edit-dialog")
+    expect(edit.get_by_label("Max participants")).to_have_value("900")
+    edit.get_by_label("Max participants").fill("500")
+    edit.get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("Up to 500 participants")
+    row.locator("button.publish").click()
+    expect(paywall.locator('[data-option="ONE_OFF_CREDIT"]')).to_be_visible()
+    page.keyboard.press("Escape")
+
+    unlimited, _ = create_event(page, "Citywide run", None)
+    expect(unlimited).to_contain_text("No participant limit")
+    unlimited.locator("button.publish").click()
+    paywall.get_by_role("button", name="Create it as a club event").click()
+    expect(paywall).to_be_hidden()
+    expect(page.get_by_label("Club name")).to_be_focused()
+    page.get_by_label("Club name").fill("City runners")
+    page.get_by_role("button", name="Create club").click()
+    expect(page.locator("#club-title")).to_have_text("City runners")
+    # The club event form comes filled in with the event's title and size.
+    expect(page.locator("#club-event-title")).to_have_value("Citywide run")
+    expect(page.locator("#club-event-max")).to_have_value("")
+    shots.take(page, "club-event-prefilled")

@@ -50,7 +50,8 @@ async function showRoute(moveFocus) {
   }
   renderBanner();
   document.title = t("title." + r.view) + " · " + t("brand");
-  if (moveFocus) {
+  // A view that took focus itself (a prefilled form) keeps it.
+  if (moveFocus && !$(r.view).contains(document.activeElement)) {
     const heading = $(r.view).querySelector("h1");
     if (heading) heading.focus();
   }
