@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from sqlalchemy import select
 
 from app.billing.models import Transaction
 from app.extensions import db
+from tests.support.processes import wait_until
 from tests.support.stub_server import confirm_payment
 from tests.support.web import (
     SETTLE_TIMEOUT_MS,
@@ -130,10 +130,13 @@ def test_api_unreachable_counts_down_and_check_now(
     problem = paywall.locator("#payment-problem")
     expect(problem).to_be_visible(timeout=20_000)
     expect(problem).to_contain_text(re.compile(r"Can't reach the server, retrying in \d+ s"))
-    first = int(re.search(r"in (\d+) s", problem.inner_text()).group(1))
-    time.sleep(2.2)  # the countdown is what is under test: it must move by itself
-    second = int(re.search(r"in (\d+) s", problem.inner_text()).group(1))
-    assert second < first, (first, second)
+
+    def seconds_left() -> int:
+        return int(re.search(r"in (\d+) s", problem.inner_text()).group(1))
+
+    # The countdown moves by itself, second by second, with no request answering.
+    first = seconds_left()
+    wait_until(lambda: seconds_left() < first, timeout=5, message="the countdown to move")
     check_a11y(page, axe_js, "unreachable")
     shots.take(page, "unreachable")
 
@@ -149,9 +152,7 @@ def test_api_unreachable_counts_down_and_check_now(
         with app.app_context():
             return db.session.get(Transaction, tx.id).status == "completed"
 
-    deadline = time.monotonic() + SETTLE_TIMEOUT_MS / 1000
-    while not settled() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(settled, timeout=SETTLE_TIMEOUT_MS / 1000, interval=0.2, message="settlement")
     paywall.get_by_role("button", name="Check now").click()
     expect(status).to_have_attribute("data-state", "completed", timeout=5_000)
     expect(problem).to_be_hidden()

@@ -95,10 +95,14 @@ class Shots:
 
 
 def doc_screenshot(page: Page, name: str) -> Path:
-    """A picture for the README, refreshed by every run that gets this far."""
-    DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+    """A picture for the README: always under test-artifacts/web/, and in docs/images/
+    when it is missing there or UPDATE_SCREENSHOTS=1 (so a test run leaves the tree clean)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), animations="disabled", full_page=True)
     path = DOC_IMAGES / name
-    page.screenshot(path=str(path), animations="disabled", full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1" or not path.exists():
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), animations="disabled", full_page=True)
     return path
 
 
