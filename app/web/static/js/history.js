@@ -58,6 +58,12 @@ function whatText(item) {
   return item.quantity > 1 ? title + " × " + item.quantity : title;
 }
 
+/* A pending purchase whose Kaspi link has run out reads as what it is for the buyer. */
+function statusOf(item) {
+  const link = item.payment && item.payment.expires_at;
+  return item.status === "pending" && link && Date.parse(link) <= Date.now() ? "link-expired" : item.status;
+}
+
 function statusBadge(status) {
   return el("span", { className: "badge status-" + status, "data-status": status, text: t("status." + status) });
 }
@@ -73,7 +79,7 @@ export function renderHistory() {
       el("td", {}, [el("a", { href: "#/history/" + item.transaction_id, text: whatText(item) })]),
       el("td", { className: "num", text: formatMoney({ amount: item.amount, currency: item.currency }) }),
       el("td", { className: "mono", text: item.payment.payment_id || "—" }),
-      el("td", {}, [statusBadge(item.status)]),
+      el("td", {}, [statusBadge(statusOf(item))]),
     ]));
   }
   $("history-more").hidden = loaded.done;
@@ -98,7 +104,7 @@ export async function showReceipt(txId) {
   row("receipt.date", formatDate(item.created_at, true));
   row("receipt.what", whatText(item));
   row("receipt.amount", formatMoney({ amount: item.amount, currency: item.currency }), { "data-field": "amount" });
-  row("receipt.status", statusBadge(item.status));
+  row("receipt.status", statusBadge(statusOf(item)));
   row("receipt.provider", "Kaspi");
   row("receipt.paymentId", item.payment.payment_id || "—", { className: "mono", "data-field": "payment-id" });
   if (item.settled_at) row("receipt.paidAt", formatDate(item.settled_at, true));

@@ -9,7 +9,7 @@ import { errorText } from "./fielderrors.js";
 import { initHistory, showHistory, showReceipt } from "./history.js";
 import { detectLanguage, formatMoney, language, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { initPayment, rerender, shownKey } from "./payment.js";
-import { initPaywall, showPurchase, startAgain } from "./paywall.js";
+import { initPaywall, rerenderPaywall, showPurchase, startAgain } from "./paywall.js";
 import { allPurchases, syncWithServer } from "./store.js";
 
 const VIEWS = ["view-home", "view-clubs", "view-club", "view-history", "view-receipt"];
@@ -207,6 +207,7 @@ function init() {
     if (currentUser()) $("session-user").textContent = t("session.as", { user: currentUser() });
     showRoute(false);
     rerender();
+    rerenderPaywall();
   });
   onUnauthenticated(() => signedOut(t("signin.ended")));
   const demo = $("demo-signin");

@@ -109,6 +109,7 @@ export const EN = {
   "status.completed": "Paid",
   "status.failed": "Declined",
   "status.expired": "Expired",
+  "status.link-expired": "Link expired",
   "status.canceled": "Canceled",
   "status.needs_review": "Being checked",
   "status.refunded": "Refunded",

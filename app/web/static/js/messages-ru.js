@@ -116,6 +116,7 @@ export const RU = {
   "status.completed": "Оплачено",
   "status.failed": "Отклонено",
   "status.expired": "Истекло",
+  "status.link-expired": "Ссылка истекла",
   "status.canceled": "Отменено",
   "status.needs_review": "На проверке",
   "status.refunded": "Возвращено",

@@ -54,6 +54,8 @@ export function startWatching(key, record) {
     },
     onProblem(info) {
       if (shown !== current) return;
+      // Said once; the countdown itself is not read out every second.
+      if (!current.problem) announce(t(info.unreachable ? "problem.unreachable" : "problem.failing", { n: info.secondsLeft }));
       current.problem = info;
       render();
     },

@@ -12,7 +12,7 @@ import { $, announce, delay, el, openModal, showText } from "./dom.js";
 import { errorText } from "./fielderrors.js";
 import { formatMoney, t } from "./i18n.js";
 import { startWatching, stopWatching } from "./payment.js";
-import { attemptKey, dropAttempt, fromBody, itemKey, purchaseFor, remember } from "./store.js";
+import { attemptKey, dropAttempt, forget, fromBody, itemKey, purchaseFor, remember } from "./store.js";
 
 const RETRIES = 3;
 let active = null; // {item, key, error}
@@ -55,11 +55,19 @@ export function showPurchase(key, item, returnFocus) {
   openModal($("paywall"), returnFocus);
 }
 
+/* The language changed: the options (if shown) are drawn again in it. */
+export function rerenderPaywall() {
+  if (!active || !$("paywall").open) return;
+  $("paywall-subject").textContent = subjectText(active.item);
+  $("paywall-message").textContent = active.item ? messageText(active.item, active.error) : "";
+  if (!$("paywall-choose").hidden) renderOptions();
+}
+
 /* After a declined, expired or canceled payment: the options again. */
 export function startAgain() {
   if (!active) return;
   stopWatching();
-  dropAttempt(active.key);
+  forget(active.key);
   renderOptions();
   $("paywall-title").focus();
 }

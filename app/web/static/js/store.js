@@ -86,6 +86,9 @@ export async function syncWithServer() {
   const known = new Set(Object.values(data.items).map((r) => r.transaction_id));
   for (const tx of res.data.items) {
     if (known.has(tx.transaction_id)) continue;
+    // A link Kaspi no longer takes is no purchase in progress, whatever our TTL says.
+    const link = tx.payment && tx.payment.expires_at;
+    if (link && Date.parse(link) <= Date.now()) continue;
     const key = tx.club_id ? "club:" + tx.club_id : "tx:" + tx.transaction_id;
     data.items[key] = fromBody(tx, { clubId: tx.club_id || null });
   }
