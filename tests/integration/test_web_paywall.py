@@ -103,7 +103,8 @@ def test_pay_on_kaspi_then_publish_with_the_upgrade(web_stack, open_context, app
     # Desktop: the QR code of the Kaspi link, drawn by the server.
     qr = paywall.locator("#payment-qr")
     expect(qr).to_be_visible()
-    assert page.evaluate("() => document.getElementById('payment-qr').naturalWidth") > 50
+    # The image is an SVG the server drew (it loads, at a scannable size).
+    page.wait_for_function("() => document.getElementById('payment-qr').naturalWidth > 50")
     [tx] = transactions(app)
     expect(paywall.locator("#payment-id")).to_have_text(tx.provider_payment_id)
     check_a11y(page, axe_js, "pending with QR")
