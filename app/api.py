@@ -163,7 +163,7 @@ def endpoint(
     extra_responses: dict[int, ExtraResponse] | None = None,
     response_headers: dict[str, str] | None = None,
     multi_step: bool = False,
-) -> Callable:
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     spec = EndpointSpec(
         summary,
         tags,
@@ -179,7 +179,7 @@ def endpoint(
         multi_step,
     )
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             # Imported here: auth depends on models, which depend on the app package.

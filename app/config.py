@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"
+# Development only: check_production() refuses to start production with this value.
+DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 DEFAULT_KASPI_KEY = "dev-kaspi-key"
 
 
@@ -43,9 +46,9 @@ class Config:
     CELERY_TASK_ALWAYS_EAGER = False
 
     @classmethod
-    def from_env(cls) -> dict:
+    def from_env(cls) -> dict[str, Any]:
         env = os.environ
-        values: dict = {}
+        values: dict[str, Any] = {}
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
@@ -105,7 +108,7 @@ class ConfigError(RuntimeError):
     """Raised when the configuration is unsafe for the chosen profile."""
 
 
-def check_production(config: dict) -> None:
+def check_production(config: Mapping[str, Any]) -> None:
     """Refuse to run production with development conveniences left on."""
     problems = []
     if config.get("AUTH_JWT_SECRET") in (None, "", DEFAULT_SECRET):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ScalarResult, Select, select
 
 from app.billing.models import Credit, Transaction
 from app.billing.transitions import CreditStatus, TxStatus
@@ -22,14 +23,16 @@ from app.clubs.transitions import SubStatus
 from app.events.models import Event
 from app.extensions import db
 
+_Row = TypeVar("_Row")
+
 
 # A locked row must be read as the lock sees it: without populate_existing an
 # object already in the session keeps its old attribute values.
-def _fresh_one(stmt):
+def _fresh_one(stmt: Select[tuple[_Row]]) -> _Row | None:
     return db.session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def _fresh_all(stmt):
+def _fresh_all(stmt: Select[tuple[_Row]]) -> ScalarResult[_Row]:
     return db.session.scalars(stmt.execution_options(populate_existing=True))
 
 

@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from contextlib import ExitStack
+from types import FrameType
 
 from benchmarks import seed, settle_bench, stack, status_bench
 from benchmarks.load import LoadSettings, choose_generator
@@ -38,7 +39,7 @@ def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _terminate(signum: int, _frame) -> None:
+def _terminate(signum: int, _frame: FrameType | None) -> None:
     # Turned into SystemExit so the ExitStack stops every child and drops the database.
     raise SystemExit(128 + signum)
 

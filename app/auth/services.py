@@ -44,13 +44,18 @@ def provision_user(user_id: str, email: str | None = None, name: str | None = No
         .on_conflict_do_nothing(index_elements=[User.id])
     )
     db.session.execute(stmt)
-    return db.session.get(User, user_id)
+    user = db.session.get(User, user_id)
+    if user is None:  # inserted just now or by a concurrent request; users are never deleted
+        raise Unauthenticated("UNAUTHENTICATED", "Unknown user")
+    return user
 
 
 def current_user() -> User:
-    return g.user
+    user: User = g.user
+    return user
 
 
 def current_user_id() -> str:
     """The caller's id; safe to read after a COMMIT (a plain string, not an ORM row)."""
-    return g.user_id
+    user_id: str = g.user_id
+    return user_id

@@ -123,7 +123,8 @@ def set_price_command(product_code: str, amount: str) -> None:
         value = Decimal(amount)
     except InvalidOperation as exc:
         raise click.BadParameter(f"{amount!r} is not an amount") from exc
-    if not value.is_finite() or value.as_tuple().exponent < -2:
+    exponent = value.as_tuple().exponent  # a letter (n, N, F) for NaN and infinity
+    if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
         raise click.BadParameter("amount must have at most two decimals")
     try:
         with edge():

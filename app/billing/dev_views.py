@@ -31,7 +31,9 @@ bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")
         200: ExtraResponse("With ?wait=1: settled at once; the transaction", TransactionStatusOut)
     },
 )
-def settle(body: DevSettleIn, query: DevSettleQuery):
+def settle(
+    body: DevSettleIn, query: DevSettleQuery
+) -> tuple[TransactionStatusOut, int] | DevSettleQueuedOut:
     queries.own_transaction(current_user_id(), body.transaction_id)
     if query.wait in ("1", "true"):
         tx = manual.settle_now(body.transaction_id, body.outcome, source="dev")

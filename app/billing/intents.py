@@ -13,6 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -41,7 +42,7 @@ CREATE_GRACE = timedelta(seconds=60)
 @dataclass(frozen=True)
 class IntentResult:
     status: int
-    body: dict
+    body: dict[str, Any]
     replayed: bool = False
 
 
@@ -152,6 +153,8 @@ def _create_pending(user_id: str, product: Product, body: PurchaseIntentIn) -> T
 def attach_payment(transaction_id: uuid.UUID, payment: CreatedPayment) -> Transaction:
     """Store the provider's payment on the transaction and schedule its first poll."""
     tx = locking.lock_transaction(transaction_id)
+    if tx is None:
+        raise NotFound("TRANSACTION_NOT_FOUND", "Transaction not found")
     tx.provider_payment_id = str(payment.payment_id)
     tx.payment_url = payment.payment_url
     tx.provider_expires_at = payment.expires_at

@@ -146,7 +146,7 @@ class KaspiClient:
         self.timeout = (connect_timeout_s, read_timeout_s)
         # Retry-After is ignored so one call's duration stays bounded by
         # (1 + retries) * timeout + backoff, whatever the provider asks for.
-        common = {
+        common: dict[str, Any] = {
             "backoff_factor": backoff_factor,
             "raise_on_status": False,
             "respect_retry_after_header": False,
@@ -268,7 +268,9 @@ class KaspiClient:
                 self._sessions.append(session)
         return session
 
-    def _call(self, method: str, path: str, body: bytes | None, *, idempotent: bool) -> dict:
+    def _call(
+        self, method: str, path: str, body: bytes | None, *, idempotent: bool
+    ) -> dict[str, Any]:
         # For a refund, "no answer" after the request may have been sent is not
         # "nothing happened": it is reported as RefundOutcomeUnknown.
         unknown = ProviderUnavailable if idempotent else RefundOutcomeUnknown
@@ -297,7 +299,7 @@ class KaspiClient:
         return data
 
 
-def _decode_envelope(response: requests.Response) -> tuple[int, str, dict] | None:
+def _decode_envelope(response: requests.Response) -> tuple[int, str, dict[str, Any]] | None:
     try:
         payload = json.loads(response.content, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):

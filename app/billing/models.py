@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,10 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class Transaction(db.Model):
+class Transaction(Model):
     __tablename__ = "transactions"
     __table_args__ = (
         CheckConstraint(
@@ -75,7 +76,7 @@ class Transaction(db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class TransactionEvent(db.Model):
+class TransactionEvent(Model):
     """Append-only audit log of every status change."""
 
     __tablename__ = "transaction_events"
@@ -97,7 +98,7 @@ class TransactionEvent(db.Model):
     )
 
 
-class Credit(db.Model):
+class Credit(Model):
     __tablename__ = "billing_credits"
     __table_args__ = (
         CheckConstraint("status IN ('available', 'consumed', 'revoked')", name="status_known"),
@@ -137,7 +138,7 @@ class Credit(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Model):
     """A client's Idempotency-Key, scoped to the user, with the response it produced."""
 
     __tablename__ = "idempotency_records"
@@ -152,7 +153,7 @@ class IdempotencyRecord(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[dict | None] = mapped_column(JSONB)
+    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

@@ -13,11 +13,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from app import locking
 from app.billing.kaspi_client import (
+    PaymentProvider,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
@@ -112,19 +114,19 @@ def _mark_refunded(transaction_id: uuid.UUID, source: Source | str) -> Transacti
     return tx
 
 
-def _refunded_meanwhile(provider, payment_id: str, amount) -> bool:
+def _refunded_meanwhile(provider: PaymentProvider, payment_id: str, amount: Decimal) -> bool:
     try:
         return _already_refunded(provider, payment_id, amount)
     except ProviderError:
         return False
 
 
-def _already_refunded(provider, payment_id: str, amount) -> bool:
+def _already_refunded(provider: PaymentProvider, payment_id: str, amount: Decimal) -> bool:
     refunded = provider.get_status(payment_id).refunded_amount
     return refunded is not None and refunded >= amount
 
 
-def _reserve(transaction_id: uuid.UUID) -> tuple[str, object, list[uuid.UUID]]:
+def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID]]:
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
         raise RefundRefused("no such transaction")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,7 +92,7 @@ class DevSettleQueuedOut(BaseModel):
     transaction_id: uuid.UUID
 
 
-def _common(tx: Transaction) -> dict:
+def _common(tx: Transaction) -> dict[str, Any]:
     return {
         "transaction_id": tx.id,
         "status": tx.status,

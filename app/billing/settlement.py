@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 
@@ -19,6 +20,7 @@ from app.billing.models import Credit, Transaction
 from app.billing.transitions import CreditStatus, Source, TxStatus, transition
 from app.catalog.services import get_product
 from app.clubs import subscriptions
+from app.domain_errors import NotFound
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ def settle(
 
 def grant_entitlements(tx: Transaction, now: datetime) -> int:
     product = get_product(tx.product_code)
+    if product is None:  # the foreign key keeps a sold product; never expected
+        raise NotFound("PRODUCT_NOT_FOUND", f"No product {tx.product_code}")
     if product.type == "credit":
         rows = [
             {
@@ -74,11 +78,13 @@ def grant_entitlements(tx: Transaction, now: datetime) -> int:
             for seq in range(1, tx.quantity + 1)
         ]
         return _insert_credit_grants(rows)
+    if tx.club_id is None or product.plan_id is None:  # a plan's sale names its club
+        raise NotFound("CLUB_NOT_FOUND", "A club plan transaction without its club or plan")
     granted = subscriptions.grant_period(tx.club_id, product.plan_id, tx.id, now)
     return 1 if granted else 0
 
 
-def _insert_credit_grants(rows: list[dict]) -> int:
+def _insert_credit_grants(rows: list[dict[str, Any]]) -> int:
     """Insert grants; rows that already exist (same source and sequence) are skipped."""
     stmt = (
         insert(Credit)

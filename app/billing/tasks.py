@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery import uuid as celery_uuid
 
 from app.billing import idempotency, manual, reconcile
@@ -51,7 +51,7 @@ def expire_stale_transactions() -> int:
     max_retries=5,
     multi_step=True,
 )
-def check_transaction(self, transaction_id: str) -> str:
+def check_transaction(self: Task, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
 
 
@@ -68,7 +68,7 @@ def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -
 
 def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: str) -> str:
     """Send the settle task once this request commits; the id is known up front."""
-    task_id = celery_uuid()
+    task_id: str = celery_uuid()
     after_commit(
         lambda: settle_transaction.apply_async(
             args=[str(transaction_id), outcome, source], task_id=task_id

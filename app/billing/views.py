@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
@@ -48,7 +50,7 @@ bp = Blueprint("billing", __name__, url_prefix="/api/billing")
     response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
     multi_step=True,
 )
-def purchase_intent(body: PurchaseIntentIn):
+def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[str, str]]:
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
@@ -77,7 +79,7 @@ def transaction_history(query: HistoryQuery):
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
 )
-def transaction_status(query: StatusQuery):
+def transaction_status(query: StatusQuery) -> TransactionStatusOut:
     return status_out(queries.own_transaction(current_user_id(), query.transaction_id))
 
 
@@ -88,13 +90,13 @@ def transaction_status(query: StatusQuery):
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
 )
-def transaction_by_id(transaction_id: str):
+def transaction_by_id(transaction_id: str) -> TransactionStatusOut:
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
     return status_out(queries.own_transaction(current_user_id(), tx_id))
 
 
 @bp.get("/credits")
 @endpoint(summary="Your credits and available counts", tags=("billing",), response=CreditsOut)
-def credits():
+def credits() -> CreditsOut:
     items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)

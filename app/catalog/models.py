@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class Plan(db.Model):
+class Plan(Model):
     __tablename__ = "club_plans"
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_non_negative"),
@@ -40,7 +41,7 @@ class Plan(db.Model):
     is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "billing_products"
     __table_args__ = (
         CheckConstraint("type IN ('credit', 'plan')", name="type_known"),
@@ -55,12 +56,12 @@ class Product(db.Model):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
-    constraints: Mapped[dict] = mapped_column(JSONB, nullable=False, default=dict)
+    constraints: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("club_plans.id"), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
-class BillingPolicy(db.Model):
+class BillingPolicy(Model):
     """A single row of tunables; the CHECK keeps it single."""
 
     __tablename__ = "billing_policy"
@@ -75,7 +76,7 @@ class BillingPolicy(db.Model):
     grace_days: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class PolicyAction(db.Model):
+class PolicyAction(Model):
     """Which club actions a subscription status allows (absent row = allowed)."""
 
     __tablename__ = "billing_policy_actions"

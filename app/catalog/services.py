@@ -38,6 +38,14 @@ def get_plan(plan_id: str) -> Plan | None:
     return db.session.get(Plan, plan_id)
 
 
+def require_plan(plan_id: str) -> Plan:
+    """A plan another row refers to (a product, a subscription): missing means not found."""
+    plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound("PLAN_NOT_FOUND", f"No plan {plan_id}")
+    return plan
+
+
 def product_for_plan(plan_id: str) -> Product | None:
     return db.session.scalar(
         select(Product).where(Product.plan_id == plan_id, Product.active.is_(True))
@@ -90,5 +98,5 @@ def set_price(code: str, amount: Decimal) -> Product:
     product.price = quantize(amount)
     if product.plan_id:
         # A plan's price and its product's price are one figure; keep them equal.
-        db.session.get(Plan, product.plan_id).price = product.price
+        require_plan(product.plan_id).price = product.price
     return product

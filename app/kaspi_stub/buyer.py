@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.kaspi_stub import envelope as env
 from app.kaspi_stub.api import path_payment_id, payment_data
@@ -69,7 +70,7 @@ def pay_page(payment_id: str) -> tuple[str, int]:
     ), 200
 
 
-def _page_action(payment_id: str, action: str) -> Response | tuple[str, int]:
+def _page_action(payment_id: str, action: str) -> BaseResponse | tuple[str, int]:
     number = _page_payment_id(payment_id)
     if number is None:
         return render_template("not_found.html"), 404
@@ -90,12 +91,12 @@ def _page_action(payment_id: str, action: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/pay/<payment_id>/confirm")
-def pay_confirm(payment_id: str) -> Response | tuple[str, int]:
+def pay_confirm(payment_id: str) -> BaseResponse | tuple[str, int]:
     return _page_action(payment_id, "confirm")
 
 
 @bp.post("/pay/<payment_id>/decline")
-def pay_decline(payment_id: str) -> Response | tuple[str, int]:
+def pay_decline(payment_id: str) -> BaseResponse | tuple[str, int]:
     return _page_action(payment_id, "decline")
 
 

@@ -228,13 +228,16 @@ class Store:
                 "INSERT INTO returns (payment_id, amount, created_at) VALUES (?, ?, ?)",
                 (payment_id, str(amount), to_text(utcnow())),
             )
-            return int(cursor.lastrowid)
+            if cursor.lastrowid is None:  # sqlite sets it after every INSERT
+                raise RuntimeError("sqlite reported no row id for the new return")
+            return cursor.lastrowid
 
     # -- faults ------------------------------------------------------------
 
     def get_faults(self) -> Faults:
+        # The column names are the FAULT_FIELDS constant; no input reaches the SQL text.
         row = self.conn.execute(
-            f"SELECT {', '.join(FAULT_FIELDS)} FROM faults WHERE id = 1"
+            f"SELECT {', '.join(FAULT_FIELDS)} FROM faults WHERE id = 1"  # noqa: S608
         ).fetchone()
         return Faults(**dict(row))
 
@@ -244,13 +247,15 @@ class Store:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
         if changes:
             assignments = ", ".join(f"{name} = ?" for name in changes)
+            # Names were checked against FAULT_FIELDS above; values are bound parameters.
             self.conn.execute(
-                f"UPDATE faults SET {assignments} WHERE id = 1", tuple(changes.values())
+                f"UPDATE faults SET {assignments} WHERE id = 1",  # noqa: S608
+                tuple(changes.values()),
             )
         return self.get_faults()
 
     def reset_faults(self) -> Faults:
-        return self.set_faults(**{name: 0 for name in FAULT_FIELDS})
+        return self.set_faults(**dict.fromkeys(FAULT_FIELDS, 0))
 
     def take_fail_next(self) -> bool:
         """Consume one of the ``fail_next`` forced failures; True if one was left.

@@ -22,6 +22,7 @@ from flask import (
     request,
 )
 from pydantic import BaseModel, ConfigDict, Field
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.api import endpoint
 from app.auth.tokens import issue_token
@@ -97,7 +98,7 @@ def payment_qr() -> Response:
 
 
 @bp.get("/app")
-def app_alias() -> Response:
+def app_alias() -> BaseResponse:
     return redirect("/", 302)
 
 

@@ -81,9 +81,9 @@ def test_create_wait_confirm_processed(client, stub_url):
 def test_amounts_travel_exactly(client):
     created = client.create_payment(external_id(), Decimal("12345678901.07"))
     assert client.get_status(created.payment_id).amount == Decimal("12345678901.07")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="more than 2 decimals"):
         client.create_payment(external_id(), Decimal("1.005"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be a positive Decimal"):
         client.create_payment(external_id(), 10.5)  # type: ignore[arg-type]
 
 

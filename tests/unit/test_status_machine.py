@@ -118,7 +118,7 @@ def test_completion_stamps_settled_at_and_stops_polling(monkeypatch):
 
 
 def test_unknown_source_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not a valid Source"):
         bt.transition(FakeTx("pending"), "completed", source="somebody")
 
 
