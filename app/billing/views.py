@@ -67,7 +67,7 @@ def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[s
     response=HistoryPageOut,
     errors={400: "VALIDATION_ERROR: limit outside 1-100, an unknown status, or a bad cursor"},
 )
-def transaction_history(query: HistoryQuery):
+def transaction_history(query: HistoryQuery) -> HistoryPageOut:
     return history_page(current_user_id(), query)
 
 

@@ -70,7 +70,7 @@ def create_club(body: ClubCreateIn) -> ClubOut:
     tags=("clubs",),
     response=ClubListOut,
 )
-def list_clubs():
+def list_clubs() -> ClubListOut:
     return ClubListOut(clubs=[club_out(view) for view in listing.my_clubs(current_user().id)])
 
 
@@ -81,7 +81,7 @@ def list_clubs():
     response=MemberListOut,
     errors={404: "CLUB_NOT_FOUND: no such club, or you are not a member"},
 )
-def list_members(club_id: str):
+def list_members(club_id: str) -> MemberListOut:
     rows = listing.members_of(_club_id(club_id), current_user().id)
     return MemberListOut(members=[member_out(m) for m in rows])
 

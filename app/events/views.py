@@ -88,7 +88,7 @@ def patch_event(event_id: str, body: EventPatchIn) -> EventOut:
         409: "EVENT_PUBLISHED: a published event cannot be deleted",
     },
 )
-def delete_event(event_id: str):
+def delete_event(event_id: str) -> Response:
     services.delete_draft(current_user(), services.parse_event_id(event_id))
     return Response(status=204)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -47,8 +48,9 @@ def axe_source() -> str:
     if not AXE_JS.exists():
         AXE_DIR.mkdir(parents=True, exist_ok=True)
         try:
+            npm = shutil.which("npm") or "npm"
             subprocess.run(
-                ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
+                [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
                  str(AXE_DIR), f"axe-core@{AXE_VERSION}"],
                 check=True, capture_output=True, timeout=300,
             )  # fmt: skip
