@@ -42,20 +42,24 @@ def transactions(app) -> list[Transaction]:
         return list(rows)
 
 
-def rewrite_status(page: Page, **changes) -> None:
-    """The real status answer, with ``changes`` applied (``payment`` merged)."""
+def rewrite_status(page: Page, *, status: str | None = None, payment: dict | None = None) -> None:
+    """The real status answer, with another ``status`` or ``payment`` fields."""
 
     def handle(route: Route) -> None:
         response = route.fetch()
         body = response.json()
-        payment = {**body.get("payment", {}), **changes.pop("payment", {})} if changes else {}
-        body.update(changes)
-        if payment:
-            changes["payment"] = payment
-            body["payment"] = payment
+        if status is not None:
+            body["status"] = status
+        if payment is not None:
+            body["payment"] = {**(body.get("payment") or {}), **payment}
         route.fulfill(response=response, json=body)
 
     page.route(STATUS_URL, handle)
+
+
+def unroute(page: Page) -> None:
+    """Stop rewriting answers; a handler still running may find its request gone: fine."""
+    page.unroute_all(behavior="ignoreErrors")
 
 
 def start_purchase(page: Page, api: str, title: str, participants: int = 100):
@@ -86,7 +90,7 @@ def test_expired_link_says_start_again(web_stack, open_context, app, shots, axe_
     shots.take(page, "link-expired")
 
     # The server's own `expired` says the same.
-    page.unroute(STATUS_URL)
+    unroute(page)
     paywall.get_by_role("button", name="Start again").click()
     paywall.get_by_role("button", name=re.compile(r"^Buy for")).click()
     expect(status).to_have_attribute("data-state", "pending")
@@ -141,12 +145,12 @@ def test_api_unreachable_counts_down_and_check_now(
     shots.take(page, "unreachable")
 
     # The buyer paid meanwhile; the API answers again and "Check now" shows it at once.
-    page.unroute(STATUS_URL)
+    unroute(page)
     page.route(STATUS_URL, lambda route: route.abort("connectionrefused"))
     confirm_payment(kaspi_stub, tx.provider_payment_id)
     paywall.get_by_role("button", name="Check now").click()
     expect(problem).to_contain_text("Can't reach the server")
-    page.unroute(STATUS_URL)
+    unroute(page)
 
     def settled() -> bool:
         with app.app_context():
@@ -232,8 +236,7 @@ def test_cancel_answers_the_page_understands(web_stack, open_context, app, kaspi
     paywall.get_by_role("button", name="Cancel payment").click()
     expect(status).to_have_attribute("data-state", "completed")
     expect(paywall.get_by_role("button", name="Publish now")).to_be_visible()
-    page.unroute(CANCEL_URL)
-    page.unroute(STATUS_URL)
+    unroute(page)
     page.keyboard.press("Escape")
 
     # A 409: it had settled first; the page checks the status and shows how it ended.
@@ -259,5 +262,5 @@ def test_cancel_answers_the_page_understands(web_stack, open_context, app, kaspi
     confirm_payment(kaspi_stub, tx.provider_payment_id)
     paywall.get_by_role("button", name="Cancel payment").click()
     expect(page.locator("#paywall-error")).to_contain_text("already finished")
-    page.unroute(STATUS_URL)
+    unroute(page)
     expect(status).to_have_attribute("data-state", "completed", timeout=SETTLE_TIMEOUT_MS)

@@ -8,7 +8,7 @@
  */
 import { api, errorCode } from "./api.js";
 import { plan as planById, planTitle, plans, product, productTitle, upgradeProduct } from "./catalog.js";
-import { $, announce, delay, el, openModal, showText } from "./dom.js";
+import { $, announce, closeModal, delay, el, openModal, showText } from "./dom.js";
 import { errorText } from "./fielderrors.js";
 import { formatMoney, t } from "./i18n.js";
 import { startWatching, stopWatching } from "./payment.js";
@@ -26,8 +26,6 @@ export function initPaywall(callbacks) {
     active = null;
   });
 }
-
-export function activeItem() { return active ? active.item : null; }
 
 export function openPaywall(item, error, returnFocus) {
   const key = itemKey(item);
@@ -68,6 +66,11 @@ export function startAgain() {
   if (!active) return;
   stopWatching();
   forget(active.key);
+  if (!active.item) {
+    // A purchase from another browser whose event this one doesn't know: nothing to offer.
+    closeModal($("paywall"), true);
+    return;
+  }
   renderOptions();
   $("paywall-title").focus();
 }

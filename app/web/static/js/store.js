@@ -1,7 +1,8 @@
 /* Purchases in progress, one per item being bought.
  *
  * An item is what a purchase is for: an event upgrade for one event
- * ("event:<id>"), or a plan for one club ("club:<id>"). A second purchase for
+ * ("event:<id>"), or a plan for one club ("club:<id>", from the club page or
+ * from one of its events' paywalls). A second purchase for
  * the same item shows the first one instead; other items are never blocked.
  * The server is the source of truth: on sign-in the pending list comes from
  * GET /api/billing/transactions?status=pending, so a purchase started in
@@ -33,7 +34,8 @@ function saveMine(data) {
 }
 
 export function itemKey(item) {
-  return item.kind === "club" ? "club:" + item.club.id : "event:" + item.event.id;
+  // A club event's paywall sells the club's plan: the club is the item, wherever it is bought.
+  return item.club ? "club:" + item.club.id : "event:" + item.event.id;
 }
 
 /* The purchase for ``key`` (a record with transaction_id and what it is for), or null. */
