@@ -99,6 +99,12 @@ def test_club_flow_buy_a_plan_publish_then_history_and_receipt(
     status = paywall.locator("#payment-status")
     expect(paywall.locator("#payment-id")).to_have_text(re.compile(r"^\d+$"))
     expect(paywall.locator("#payment-what")).to_have_text("Club 50 plan for “Almaty runners”")
+    plan_payment = paywall.locator("#payment-id").inner_text()
+    # The plan is the item being bought: the club page's own button shows the same purchase.
+    page.keyboard.press("Escape")
+    expect(page.locator("#purchase-banner")).to_contain_text("Almaty runners")
+    page.get_by_role("button", name="Buy a plan").click()
+    expect(paywall.locator("#payment-id")).to_have_text(plan_payment)
     with page.context.expect_page() as new_tab:
         paywall.get_by_role("link", name="Open the Kaspi payment page").click()
     kaspi = new_tab.value
