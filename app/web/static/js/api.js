@@ -77,7 +77,7 @@ export function errorCode(res) {
   return res.data && res.data.error ? res.data.error.code : null;
 }
 
-/* Temporary trouble (no answer, a 5xx): worth trying again later. */
+/* No answer from the API itself: the network, a timeout, or a gateway in front of it. */
 export function isUnreachable(res) {
-  return res.networkError || res.status >= 500;
+  return !!res.networkError || [502, 503, 504].includes(res.status);
 }
