@@ -43,6 +43,10 @@ class Config:
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
+    # The late-payment sweep: how often it runs, and how long before it asks Kaspi
+    # about the same closed transaction again (within the policy's window).
+    LATE_SWEEP_INTERVAL_S = 30.0
+    LATE_RECHECK_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
 
     @classmethod
@@ -66,6 +70,8 @@ class Config:
             "POLL_MAX_DELAY_S",
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
+            "LATE_SWEEP_INTERVAL_S",
+            "LATE_RECHECK_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])
