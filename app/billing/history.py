@@ -16,31 +16,18 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, tuple_
 
 from app.billing.models import Credit, Transaction
+from app.billing.transitions import TxStatus
 from app.clubs.models import SubscriptionGrant
 from app.extensions import db
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 200
-
-# Every status of the specification, including those other changes are adding:
-# a filter on a status no row has yet is an empty page, not an error.
-HistoryStatus = Literal[
-    "pending",
-    "completed",
-    "failed",
-    "expired",
-    "canceled",
-    "needs_review",
-    "refunded",
-    "partially_refunded",
-]
 
 
 def encode_cursor(created_at: datetime, tx_id: uuid.UUID) -> str:
@@ -68,7 +55,8 @@ class HistoryQuery(BaseModel):
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR_LENGTH)
-    status: HistoryStatus | None = None
+    # The transition table's statuses: a filter on one no row has yet is an empty page.
+    status: TxStatus | None = None
 
     @field_validator("cursor")
     @classmethod
@@ -127,7 +115,7 @@ class HistoryPageOut(BaseModel):
 def history_page(user_id: str, query: HistoryQuery) -> HistoryPageOut:
     stmt = select(Transaction).where(Transaction.user_id == user_id)
     if query.status is not None:
-        stmt = stmt.where(Transaction.status == query.status)
+        stmt = stmt.where(Transaction.status == query.status.value)
     if query.cursor is not None:
         created_at, tx_id = decode_cursor(query.cursor)
         stmt = stmt.where(tuple_(Transaction.created_at, Transaction.id) < (created_at, tx_id))
