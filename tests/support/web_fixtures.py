@@ -102,6 +102,8 @@ def open_context(browser: Browser, shots: Shots) -> Iterator:
     for context in contexts:
         for index, page in enumerate(context.pages):
             if not page.is_closed():
+                # A rewriting handler may be mid-request while the page still polls.
+                page.unroute_all(behavior="ignoreErrors")
                 shots.take(page, f"final-tab{index}")
         context.close()
     assert not problems, problems
