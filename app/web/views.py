@@ -42,21 +42,34 @@ dev_bp = Blueprint("web_dev", __name__, url_prefix="/api/dev")
 DEMO_USER_ID = "demo-user"
 
 # Same-origin only: the page's script is a file of ours, the API is this app, and
-# the Kaspi link opens in another tab (navigation is not restricted by CSP).
+# the Kaspi link opens in another tab (navigation is not restricted by CSP). The
+# status stream may be served from another origin (PUSH_PUBLIC_URL): that one too.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self'{stream}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def stream_origin(url: str) -> str:
+    """The origin of an absolute PUSH_PUBLIC_URL, for the CSP ("" for a path)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
 
 
 @bp.get("/")
 def index() -> Response:
+    stream_url = str(current_app.config["PUSH_PUBLIC_URL"])
     response = make_response(
         render_template(
-            "web/index.html", dev_login=bool(current_app.config["BILLING_DEV_ENDPOINTS"])
+            "web/index.html",
+            dev_login=bool(current_app.config["BILLING_DEV_ENDPOINTS"]),
+            stream_url=stream_url,
         )
     )
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    origin = stream_origin(stream_url)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
+        stream=f" {origin}" if origin else ""
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"

@@ -91,3 +91,18 @@ def test_the_document_describes_the_stream(client):
     assert data["contentSchema"] == {"$ref": "#/components/schemas/TransactionStatusOut"}
     assert op["responses"]["404"]
     assert any(p["name"] == "Last-Event-ID" and p["in"] == "header" for p in op["parameters"])
+
+
+def test_the_page_names_its_stream_and_may_connect_to_it(app, client):
+    app.config["PUSH_PUBLIC_URL"] = "http://127.0.0.1:8001"
+    try:
+        page = client.get("/")
+        assert 'data-stream-url="http://127.0.0.1:8001"' in page.get_data(as_text=True)
+        policy = page.headers["Content-Security-Policy"]
+        assert "connect-src 'self' http://127.0.0.1:8001;" in policy
+    finally:
+        app.config["PUSH_PUBLIC_URL"] = ""
+    # No stream configured: the page polls, and connects to its own origin only.
+    page = client.get("/")
+    assert "data-stream-url" not in page.get_data(as_text=True)
+    assert "connect-src 'self';" in page.headers["Content-Security-Policy"]

@@ -11,6 +11,9 @@ const session = { token: null, userId: null, name: null, onUnauthenticated: null
 
 export function currentUser() { return session.userId; }
 
+/* For requests made outside api(): the status stream (stream.js). */
+export function currentToken() { return session.token; }
+
 export function setToken(token) {
   session.token = token;
   const claims = decodeClaims(token);

@@ -9,8 +9,13 @@
  *                       called every second while the retry counts down;
  *   onGone()            the transaction is not (or no longer) ours to see.
  * It returns {stop(), checkNow()}.
+ *
+ * Where the page has a stream (<body data-stream-url>), the status comes from
+ * GET /api/billing/transactions/<id>/events (stream.js), and the polling loop
+ * below only takes over when the stream cannot be used.
  */
-import { api, isUnreachable } from "./api.js";
+import { api, currentToken, isUnreachable } from "./api.js";
+import { streamSupported, streamTransaction } from "./stream.js";
 
 export const FINAL_STATUSES = new Set([
   "completed", "failed", "expired", "canceled", "refunded", "partially_refunded",
@@ -26,7 +31,20 @@ export function pollDelayMs(intervalS) {
   return pollOverride > 0 ? Math.min(Math.max(50, pollOverride), apiMs) : apiMs;
 }
 
-export function watchTransaction(txId, { intervalS, onUpdate, onProblem, onGone }) {
+export function watchTransaction(txId, options) {
+  const streamUrl = document.body.dataset.streamUrl;
+  if (!streamUrl || !streamSupported()) return pollTransaction(txId, options);
+  return streamTransaction(txId, {
+    streamUrl,
+    token: currentToken(),
+    onUpdate: options.onUpdate,
+    onProblem: options.onProblem,
+    onGone: options.onGone,
+    fallback: () => pollTransaction(txId, options),
+  });
+}
+
+function pollTransaction(txId, { intervalS, onUpdate, onProblem, onGone }) {
   let stopped = false;
   let timer = null;
   let ticker = null;
