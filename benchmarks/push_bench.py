@@ -559,8 +559,25 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
+    merge_into_latest(results)
     print(json.dumps(results, indent=2))
     return 0
+
+
+LATEST = Path(__file__).resolve().parents[1] / "var" / "bench" / "latest.json"
+
+
+def merge_into_latest(results: dict[str, Any], path: Path = LATEST) -> None:
+    """A standalone run updates its own keys in var/bench/latest.json, keeping the others."""
+    try:
+        current = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        current = {}
+    if not isinstance(current, dict):
+        current = {}
+    current.update(results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=2) + "\n")
 
 
 if __name__ == "__main__":
