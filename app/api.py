@@ -57,6 +57,12 @@ class EndpointSpec:
     response_headers: dict[str, str] = field(default_factory=dict)
     # The handler calls the provider between database steps of its own.
     multi_step: bool = False
+    # The handler only reads: no user row is read or written (the token's subject
+    # is the owner filter) and no write transaction is opened.
+    read_only: bool = False
+    # Create the caller's user row on first sight. Read-only handlers never do;
+    # a multi-step handler that writes may do it in its own first step instead.
+    provision: bool = True
 
 
 def pydantic_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -163,7 +169,13 @@ def endpoint(
     extra_responses: dict[int, ExtraResponse] | None = None,
     response_headers: dict[str, str] | None = None,
     multi_step: bool = False,
+    read_only: bool = False,
+    provision: bool | None = None,
 ) -> Callable:
+    if provision is None:
+        provision = not read_only
+    if read_only and (multi_step or provision):
+        raise ValueError("a read-only endpoint neither runs steps nor provisions users")
     spec = EndpointSpec(
         summary,
         tags,
@@ -177,17 +189,21 @@ def endpoint(
         extra_responses or {},
         response_headers or {},
         multi_step,
+        read_only,
+        provision,
     )
 
     def decorate(fn: Callable) -> Callable:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             # Imported here: auth depends on models, which depend on the app package.
-            from app.auth.services import authenticate_request
+            from app.auth.services import authenticate_request, authenticate_token
 
-            with edge(multi_step=multi_step):
+            with edge(multi_step=multi_step, read_only=read_only):
                 if auth:
-                    if multi_step:
+                    if not provision:
+                        g.user, g.user_id = None, authenticate_token()
+                    elif multi_step:
                         with step():
                             _authenticate(authenticate_request)
                     else:

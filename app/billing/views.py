@@ -46,6 +46,8 @@ bp = Blueprint("billing", __name__, url_prefix="/api/billing")
     ),
     response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
     multi_step=True,
+    # The caller's user row is made in the intent's first step, not a step of its own.
+    provision=False,
 )
 def purchase_intent(body: PurchaseIntentIn):
     key = request.headers.get("Idempotency-Key")
@@ -63,6 +65,7 @@ def purchase_intent(body: PurchaseIntentIn):
     query=StatusQuery,
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
+    read_only=True,
 )
 def transaction_status(query: StatusQuery):
     return status_out(queries.own_transaction(current_user_id(), query.transaction_id))
@@ -74,6 +77,7 @@ def transaction_status(query: StatusQuery):
     tags=("billing",),
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
+    read_only=True,
 )
 def transaction_by_id(transaction_id: str):
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
@@ -81,7 +85,12 @@ def transaction_by_id(transaction_id: str):
 
 
 @bp.get("/credits")
-@endpoint(summary="Your credits and available counts", tags=("billing",), response=CreditsOut)
+@endpoint(
+    summary="Your credits and available counts",
+    tags=("billing",),
+    response=CreditsOut,
+    read_only=True,
+)
 def credits():
     items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)
