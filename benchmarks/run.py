@@ -37,9 +37,7 @@ class Context:
 
 
 def _settle(ctx: Context) -> dict:
-    return settle_bench.run(
-        ctx.world, ctx.args.settle, ctx.args.floor, ctx.users, stack.KASPI_KEY
-    )
+    return settle_bench.run(ctx.world, ctx.args.settle, ctx.args.floor, ctx.users, stack.KASPI_KEY)
 
 
 def _status(ctx: Context) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from app.billing.kaspi_client import KaspiClient
 from app.billing.models import Credit, Transaction, TransactionEvent
 from app.extensions import db
 from benchmarks import seed, servers, worker_log
-from benchmarks.report import Row, ratio, say
+from benchmarks.report import ratio, say
 from benchmarks.stack import Stack
 from tests.support.processes import wait_until
 
@@ -185,7 +184,9 @@ def settle_with_worker(stack: Stack, batch: PaidBatch) -> WorkerRun:
 
 
 def run(stack: Stack, worker_count: int, floor_count: int, owners: list[str], api_key: str) -> dict:
-    floor_ids = seed.insert_pending(stack.app, [owners[n % len(owners)] for n in range(floor_count)])
+    floor_ids = seed.insert_pending(
+        stack.app, [owners[n % len(owners)] for n in range(floor_count)]
+    )
     floor = settle_floor(stack.database_url, floor_ids)
     say(f"  raw SQL floor, one transaction per settle: {floor_count} tx = {floor:,.0f} tx/s")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
-from app.auth.services import current_user_id
+from app.auth.services import current_user_id, provision_current_user
 from app.billing import idempotency, queries
 from app.billing.intents import create_purchase_intent
 from app.billing.schemas import (
@@ -53,7 +53,7 @@ def purchase_intent(body: PurchaseIntentIn):
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
-    result = create_purchase_intent(current_user_id(), body, key)
+    result = create_purchase_intent(current_user_id(), body, key, provision=provision_current_user)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return result.body, result.status, headers
 

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,3 +99,17 @@ class PolicyAction(db.Model):
     subscription_status: Mapped[str] = mapped_column(String(16), primary_key=True)
     action: Mapped[str] = mapped_column(String(64), primary_key=True)
     allowed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class CatalogVersion(db.Model):
+    """One row; triggers on every catalog table bump ``version`` (migration 0005).
+
+    Per-process catalog caches compare their version with this one, a primary-key
+    read, instead of re-reading the catalog.
+    """
+
+    __tablename__ = "catalog_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
