@@ -31,8 +31,10 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## Benchmarks against same-run baselines -> var/bench/latest.json (QUICK=1: under 5 minutes).
 bench: install
-	$(BIN)/python -m benchmarks.run
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk) || true
+	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -41,6 +41,16 @@ class Config:
     POLL_INITIAL_DELAY_S = 2.0
     POLL_MAX_DELAY_S = 15.0
     SWEEP_INTERVAL_S = 2.0
+    # A claimed transaction is not due again for this long, so nothing is re-claimed
+    # while its check waits in the queue; after its check it is rescheduled from the
+    # moment Kaspi was asked. A check lost with its worker comes due after the lease.
+    POLL_CLAIM_LEASE_S = 30.0
+    # One sweep claims at most this many due transactions, sent as batch tasks of
+    # CHECK_BATCH_SIZE; each batch asks Kaspi with at most KASPI_CONCURRENCY calls
+    # in flight over pooled keep-alive connections.
+    SWEEP_CLAIM_LIMIT = 500
+    CHECK_BATCH_SIZE = 20
+    KASPI_CONCURRENCY = 8
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
@@ -67,9 +77,13 @@ class Config:
             "POLL_MAX_DELAY_S",
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
+            "POLL_CLAIM_LEASE_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])
+        for key in ("SWEEP_CLAIM_LIMIT", "CHECK_BATCH_SIZE", "KASPI_CONCURRENCY"):
+            if env.get(key):
+                values[key] = int(env[key])
         return values
 
 

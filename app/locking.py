@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.billing.models import Credit, Transaction
 from app.billing.transitions import CreditStatus, TxStatus
@@ -48,6 +49,38 @@ def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transa
         .with_for_update(skip_locked=True)
     )
     return _fresh_all(stmt).all()
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    poll_attempts: int
+
+
+def claim_due_pending_statement(now: datetime, limit: int, lease_until: datetime):
+    """One statement: lock due pending rows (SKIP LOCKED), lease them, count the attempt."""
+    due = (
+        select(Transaction.id)
+        .where(Transaction.status == TxStatus.PENDING, Transaction.next_poll_at <= now)
+        .order_by(Transaction.next_poll_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(Transaction)
+        .where(Transaction.id.in_(due))
+        .values(next_poll_at=lease_until, poll_attempts=Transaction.poll_attempts + 1)
+        .returning(Transaction.id, Transaction.poll_attempts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_due_pending(now: datetime, limit: int, lease_until: datetime) -> list[Claimed]:
+    """Due pending transactions, leased until ``lease_until``; rows another poller holds
+    are skipped. The sweep's whole claim is this one round trip."""
+    rows = db.session.execute(claim_due_pending_statement(now, limit, lease_until))
+    return [Claimed(row.id, row.poll_attempts) for row in rows]
 
 
 def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:

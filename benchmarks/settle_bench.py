@@ -84,7 +84,8 @@ FLOOR_SQL = (
     "UPDATE transactions SET status = 'completed', settled_at = now(), updated_at = now(), "
     "next_poll_at = NULL WHERE id = %s",
     "INSERT INTO transaction_events (transaction_id, from_status, to_status, source, "
-    "provider_status, created_at) VALUES (%s, 'pending', 'completed', 'worker', 'Processed', now())",
+    "provider_status, created_at) "
+    "VALUES (%s, 'pending', 'completed', 'worker', 'Processed', now())",
     "INSERT INTO billing_credits (id, user_id, credit_code, source_transaction_id, sequence, "
     "status, created_at) VALUES (%s, %s, %s, %s, 1, 'available', now()) "
     "ON CONFLICT ON CONSTRAINT uq_billing_credits_grant DO NOTHING",
