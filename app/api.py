@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from app.db import edge, step
@@ -239,7 +239,13 @@ def _to_response(result: Any, default_status: int) -> Response:
         else:
             result, status = result
     if isinstance(result, BaseModel):
-        result = result.model_dump(mode="json")
+        # Straight to JSON text: one pass instead of a dict that jsonify walks again.
+        response = current_app.response_class(
+            result.model_dump_json(), mimetype=current_app.json.mimetype
+        )
+        response.status_code = status
+        response.headers.update(headers)
+        return response
     response = jsonify(result)
     response.status_code = status
     response.headers.update(headers)

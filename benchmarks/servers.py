@@ -81,6 +81,11 @@ def start_worker_and_beat(
     start_beat(cleanup, env, workdir)
 
 
+def start_worker(cleanup: ExitStack, env: dict[str, str], worker_name: str) -> int:
+    """One worker (--concurrency 2); answers its main process id."""
+    return _started(cleanup, start_celery_worker(env, name=worker_name, concurrency=2)).pid
+
+
 def start_beat(cleanup: ExitStack, env: dict[str, str], workdir: Path) -> None:
     schedule = workdir / "celerybeat-schedule"
     _started(cleanup, start_celery_beat(env, schedule, name="bench-beat"))

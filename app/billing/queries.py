@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 
 from app.billing.models import Credit, Transaction
 from app.domain_errors import NotFound
@@ -16,14 +16,26 @@ def transaction_not_found() -> NotFound:
     return NotFound("TRANSACTION_NOT_FOUND", "Transaction not found")
 
 
-def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
-    """One indexed read by primary key; another user's id answers exactly like a missing one."""
-    tx = db.session.scalar(
-        select(Transaction).where(Transaction.id == transaction_id, Transaction.user_id == user_id)
-    )
-    if tx is None:
+# Built once: the status poll is the hottest read. Core columns, not an ORM entity:
+# a poll needs plain values, not an object in the identity map.
+_TRANSACTIONS = Transaction.__table__
+_OWN_TRANSACTION = select(_TRANSACTIONS).where(
+    _TRANSACTIONS.c.id == bindparam("transaction_id"),
+    _TRANSACTIONS.c.user_id == bindparam("user_id"),
+)
+
+
+def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Row:
+    """One indexed read by primary key; another user's id answers exactly like a missing one.
+
+    Answers the row's columns (attribute access like a ``Transaction``), read-only.
+    """
+    row = db.session.execute(
+        _OWN_TRANSACTION, {"transaction_id": transaction_id, "user_id": user_id}
+    ).first()
+    if row is None:
         raise transaction_not_found()
-    return tx
+    return row
 
 
 def credits_of(user_id: str) -> tuple[list[Credit], dict[str, int]]:
