@@ -51,6 +51,8 @@ class Config:
     SWEEP_CLAIM_LIMIT = 500
     CHECK_BATCH_SIZE = 20
     KASPI_CONCURRENCY = 8
+    # Transactions of a batch checked and settled at once (threads, one DB connection each).
+    SETTLE_CONCURRENCY = 4
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
@@ -81,7 +83,12 @@ class Config:
         ):
             if env.get(key):
                 values[key] = float(env[key])
-        for key in ("SWEEP_CLAIM_LIMIT", "CHECK_BATCH_SIZE", "KASPI_CONCURRENCY"):
+        for key in (
+            "SWEEP_CLAIM_LIMIT",
+            "CHECK_BATCH_SIZE",
+            "KASPI_CONCURRENCY",
+            "SETTLE_CONCURRENCY",
+        ):
             if env.get(key):
                 values[key] = int(env[key])
         return values

@@ -4,9 +4,9 @@ The sweep (``claim_batches``) leases due pending rows in one statement and hands
 them out as batches of ids. A batch task (``check_batch``):
 
 1. reads what it needs of its rows in one short step (plain values, no ORM rows);
-2. outside any transaction, asks Kaspi about every payment at once, at most
-   ``KASPI_CONCURRENCY`` calls in flight, over the provider client's pooled
-   keep-alive sessions (one per thread of a per-process pool);
+2. outside any transaction, asks Kaspi about its payments concurrently over the
+   provider client's pooled keep-alive sessions (one per thread of a
+   per-process pool);
 3. applies each answer in its own short step through
    ``reconcile.apply_provider_status``: the row lock, the status machine, the
    grant and the audit entry, exactly as a single check does. A row still
@@ -18,6 +18,15 @@ Nothing here weakens a guarantee: settling is idempotent and serialised on the
 transaction's row lock, so a batch that runs twice (redelivered after a crash)
 or overlaps a manual settle grants once. A batch lost with its worker comes due
 again when the lease ends.
+
+With ``SETTLE_CONCURRENCY`` > 1 (the default), steps 2 and 3 run per transaction
+in that many threads, each with its own app context, session and connection:
+ask Kaspi, then settle in a step. A settle mostly waits on round trips, so a few
+in flight use PostgreSQL and Kaspi far better than one after another. The
+transactions of a batch are distinct rows; each thread takes its locks in the
+usual order, so threads can only queue on a shared club subscription, never
+deadlock. With 1, the batch asks Kaspi (``KASPI_CONCURRENCY`` calls in flight)
+and then settles one transaction after another.
 """
 
 from __future__ import annotations
@@ -31,12 +40,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from app import locking
 from app.billing import reconcile
-from app.billing.kaspi_client import PaymentStatus, ProviderError
+from app.billing.kaspi_client import PaymentProvider, PaymentStatus, ProviderError
 from app.billing.models import Transaction
 from app.billing.provider import get_provider
 from app.billing.transitions import Source, TxStatus
@@ -96,11 +105,26 @@ def check_batch(transaction_ids: Sequence[uuid.UUID], *, source: Source = Source
         return _plain(outcomes)
 
     outside_transaction()
+    if current_app.config["SETTLE_CONCURRENCY"] > 1 and len(linked) > 1:
+        # Each thread asks Kaspi about one payment and settles it in a step of its
+        # own, on its own session and connection: a settle mostly waits on round
+        # trips, so several in flight keep PostgreSQL and Kaspi busy.
+        app = current_app._get_current_object()
+        for outcome in _executor().map(lambda item: _check_one(app, item, source), linked):
+            outcomes[outcome] += 1
+        return _plain(outcomes)
     asked_at = datetime.now(UTC)
     answers = _ask_all([d.payment_id for d in linked])
     for item, answer in zip(linked, answers, strict=True):
         outcomes[_apply(item, answer, asked_at, source)] += 1
     return _plain(outcomes)
+
+
+def _check_one(app: Flask, item: Due, source: Source) -> str:
+    with app.app_context():
+        outside_transaction()
+        asked_at = datetime.now(UTC)
+        return _apply(item, _ask(get_provider(), item.payment_id), asked_at, source)
 
 
 def _apply(item: Due, answer: PaymentStatus | Exception, asked_at: datetime, source: Source) -> str:
@@ -134,19 +158,19 @@ def _reschedule(item: Due, asked_at: datetime) -> None:
     )
 
 
+def _ask(provider: PaymentProvider, payment_id: str) -> PaymentStatus | Exception:
+    try:
+        return provider.get_status(payment_id)
+    except ProviderError as exc:
+        log.warning("kaspi status of %s failed: %s", payment_id, exc)
+        return exc
+
+
 def _ask_all(payment_ids: list[str]) -> list[PaymentStatus | Exception]:
     provider = get_provider()
-
-    def ask(payment_id: str) -> PaymentStatus | Exception:
-        try:
-            return provider.get_status(payment_id)
-        except ProviderError as exc:
-            log.warning("kaspi status of %s failed: %s", payment_id, exc)
-            return exc
-
     if len(payment_ids) == 1:
-        return [ask(payment_ids[0])]
-    return list(_executor().map(ask, payment_ids))
+        return [_ask(provider, payment_ids[0])]
+    return list(_executor().map(lambda payment_id: _ask(provider, payment_id), payment_ids))
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -155,7 +179,8 @@ def _executor() -> ThreadPoolExecutor:
 
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid():
-            workers = max(1, int(current_app.config["KASPI_CONCURRENCY"]))
+            cfg = current_app.config
+            workers = max(1, int(cfg["KASPI_CONCURRENCY"]), int(cfg["SETTLE_CONCURRENCY"]))
             _pool = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="kaspi"))
         return _pool[1]
 
