@@ -25,3 +25,14 @@ broker_connection_retry_on_startup = True
 worker_hijack_root_logger = False
 
 imports = ("app.billing.tasks", "app.clubs.tasks")
+# Sending a task whose result is kept (the dev settle) subscribes to its result
+# first; with Redis down Celery would retry that 20 times (about 20 s) before
+# failing. A short bound lets a caller answer "unavailable" promptly instead.
+result_backend_transport_options = {
+    "retry_policy": {
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    }
+}

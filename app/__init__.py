@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from app.config import PROFILES, check_production
 
@@ -32,7 +33,8 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     app.config.from_object(PROFILES[profile])
     app.config.update(PROFILES[profile].from_env())
     app.config.update(overrides)
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):  # always Flask's default provider here
+        app.json.sort_keys = False
     if profile == "production":
         check_production(app.config)
 

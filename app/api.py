@@ -171,7 +171,7 @@ def endpoint(
     multi_step: bool = False,
     read_only: bool = False,
     provision: bool | None = None,
-) -> Callable:
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     if provision is None:
         provision = not read_only
     if read_only and (multi_step or provision):
@@ -193,7 +193,7 @@ def endpoint(
         provision,
     )
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             # Imported here: auth depends on models, which depend on the app package.
@@ -240,9 +240,7 @@ def _to_response(result: Any, default_status: int) -> Response:
             result, status = result
     if isinstance(result, BaseModel):
         # Straight to JSON text: one pass instead of a dict that jsonify walks again.
-        response = current_app.response_class(
-            result.model_dump_json(), mimetype=current_app.json.mimetype
-        )
+        response = current_app.response_class(result.model_dump_json(), mimetype="application/json")
         response.status_code = status
         response.headers.update(headers)
         return response

@@ -44,6 +44,12 @@ def celery_init_app(app: Flask) -> Celery:
                 "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"] * 5),
                 "options": {"expires": app.config["SWEEP_INTERVAL_S"] * 5},
             },
+            # Late money: re-ask Kaspi about transactions closed without a payment.
+            "late-payment-sweep": {
+                "task": "billing.sweep_late_payments",
+                "schedule": timedelta(seconds=app.config["LATE_SWEEP_INTERVAL_S"]),
+                "options": {"expires": app.config["LATE_SWEEP_INTERVAL_S"]},
+            },
             "subscription-lifecycle": {
                 "task": "clubs.advance_subscriptions",
                 "schedule": timedelta(seconds=app.config["LIFECYCLE_INTERVAL_S"]),

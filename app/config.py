@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"
+# Development only: check_production() refuses to start production with this value.
+DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 DEFAULT_KASPI_KEY = "dev-kaspi-key"
 
 
@@ -23,7 +26,7 @@ class Config:
     # time. A connection found dead mid-request raises a disconnect error; SQLAlchemy
     # then invalidates it (and the rest of the pool) so the next checkout reconnects,
     # and the request answers 503 through app/errors.py.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     REDIS_URL = "redis://127.0.0.1:6379/0"
     KASPI_BASE_URL = "http://127.0.0.1:8090"
     KASPI_API_KEY = DEFAULT_KASPI_KEY
@@ -56,12 +59,16 @@ class Config:
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
+    # The late-payment sweep: how often it runs, and how long before it asks Kaspi
+    # about the same closed transaction again (within the policy's window).
+    LATE_SWEEP_INTERVAL_S = 30.0
+    LATE_RECHECK_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
 
     @classmethod
-    def from_env(cls) -> dict:
+    def from_env(cls) -> dict[str, Any]:
         env = os.environ
-        values: dict = {}
+        values: dict[str, Any] = {}
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
@@ -80,6 +87,8 @@ class Config:
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
             "POLL_CLAIM_LEASE_S",
+            "LATE_SWEEP_INTERVAL_S",
+            "LATE_RECHECK_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])
@@ -130,7 +139,7 @@ class ConfigError(RuntimeError):
     """Raised when the configuration is unsafe for the chosen profile."""
 
 
-def check_production(config: dict) -> None:
+def check_production(config: Mapping[str, Any]) -> None:
     """Refuse to run production with development conveniences left on."""
     problems = []
     if config.get("AUTH_JWT_SECRET") in (None, "", DEFAULT_SECRET):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import redis
 from flask import Flask, current_app
 from flask_migrate import Migrate
@@ -20,6 +22,20 @@ NAMING = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Model(DeclarativeBase):
+        """How the type checker sees `db.Model`.
+
+        Flask-SQLAlchemy builds `db.Model` at runtime (a declarative base plus its
+        `__tablename__` and bind-key mixins), so mypy cannot use the attribute as a base
+        class; a `DeclarativeBase` gives it the same typed-ORM view of the mapped columns.
+        """
+
+else:
+    Model = db.Model
+
 
 def init_redis(app: Flask) -> None:
     app.extensions["redis"] = redis.Redis.from_url(
@@ -28,4 +44,5 @@ def init_redis(app: Flask) -> None:
 
 
 def get_redis() -> redis.Redis:
-    return current_app.extensions["redis"]
+    client: redis.Redis = current_app.extensions["redis"]
+    return client

@@ -12,25 +12,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import ScalarResult, Select, func, literal, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.billing.models import Credit, Transaction
-from app.billing.transitions import CreditStatus, TxStatus
+from app.billing.transitions import CLOSED_UNPAID, CreditStatus, TxStatus
 from app.clubs.models import Club, ClubSubscription
 from app.clubs.transitions import SubStatus
 from app.events.models import Event
 from app.extensions import db
 
+_Row = TypeVar("_Row")
+
 
 # A locked row must be read as the lock sees it: without populate_existing an
 # object already in the session keeps its old attribute values.
-def _fresh_one(stmt):
+def _fresh_one(stmt: Select[tuple[_Row]]) -> _Row | None:
     return db.session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def _fresh_all(stmt):
+def _fresh_all(stmt: Select[tuple[_Row]]) -> ScalarResult[_Row]:
     return db.session.scalars(stmt.execution_options(populate_existing=True))
 
 
@@ -57,7 +61,9 @@ class Claimed:
     poll_attempts: int
 
 
-def claim_due_pending_statement(now: datetime, limit: int, lease_until: datetime):
+def claim_due_pending_statement(
+    now: datetime, limit: int, lease_until: datetime
+) -> ReturningUpdate[tuple[uuid.UUID, int]]:
     """One statement: lock due pending rows (SKIP LOCKED), lease them, count the attempt."""
     due = (
         select(Transaction.id)
@@ -92,6 +98,36 @@ def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Tr
         .with_for_update(skip_locked=True)
     )
     return _fresh_all(stmt).all()
+
+
+def claim_closed_unpaid_transactions(
+    closed_since: datetime, now: datetime, min_recheck: timedelta, limit: int
+) -> Sequence[uuid.UUID]:
+    """Ids of transactions closed without a payment since ``closed_since`` that are due
+    for another question to Kaspi; rows another sweep holds are skipped.
+
+    ``updated_at`` is when they closed. A row never asked is due at once; after that
+    the pause grows with its age (a quarter of the time between closing and the last
+    question, at least ``min_recheck``), so a week's window costs a few dozen calls
+    per transaction, not one a minute.
+    """
+    pause = func.greatest(
+        literal(min_recheck), (Transaction.late_checked_at - Transaction.updated_at) / 4
+    )
+    stmt = (
+        select(Transaction.id)
+        .where(
+            Transaction.status.in_(CLOSED_UNPAID),
+            Transaction.updated_at >= closed_since,
+            Transaction.provider_payment_id.is_not(None),
+            (Transaction.late_checked_at.is_(None))
+            | (Transaction.late_checked_at < literal(now) - pause),
+        )
+        .order_by(Transaction.updated_at.desc())
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalars(stmt).all()
 
 
 def lock_event(event_id: uuid.UUID) -> Event | None:

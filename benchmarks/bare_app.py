@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from sqlalchemy import create_engine, text
 
 from app.auth.tokens import InvalidToken, decode_token
@@ -51,11 +51,11 @@ def create_app() -> Flask:
             return None
 
     @app.get("/healthz")
-    def healthz():
+    def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/status")
-    def status():
+    def status() -> Response | tuple[dict[str, str], int]:
         owner = user_id()
         if owner is None:
             return {"error": "unauthenticated"}, 401
@@ -79,7 +79,7 @@ def create_app() -> Flask:
         )
 
     @app.post("/intent")
-    def intent():
+    def intent() -> tuple[dict[str, str], int]:
         owner = user_id()
         if owner is None:
             return {"error": "unauthenticated"}, 401

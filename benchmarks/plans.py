@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from app import locking
 from app.extensions import db
@@ -62,7 +62,9 @@ def seq_scans(plan: dict) -> list[str]:
     return found
 
 
-def explain_all(app: Flask, now: datetime, connection=None) -> dict[str, list[str]]:
+def explain_all(
+    app: Flask, now: datetime, connection: Connection | None = None
+) -> dict[str, list[str]]:
     """Sweep name -> relations it scans sequentially (empty when all are index scans)."""
     result = {}
     with app.app_context():

@@ -96,7 +96,11 @@ def run(stack: Stack, rounds: int) -> dict:
             headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, owner, 3600)}"}
             start = threading.Barrier(RACERS)
 
-            def publish(event_id: uuid.UUID, headers=headers, start=start) -> tuple[int, float]:
+            def publish(
+                event_id: uuid.UUID,
+                headers: dict[str, str] = headers,
+                start: threading.Barrier = start,
+            ) -> tuple[int, float]:
                 with requests.Session() as session:
                     session.get(base + "/healthz", timeout=10)  # connect before the race
                     start.wait()

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from types import FrameType
 
 from benchmarks import plans, publish_bench, seed, settle_bench, stack, status_bench
 from benchmarks.load import LoadSettings, choose_generator
@@ -99,7 +100,7 @@ def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _terminate(signum: int, _frame) -> None:
+def _terminate(signum: int, _frame: FrameType | None) -> None:
     # Turned into SystemExit so the ExitStack stops every child and drops the database.
     raise SystemExit(128 + signum)
 

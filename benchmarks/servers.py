@@ -8,6 +8,7 @@ is registered for stopping first and waited for second.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -30,7 +31,9 @@ def _started(cleanup: ExitStack, proc: Process) -> Process:
     return proc
 
 
-def _wait_ready(proc: Process, ready, what: str, timeout_s: float = 30.0) -> None:
+def _wait_ready(
+    proc: Process, ready: Callable[[], bool], what: str, timeout_s: float = 30.0
+) -> None:
     try:
         wait_until(lambda: ready() or not proc.alive(), timeout=timeout_s, message=what)
     except TimeoutError:

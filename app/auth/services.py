@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, g, request
 from sqlalchemy.dialects.postgresql import insert
 
@@ -13,7 +15,7 @@ def _unauthenticated(message: str) -> Unauthenticated:
     return Unauthenticated("UNAUTHENTICATED", message)
 
 
-def _claims() -> dict:
+def _claims() -> dict[str, Any]:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -38,7 +40,8 @@ def authenticate_token() -> str:
     Reads filter by owner, and a user nobody has seen owns nothing, so a read
     needs no user row.
     """
-    return _claims()["sub"]
+    subject: str = _claims()["sub"]
+    return subject
 
 
 def provision_current_user() -> None:
@@ -74,16 +77,21 @@ def provision_user(user_id: str, email: str | None = None, name: str | None = No
         .on_conflict_do_nothing(index_elements=[User.id])
     )
     db.session.execute(stmt)
-    return db.session.get(User, user_id)
+    user = db.session.get(User, user_id)
+    if user is None:  # inserted just now or by a concurrent request; users are never deleted
+        raise Unauthenticated("UNAUTHENTICATED", "Unknown user")
+    return user
 
 
 def current_user() -> User:
     """The caller's row; loaded on first use where the endpoint did not provision."""
     if g.get("user") is None:
         g.user = db.session.get(User, g.user_id)
-    return g.user
+    user: User = g.user
+    return user
 
 
 def current_user_id() -> str:
     """The caller's id; safe to read after a COMMIT (a plain string, not an ORM row)."""
-    return g.user_id
+    user_id: str = g.user_id
+    return user_id

@@ -32,6 +32,7 @@ and then settles one transaction after another.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from collections import Counter
@@ -55,13 +56,14 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 _pool_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child builds its own
+# The process's pool, by pid: a forked Celery child builds its own.
+_pools: dict[int, ThreadPoolExecutor] = {}
 
 
 @dataclass(frozen=True)
 class Due:
     id: uuid.UUID
-    payment_id: str | None
+    payment_id: str | None  # None: the link was never stored (crash recovery)
     poll_attempts: int
     poll_interval_s: int
 
@@ -76,9 +78,11 @@ def claim_batches(now: datetime) -> list[list[uuid.UUID]]:
     return [ids[n : n + size] for n in range(0, len(ids), size)]
 
 
-def check_batch(transaction_ids: Sequence[uuid.UUID], *, source: Source = Source.WORKER) -> dict:
+def check_batch(
+    transaction_ids: Sequence[uuid.UUID], *, source: Source = Source.WORKER
+) -> dict[str, int]:
     """Check and settle a batch; answers how many ended how (``{"completed": 18, ...}``)."""
-    outcomes: Counter = Counter()
+    outcomes: Counter[str] = Counter()
     with step():
         rows = db.session.execute(
             select(
@@ -100,7 +104,7 @@ def check_batch(transaction_ids: Sequence[uuid.UUID], *, source: Source = Source
     # A row without a payment link is the rare crash-recovery path: one at a time.
     for item in [d for d in due if d.payment_id is None]:
         outcomes[reconcile.reconcile(item.id, source=source)] += 1
-    linked = [d for d in due if d.payment_id is not None]
+    linked = [(d, payment_id) for d in due if (payment_id := d.payment_id) is not None]
     if not linked:
         return _plain(outcomes)
 
@@ -109,22 +113,24 @@ def check_batch(transaction_ids: Sequence[uuid.UUID], *, source: Source = Source
         # Each thread asks Kaspi about one payment and settles it in a step of its
         # own, on its own session and connection: a settle mostly waits on round
         # trips, so several in flight keep PostgreSQL and Kaspi busy.
-        app = current_app._get_current_object()
-        for outcome in _executor().map(lambda item: _check_one(app, item, source), linked):
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        for outcome in _executor().map(
+            lambda pair: _check_one(app, pair[0], pair[1], source), linked
+        ):
             outcomes[outcome] += 1
         return _plain(outcomes)
     asked_at = datetime.now(UTC)
-    answers = _ask_all([d.payment_id for d in linked])
-    for item, answer in zip(linked, answers, strict=True):
+    answers = _ask_all([payment_id for _, payment_id in linked])
+    for (item, _), answer in zip(linked, answers, strict=True):
         outcomes[_apply(item, answer, asked_at, source)] += 1
     return _plain(outcomes)
 
 
-def _check_one(app: Flask, item: Due, source: Source) -> str:
+def _check_one(app: Flask, item: Due, payment_id: str, source: Source) -> str:
     with app.app_context():
         outside_transaction()
         asked_at = datetime.now(UTC)
-        return _apply(item, _ask(get_provider(), item.payment_id), asked_at, source)
+        return _apply(item, _ask(get_provider(), payment_id), asked_at, source)
 
 
 def _apply(item: Due, answer: PaymentStatus | Exception, asked_at: datetime, source: Source) -> str:
@@ -174,16 +180,14 @@ def _ask_all(payment_ids: list[str]) -> list[PaymentStatus | Exception]:
 
 
 def _executor() -> ThreadPoolExecutor:
-    global _pool
-    import os
-
     with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
+        pool = _pools.get(os.getpid())
+        if pool is None:
             cfg = current_app.config
             workers = max(1, int(cfg["KASPI_CONCURRENCY"]), int(cfg["SETTLE_CONCURRENCY"]))
-            _pool = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="kaspi"))
-        return _pool[1]
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(workers, thread_name_prefix="check")
+        return pool
 
 
-def _plain(outcomes: Counter) -> dict:
+def _plain(outcomes: Counter[str]) -> dict[str, int]:
     return {name: count for name, count in sorted(outcomes.items()) if count}

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.billing import manual, reconcile, refunds
+from app.billing import manual, partial_refunds, reconcile, refunds, review
 from app.billing.kaspi_client import ProviderError
 from app.billing.models import Transaction, TransactionEvent
 from app.catalog.services import set_price
@@ -82,7 +82,7 @@ def list_command(status: str | None, user_id: str | None, limit: int) -> None:
         stmt = stmt.where(Transaction.user_id == user_id)
     for tx in db.session.scalars(stmt):
         click.echo(
-            f"{tx.id}  {tx.status:<9} {tx.product_code:<18} x{tx.quantity:<3} "
+            f"{tx.id}  {tx.status:<12} {tx.product_code:<18} x{tx.quantity:<3} "
             f"{tx.amount:>10} {tx.currency}  {tx.user_id}  {tx.created_at:%Y-%m-%d %H:%M}"
         )
 
@@ -106,6 +106,8 @@ def show_command(transaction_id: str) -> None:
             "to": e.to_status,
             "source": e.source,
             "provider_status": e.provider_status,
+            "amount": e.amount,
+            "provider_amount": e.provider_amount,
             "note": e.note,
             "at": e.created_at,
         }
@@ -123,7 +125,8 @@ def set_price_command(product_code: str, amount: str) -> None:
         value = Decimal(amount)
     except InvalidOperation as exc:
         raise click.BadParameter(f"{amount!r} is not an amount") from exc
-    if not value.is_finite() or value.as_tuple().exponent < -2:
+    exponent = value.as_tuple().exponent  # a letter (n, N, F) for NaN and infinity
+    if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
         raise click.BadParameter("amount must have at most two decimals")
     try:
         with edge():
@@ -135,11 +138,65 @@ def set_price_command(product_code: str, amount: str) -> None:
 
 @billing_cli.command("refund")
 @click.argument("transaction_id")
-def refund_command(transaction_id: str) -> None:
-    """Refund a completed transaction and revoke its unused credits."""
+@click.option(
+    "--unused",
+    is_flag=True,
+    help="Refund only the share of the credits still unused; consumed ones stay.",
+)
+def refund_command(transaction_id: str, unused: bool) -> None:
+    """Refund a completed transaction and revoke its unused credits.
+
+    With --unused: a partial refund of the unused credits' share; the transaction
+    stays completed and its refunded amount grows (fully refunded → refunded).
+    """
     try:
         with edge(multi_step=True):
+            if unused:
+                part = partial_refunds.refund_unused(_uuid(transaction_id), source="cli")
+                click.echo(
+                    f"{part.transaction_id} {part.status} refunded {part.amount} "
+                    f"({part.credits_revoked} unused credit(s) revoked; "
+                    f"{part.refunded_total} refunded in total)"
+                )
+                return
             result = refunds.refund(_uuid(transaction_id), source="cli")
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{result.transaction_id} {result.status}")
+
+
+@billing_cli.command("review")
+@click.option("--limit", default=200, show_default=True)
+def review_command(limit: int) -> None:
+    """List transactions in needs_review, oldest first, with the reason."""
+    with edge():
+        items = review.queue(limit)
+        if not items:
+            click.echo("nothing to review")
+            return
+        for item in items:
+            provider_amount = "-" if item.provider_amount is None else item.provider_amount
+            click.echo(
+                f"{item.transaction_id}  {item.user_id}  {item.product_code}  "
+                f"ours {item.amount}  provider {provider_amount}  "
+                f"{item.provider_status or '-'}  since {item.since:%Y-%m-%d %H:%M}\n"
+                f"    reason: {item.reason or '-'}"
+            )
+
+
+@billing_cli.command("resolve")
+@click.argument("transaction_id")
+@click.option("--grant", "action", flag_value="grant", help="Accept the payment: complete, grant.")
+@click.option("--refund", "action", flag_value="refund", help="Return what Kaspi received.")
+@click.option("--fail", "action", flag_value="fail", help="Close it: no payment was received.")
+@click.option("--note", required=True, help="Why (kept in the audit log).")
+def resolve_command(transaction_id: str, action: str | None, note: str) -> None:
+    """Resolve a needs_review transaction through the status machine."""
+    if action is None:
+        raise click.UsageError("choose one of --grant, --refund, --fail")
+    try:
+        with edge(multi_step=True):
+            tx = review.resolve(_uuid(transaction_id), action, note)
+            click.echo(f"{tx.id} {tx.status}")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app.billing.models import IdempotencyRecord
@@ -171,6 +171,12 @@ def claim(user_id: str, key: str, fingerprint: str) -> Replay | Resume | None:
             "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request"
         )
     if record.state == "done":
+        if record.response_status is None or record.response_body is None:
+            # complete() writes the state and the response in one UPDATE: never expected.
+            raise Conflict(
+                "IDEMPOTENCY_RECORD_INCOMPLETE",
+                "The request with this Idempotency-Key left no response to replay",
+            )
         return Replay(record.response_status, record.response_body)
     if record.created_at < now - STALE_CLAIM and _take_over(record.id, record.created_at, now):
         return Resume(record.transaction_id)
@@ -197,7 +203,8 @@ def _take_over(record_id: int, seen_created_at: datetime, now: datetime) -> bool
         )
         .values(created_at=now)
     )
-    return result.rowcount == 1
+    # An UPDATE returns a CursorResult; Session.execute is typed with the general Result.
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def _in_use() -> Conflict:
@@ -229,4 +236,4 @@ def release(user_id: str, key: str) -> None:
 
 def purge_expired(now: datetime) -> int:
     result = db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now))
-    return result.rowcount
+    return cast("CursorResult[Any]", result).rowcount

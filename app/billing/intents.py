@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Row, case, select, update
@@ -25,8 +26,7 @@ from app.billing.models import Transaction
 from app.billing.provider import PROVIDER_NAME, get_provider
 from app.billing.schemas import PurchaseIntentIn, intent_out
 from app.billing.transitions import Source, TxStatus, record_creation, transition
-from app.catalog.models import Product
-from app.catalog.services import get_policy, get_product
+from app.catalog.services import ProductView, get_policy, get_product
 from app.clubs.models import Club, ClubMember
 from app.db import outside_transaction, step
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
@@ -46,7 +46,7 @@ def _nothing() -> None:
 @dataclass(frozen=True)
 class IntentResult:
     status: int
-    body: dict
+    body: dict[str, Any]
     replayed: bool = False
 
 
@@ -108,24 +108,26 @@ def create_purchase_intent(
     return IntentResult(201, response)
 
 
-def _store_link(transaction_id: uuid.UUID, payment: CreatedPayment) -> Row:
+def _store_link(transaction_id: uuid.UUID, payment: CreatedPayment) -> Row[Any]:
     """``attach_payment`` as one UPDATE ... RETURNING: the row lock, the write and the
     values of the response in one round trip, with no ORM reload of the row."""
-    table = Transaction.__table__
+    columns = Transaction.__table__.columns
     first_poll = datetime.now(UTC) + timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
     stmt = (
-        update(table)
-        .where(table.c.id == transaction_id)
+        update(Transaction)
+        .where(Transaction.id == transaction_id)
         .values(
             provider_payment_id=str(payment.payment_id),
             payment_url=payment.payment_url,
             provider_expires_at=payment.expires_at,
             poll_interval_s=max(1, int(payment.poll_interval_s)),
             next_poll_at=case(
-                (table.c.status == TxStatus.PENDING, first_poll), else_=table.c.next_poll_at
+                (Transaction.status == TxStatus.PENDING, first_poll),
+                else_=Transaction.next_poll_at,
             ),
         )
-        .returning(*table.c)
+        .returning(*columns)
+        .execution_options(synchronize_session=False)
     )
     return db.session.execute(stmt).one()
 
@@ -140,7 +142,7 @@ def _resumable(transaction_id: uuid.UUID | None, user_id: str) -> Transaction | 
     return tx
 
 
-def _purchasable_product(body: PurchaseIntentIn) -> Product:
+def _purchasable_product(body: PurchaseIntentIn) -> ProductView:
     product = get_product(body.product_code)
     if product is None:
         raise NotFound("PRODUCT_NOT_FOUND", f"No product {body.product_code}")
@@ -149,7 +151,7 @@ def _purchasable_product(body: PurchaseIntentIn) -> Product:
     return product
 
 
-def _check_club(user_id: str, product: Product, body: PurchaseIntentIn) -> None:
+def _check_club(user_id: str, product: ProductView, body: PurchaseIntentIn) -> None:
     if product.type != "plan":
         if body.club_id is not None:
             raise invalid_field("club_id", "only club plans are bought for a club")
@@ -170,7 +172,7 @@ def _check_club(user_id: str, product: Product, body: PurchaseIntentIn) -> None:
         raise Forbidden("FORBIDDEN", "Only the club owner can buy a plan")
 
 
-def _create_pending(user_id: str, product: Product, body: PurchaseIntentIn) -> Transaction:
+def _create_pending(user_id: str, product: ProductView, body: PurchaseIntentIn) -> Transaction:
     now = datetime.now(UTC)
     tx = Transaction(
         id=uuid.uuid4(),
@@ -196,6 +198,8 @@ def _create_pending(user_id: str, product: Product, body: PurchaseIntentIn) -> T
 def attach_payment(transaction_id: uuid.UUID, payment: CreatedPayment) -> Transaction:
     """Store the provider's payment on the transaction and schedule its first poll."""
     tx = locking.lock_transaction(transaction_id)
+    if tx is None:
+        raise NotFound("TRANSACTION_NOT_FOUND", "Transaction not found")
     tx.provider_payment_id = str(payment.payment_id)
     tx.payment_url = payment.payment_url
     tx.provider_expires_at = payment.expires_at

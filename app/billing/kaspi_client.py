@@ -37,7 +37,9 @@ CENT = Decimal("0.01")
 OK = 0
 INTERNAL_ERROR = -999
 PURCHASE_NOT_FOUND = -1601
-STATES = {"Wait": "wait", "Processed": "processed", "Error": "error"}
+# Only these two answers are final; Wait, QrTokenCreated, RemotePaymentCreated and any
+# status Kaspi adds later mean the buyer may still pay ("wait").
+STATES = {"Processed": "processed", "Error": "error"}
 # 429 and 5xx mean "not now"; everything else is an answer.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -58,6 +60,9 @@ class PaymentStatus:
     provider_transaction_id: str | None
     expires_at: datetime | None
     refunded_amount: Decimal | None = None  # when the provider reports it (the stub does)
+    external_id: str | None = None  # our id for the payment, when the provider reports it
+    payment_id: str | None = None  # the payment the answer is about, when reported
+    currency: str | None = None  # when reported; Kaspi pays in KZT only
 
 
 class ProviderError(Exception):
@@ -146,7 +151,7 @@ class KaspiClient:
         self.timeout = (connect_timeout_s, read_timeout_s)
         # Retry-After is ignored so one call's duration stays bounded by
         # (1 + retries) * timeout + backoff, whatever the provider asks for.
-        common = {
+        common: dict[str, Any] = {
             "backoff_factor": backoff_factor,
             "raise_on_status": False,
             "respect_retry_after_header": False,
@@ -211,18 +216,23 @@ class KaspiClient:
                 raise
             return PaymentStatus("not_found", str(exc.status_code), None, None, None)
         raw = data.get("Status")
-        if raw not in STATES:
-            # An unknown status tells us nothing we may act on: treat it as no answer.
-            raise ProviderUnavailable(f"unknown Kaspi payment status {raw!r}")
+        if not isinstance(raw, str) or not raw:
+            raise ProviderUnavailable(f"status answer without a Status: {raw!r}")
         try:
             transaction_id = data.get("TransactionId")
+            external_id = data.get("ExternalId")
+            answered_id = data.get("PaymentId")
+            currency = data.get("Currency")
             return PaymentStatus(
-                state=STATES[raw],
-                provider_status=raw,
+                state=STATES.get(raw, "wait"),
+                provider_status=raw[:64],  # the audit column holds 64
                 amount=_decimal_or_none(data.get("Amount")),
                 provider_transaction_id=None if transaction_id is None else str(transaction_id),
                 expires_at=parse_datetime(data["ExpireDate"]) if data.get("ExpireDate") else None,
                 refunded_amount=_decimal_or_none(data.get("RefundedAmount")),
+                external_id=None if external_id is None else str(external_id),
+                payment_id=None if answered_id is None else str(answered_id),
+                currency=None if currency is None else str(currency),
             )
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise ProviderUnavailable(f"malformed status answer: {exc!r}") from exc
@@ -268,7 +278,9 @@ class KaspiClient:
                 self._sessions.append(session)
         return session
 
-    def _call(self, method: str, path: str, body: bytes | None, *, idempotent: bool) -> dict:
+    def _call(
+        self, method: str, path: str, body: bytes | None, *, idempotent: bool
+    ) -> dict[str, Any]:
         # For a refund, "no answer" after the request may have been sent is not
         # "nothing happened": it is reported as RefundOutcomeUnknown.
         unknown = ProviderUnavailable if idempotent else RefundOutcomeUnknown
@@ -297,7 +309,7 @@ class KaspiClient:
         return data
 
 
-def _decode_envelope(response: requests.Response) -> tuple[int, str, dict] | None:
+def _decode_envelope(response: requests.Response) -> tuple[int, str, dict[str, Any]] | None:
     try:
         payload = json.loads(response.content, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):

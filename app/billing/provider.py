@@ -18,4 +18,5 @@ def get_provider() -> PaymentProvider:
     ext = current_app.extensions
     if "payment_provider" not in ext:
         ext["payment_provider"] = KaspiClient.from_config(current_app.config)
-    return ext["payment_provider"]
+    provider: PaymentProvider = ext["payment_provider"]
+    return provider

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 
@@ -25,11 +26,19 @@ _OWN_TRANSACTION = select(_TRANSACTIONS).where(
 )
 
 
-def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Row:
-    """One indexed read by primary key; another user's id answers exactly like a missing one.
+def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
+    """One indexed read by primary key; another user's id answers exactly like a missing one."""
+    tx = db.session.scalar(
+        select(Transaction).where(Transaction.id == transaction_id, Transaction.user_id == user_id)
+    )
+    if tx is None:
+        raise transaction_not_found()
+    return tx
 
-    Answers the row's columns (attribute access like a ``Transaction``), read-only.
-    """
+
+def own_transaction_row(user_id: str, transaction_id: uuid.UUID) -> Row[Any]:
+    """``own_transaction`` for reads that only show it (the status poll): the row's
+    columns with a ``Transaction``'s attribute names, no ORM object."""
     row = db.session.execute(
         _OWN_TRANSACTION, {"transaction_id": transaction_id, "user_id": user_id}
     ).first()

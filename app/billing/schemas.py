@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from app.billing.models import Credit, Transaction
+
+# An ORM row, or a Core row of the transactions table (same attribute names): the
+# status poll and the purchase intent build their answers without an ORM object.
+TransactionLike = Transaction | Row[Any]
 
 MAX_QUANTITY = 100
 
@@ -24,6 +29,9 @@ class PaymentOut(BaseModel):
     payment_id: str | None
     payment_url: str | None
     poll_interval_s: int
+    # When the provider's payment link stops taking payment (its ExpireDate), so a
+    # client can say "the payment link has expired" at the right moment.
+    expires_at: datetime | None = None
 
 
 class PurchaseIntentOut(BaseModel):
@@ -52,6 +60,9 @@ class TransactionStatusOut(BaseModel):
     settled_at: datetime | None
     expires_at: datetime
     poll_interval_s: int
+    # Money returned so far (partial refunds keep the status completed).
+    refunded_amount: str
+    payment: PaymentOut
 
 
 class StatusQuery(BaseModel):
@@ -92,7 +103,7 @@ class DevSettleQueuedOut(BaseModel):
     transaction_id: uuid.UUID
 
 
-def _common(tx: Transaction) -> dict:
+def _common(tx: TransactionLike) -> dict[str, Any]:
     return {
         "transaction_id": tx.id,
         "status": tx.status,
@@ -106,24 +117,28 @@ def _common(tx: Transaction) -> dict:
     }
 
 
-def intent_out(tx: Transaction) -> PurchaseIntentOut:
-    return PurchaseIntentOut(
-        **_common(tx),
-        payment=PaymentOut(
-            provider=tx.provider,
-            payment_id=tx.provider_payment_id,
-            payment_url=tx.payment_url,
-            poll_interval_s=tx.poll_interval_s,
-        ),
+def payment_out(tx: TransactionLike) -> PaymentOut:
+    return PaymentOut(
+        provider=tx.provider,
+        payment_id=tx.provider_payment_id,
+        payment_url=tx.payment_url,
+        poll_interval_s=tx.poll_interval_s,
+        expires_at=tx.provider_expires_at,
     )
 
 
-def status_out(tx: Transaction) -> TransactionStatusOut:
+def intent_out(tx: TransactionLike) -> PurchaseIntentOut:
+    return PurchaseIntentOut(**_common(tx), payment=payment_out(tx))
+
+
+def status_out(tx: TransactionLike) -> TransactionStatusOut:
     return TransactionStatusOut(
         **_common(tx),
         updated_at=tx.updated_at,
         settled_at=tx.settled_at,
         poll_interval_s=tx.poll_interval_s,
+        refunded_amount=str(tx.refunded_amount),
+        payment=payment_out(tx),
     )
 
 

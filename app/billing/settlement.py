@@ -11,14 +11,23 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 
 from app import locking
 from app.billing.models import Credit, Transaction
-from app.billing.transitions import CreditStatus, Source, TxStatus, transition
+from app.billing.transitions import (
+    CreditStatus,
+    IllegalTransition,
+    Source,
+    TxStatus,
+    transition,
+)
 from app.catalog.services import get_product
 from app.clubs import subscriptions
+from app.domain_errors import NotFound
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -39,19 +48,35 @@ def settle(
     provider_status: str | None = None,
     note: str | None = None,
     provider_transaction_id: str | None = None,
+    amount: Decimal | None = None,
+    provider_amount: Decimal | None = None,
+    allowed_from: frozenset[TxStatus] = frozenset({TxStatus.PENDING}),
 ) -> SettleResult:
-    """Move a pending transaction to completed, failed or expired; grant on completion.
+    """Move a transaction from ``allowed_from`` (pending, unless a caller that knows
+    better widens it) to ``target``; grant on completion.
 
     A transaction already in ``target`` is a no-op (the caller's retry, or a race
-    it lost); any other non-pending state raises :class:`transitions.IllegalTransition`.
+    it lost); any other state raises :class:`transitions.IllegalTransition` — in
+    particular a closed one, which only the late-payment path may reopen.
     """
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
         return SettleResult(None, False)
     if tx.status == target:
         return SettleResult(tx, False)
+    if tx.status not in allowed_from:
+        raise IllegalTransition("transaction", tx.status, target)
     now = datetime.now(UTC)
-    transition(tx, target, source=source, provider_status=provider_status, note=note, now=now)
+    transition(
+        tx,
+        target,
+        source=source,
+        provider_status=provider_status,
+        note=note,
+        now=now,
+        amount=amount,
+        provider_amount=provider_amount,
+    )
     if provider_transaction_id:
         tx.provider_transaction_id = provider_transaction_id
     granted = grant_entitlements(tx, now) if target == TxStatus.COMPLETED else 0
@@ -60,6 +85,8 @@ def settle(
 
 def grant_entitlements(tx: Transaction, now: datetime) -> int:
     product = get_product(tx.product_code)
+    if product is None:  # the foreign key keeps a sold product; never expected
+        raise NotFound("PRODUCT_NOT_FOUND", f"No product {tx.product_code}")
     if product.type == "credit":
         rows = [
             {
@@ -74,11 +101,13 @@ def grant_entitlements(tx: Transaction, now: datetime) -> int:
             for seq in range(1, tx.quantity + 1)
         ]
         return _insert_credit_grants(rows)
+    if tx.club_id is None or product.plan_id is None:  # a plan's sale names its club
+        raise NotFound("CLUB_NOT_FOUND", "A club plan transaction without its club or plan")
     granted = subscriptions.grant_period(tx.club_id, product.plan_id, tx.id, now)
     return 1 if granted else 0
 
 
-def _insert_credit_grants(rows: list[dict]) -> int:
+def _insert_credit_grants(rows: list[dict[str, Any]]) -> int:
     """Insert grants; rows that already exist (same source and sequence) are skipped."""
     stmt = (
         insert(Credit)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
 from app.auth.services import current_user_id, provision_current_user
-from app.billing import idempotency, queries
+from app.billing import cancel, idempotency, queries
 from app.billing.intents import create_purchase_intent
 from app.billing.schemas import (
     CreditsOut,
@@ -49,7 +51,7 @@ bp = Blueprint("billing", __name__, url_prefix="/api/billing")
     # The caller's user row is made in the intent's first step, not a step of its own.
     provision=False,
 )
-def purchase_intent(body: PurchaseIntentIn):
+def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[str, str]]:
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
@@ -67,8 +69,8 @@ def purchase_intent(body: PurchaseIntentIn):
     errors={404: "No such transaction of yours"},
     read_only=True,
 )
-def transaction_status(query: StatusQuery):
-    return status_out(queries.own_transaction(current_user_id(), query.transaction_id))
+def transaction_status(query: StatusQuery) -> TransactionStatusOut:
+    return status_out(queries.own_transaction_row(current_user_id(), query.transaction_id))
 
 
 @bp.get("/transactions/<transaction_id>")
@@ -79,9 +81,9 @@ def transaction_status(query: StatusQuery):
     errors={404: "No such transaction of yours"},
     read_only=True,
 )
-def transaction_by_id(transaction_id: str):
+def transaction_by_id(transaction_id: str) -> TransactionStatusOut:
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
-    return status_out(queries.own_transaction(current_user_id(), tx_id))
+    return status_out(queries.own_transaction_row(current_user_id(), tx_id))
 
 
 @bp.get("/credits")
@@ -91,6 +93,25 @@ def transaction_by_id(transaction_id: str):
     response=CreditsOut,
     read_only=True,
 )
-def credits():
+def credits() -> CreditsOut:
     items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)
+
+
+@bp.post("/transactions/<transaction_id>/cancel")
+@endpoint(
+    summary="Cancel one of your pending purchases (Kaspi is asked first)",
+    tags=("billing",),
+    response=TransactionStatusOut,
+    errors={
+        404: "No such transaction of yours",
+        409: "The transaction is not pending (TRANSACTION_NOT_PENDING, with current_status)",
+        503: "The payment provider did not answer; nothing was cancelled",
+    },
+    multi_step=True,
+)
+def cancel_transaction(transaction_id: str) -> TransactionStatusOut:
+    """Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
+    the transaction becomes canceled (200); cancelling again answers the same."""
+    tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
+    return cancel.cancel(current_user_id(), tx_id, status_out)

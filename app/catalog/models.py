@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -16,10 +17,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class Plan(db.Model):
+class Plan(Model):
     __tablename__ = "club_plans"
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_non_negative"),
@@ -50,7 +51,7 @@ class Plan(db.Model):
     is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "billing_products"
     __table_args__ = (
         CheckConstraint("type IN ('credit', 'plan')", name="type_known"),
@@ -65,12 +66,12 @@ class Product(db.Model):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
-    constraints: Mapped[dict] = mapped_column(JSONB, nullable=False, default=dict)
+    constraints: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("club_plans.id"), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
-class BillingPolicy(db.Model):
+class BillingPolicy(Model):
     """A single row of tunables; the CHECK keeps it single."""
 
     __tablename__ = "billing_policy"
@@ -78,14 +79,27 @@ class BillingPolicy(db.Model):
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("pending_ttl_minutes > 0", name="ttl_positive"),
         CheckConstraint("grace_days >= 0", name="grace_non_negative"),
+        CheckConstraint(
+            "late_payment_action IN ('grant', 'refund', 'hold')", name="late_payment_action_known"
+        ),
+        CheckConstraint("late_payment_window_days > 0", name="late_payment_window_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pending_ttl_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
     grace_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    # What to do with a payment the provider confirms after we closed the transaction
+    # (expired, failed, canceled): grant it, refund it, or hold it for review.
+    late_payment_action: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="grant", server_default="grant"
+    )
+    # How long after closing a transaction the sweep keeps asking the provider.
+    late_payment_window_days: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=7, server_default=text("7")
+    )
 
 
-class PolicyAction(db.Model):
+class PolicyAction(Model):
     """Which club actions a subscription status allows (absent row = allowed)."""
 
     __tablename__ = "billing_policy_actions"
@@ -101,8 +115,9 @@ class PolicyAction(db.Model):
     allowed: Mapped[bool] = mapped_column(Boolean, nullable=False)
 
 
-class CatalogVersion(db.Model):
-    """One row; triggers on every catalog table bump ``version`` (migration 0005).
+class CatalogVersion(Model):
+    """One row; triggers on every catalog table give ``version`` a fresh number from a
+    sequence (migration 0005), never one a rolled-back change had used.
 
     Per-process catalog caches compare their version with this one, a primary-key
     read, instead of re-reading the catalog.

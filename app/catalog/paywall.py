@@ -56,7 +56,7 @@ def paywall(
         message,
         reason=reason,
         current_plan_id=current_plan_id,
-        required_plan_id=required_plan.id if club is not None else None,
+        required_plan_id=required_plan.id if required_plan is not None and club else None,
         meta=meta or {},
         options=options,
     )

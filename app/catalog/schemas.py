@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from app.money import Money
@@ -10,7 +12,7 @@ class ProductOut(BaseModel):
     type: str
     title: str
     price: Money
-    constraints: dict
+    constraints: dict[str, Any]
     plan_id: str | None
 
 

@@ -2,8 +2,10 @@
 
 Products and the policy row are cached per process (purchase intents and every
 settle read them). The cache is keyed by ``catalog_version``, a one-row table
-that triggers on every catalog table bump in the same transaction as the change
-(set-price, a migration, a hand-written UPDATE alike). Each database transaction
+that triggers on every catalog table set to a fresh sequence number in the same
+transaction as the change (set-price, a migration, a hand-written UPDATE alike;
+a rolled-back change's number is never reused, so a snapshot read inside it can
+never look current afterwards). Each database transaction
 that reads the cache first compares the version, one primary-key read, and
 reloads on a mismatch; so a reader never uses values older than the catalog as
 its own transaction sees it. Cached values are frozen copies, not ORM rows:
@@ -72,7 +74,7 @@ class _Snapshot:
 
 _CHECKED = "catalog_checked_in"  # session.info: the transaction that compared versions
 _lock = threading.Lock()
-_snapshot: _Snapshot | None = None
+_cache: dict[str, _Snapshot] = {}  # "current": the process's snapshot
 
 
 def _load(version: int) -> _Snapshot:
@@ -83,9 +85,8 @@ def _load(version: int) -> _Snapshot:
 
 def _current() -> _Snapshot:
     """The cached catalog, checked against ``catalog_version`` once per DB transaction."""
-    global _snapshot
     session = db.session()
-    snapshot = _snapshot
+    snapshot = _cache.get("current")
     checked = session.info.get(_CHECKED)
     transaction = session.get_transaction()
     if (
@@ -97,10 +98,12 @@ def _current() -> _Snapshot:
     ):
         return snapshot
     version = db.session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1))
+    if version is None:
+        raise RuntimeError("catalog_version row is missing; run the migrations")
     if snapshot is None or snapshot.version != version:
         snapshot = _load(version)
         with _lock:
-            _snapshot = snapshot
+            _cache["current"] = snapshot
     session.info[_CHECKED] = (weakref.ref(session.get_transaction()), snapshot.version)
     return snapshot
 
@@ -129,6 +132,14 @@ def default_plan() -> Plan:
 
 def get_plan(plan_id: str) -> Plan | None:
     return db.session.get(Plan, plan_id)
+
+
+def require_plan(plan_id: str) -> Plan:
+    """A plan another row refers to (a product, a subscription): missing means not found."""
+    plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound("PLAN_NOT_FOUND", f"No plan {plan_id}")
+    return plan
 
 
 def product_for_plan(plan_id: str) -> Product | None:
@@ -183,5 +194,5 @@ def set_price(code: str, amount: Decimal) -> Product:
     product.price = quantize(amount)
     if product.plan_id:
         # A plan's price and its product's price are one figure; keep them equal.
-        db.session.get(Plan, product.plan_id).price = product.price
+        require_plan(product.plan_id).price = product.price
     return product

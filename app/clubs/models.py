@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Uuid, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 
 ROLES = ("owner", "admin", "member")
 
 
-class Club(db.Model):
+class Club(Model):
     __tablename__ = "clubs"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -22,7 +22,7 @@ class Club(db.Model):
     )
 
 
-class ClubMember(db.Model):
+class ClubMember(Model):
     __tablename__ = "club_members"
     __table_args__ = (CheckConstraint("role IN ('owner', 'admin', 'member')", name="role_known"),)
 
@@ -36,7 +36,7 @@ class ClubMember(db.Model):
     )
 
 
-class ClubSubscription(db.Model):
+class ClubSubscription(Model):
     """The club's current plan; one row per club, rewritten by settlement and lifecycle."""
 
     __tablename__ = "club_subscriptions"
@@ -71,7 +71,7 @@ class ClubSubscription(db.Model):
     )
 
 
-class SubscriptionGrant(db.Model):
+class SubscriptionGrant(Model):
     """One period bought by one transaction; the unique source makes settlement idempotent."""
 
     __tablename__ = "subscription_grants"

@@ -56,16 +56,16 @@ class ClubView:
 
 
 def member_count(club_id: uuid.UUID) -> int:
-    return db.session.scalar(
+    return db.session.scalars(
         select(func.count()).select_from(ClubMember).where(ClubMember.club_id == club_id)
-    )
+    ).one()  # a count is always one row
 
 
 def club_for_member(club_id: uuid.UUID, user_id: str) -> ClubView:
     """Members see the club; to anyone else it does not exist."""
     role = member_role(club_id, user_id)
     club = db.session.get(Club, club_id) if role is not None else None
-    if club is None:
+    if club is None or role is None:
         raise club_not_found()
     return ClubView(club, role, effective_plan(club_id), member_count(club_id))
 

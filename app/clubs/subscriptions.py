@@ -39,7 +39,7 @@ def effective_plan(club_id: uuid.UUID, *, for_share: bool = False) -> EffectiveP
     status = status_at(sub, datetime.now(UTC))
     if status == SubStatus.EXPIRED:
         return EffectivePlan(catalog.default_plan(), status, sub)
-    return EffectivePlan(db.session.get(Plan, sub.plan_id), status, sub)
+    return EffectivePlan(catalog.require_plan(sub.plan_id), status, sub)
 
 
 def status_at(sub: ClubSubscription, now: datetime) -> SubStatus:
@@ -64,7 +64,7 @@ def grant_period(
     plan, or nothing current: the new plan starts now. The unique source
     transaction on subscription_grants makes a second call a no-op.
     """
-    plan = db.session.get(Plan, plan_id)
+    plan = catalog.require_plan(plan_id)
     period = timedelta(days=plan.period_days)
     grace = timedelta(days=catalog.get_policy().grace_days)
     # The club row serialises a club's first subscription too (no row to lock yet).

@@ -33,7 +33,7 @@ def club_out(view: services.ClubView) -> ClubOut:
                 current_period_end=sub.current_period_end,
                 grace_until=sub.grace_until,
             )
-            if sub is not None
+            if sub is not None and view.plan.status is not None
             else None
         ),
         member_count=view.member_count,
@@ -49,7 +49,7 @@ def club_out(view: services.ClubView) -> ClubOut:
     response=ClubOut,
     status=201,
 )
-def create_club(body: ClubCreateIn):
+def create_club(body: ClubCreateIn) -> ClubOut:
     user = current_user()
     club = services.create_club(user, body.name)
     return club_out(services.club_for_member(club.id, user.id))
@@ -62,7 +62,7 @@ def create_club(body: ClubCreateIn):
     response=ClubOut,
     errors={404: "CLUB_NOT_FOUND: no such club, or you are not a member"},
 )
-def get_club(club_id: str):
+def get_club(club_id: str) -> ClubOut:
     return club_out(services.club_for_member(_club_id(club_id), current_user().id))
 
 
@@ -80,7 +80,7 @@ def get_club(club_id: str):
         409: "ALREADY_A_MEMBER",
     },
 )
-def add_member(club_id: str, body: MemberAddIn):
+def add_member(club_id: str, body: MemberAddIn) -> MemberOut:
     member = services.add_member(current_user(), _club_id(club_id), body.user_id, body.role)
     return MemberOut(
         club_id=member.club_id,

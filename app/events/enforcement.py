@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -47,7 +48,7 @@ def credit_terms(product: Product | None) -> d.CreditTerms | None:
 
 
 def available_credits(user_id: str, credit_code: str) -> int:
-    return db.session.scalar(
+    return db.session.scalars(
         select(func.count())
         .select_from(Credit)
         .where(
@@ -55,7 +56,7 @@ def available_credits(user_id: str, credit_code: str) -> int:
             Credit.credit_code == credit_code,
             Credit.status == "available",
         )
-    )
+    ).one()  # a count is always one row
 
 
 def personal_terms(owner_id: str, *, count_credits: bool = True) -> d.PersonalTerms:
@@ -111,6 +112,13 @@ def _plan_fitting(wanted: d.EventFacts, preferred: Plan | None = None) -> Plan |
     return catalog.cheapest_plan_fitting(wanted.max_participants, paid_events=wanted.is_paid)
 
 
+def _paywall_reason(decision: d.Decision) -> str:
+    # Only a PAYWALL decision reaches the paywall builders, and decision.py always names it.
+    if decision.reason is None:
+        raise ValueError(f"a {decision.outcome} decision has no paywall reason")
+    return decision.reason
+
+
 def _limit_text(limit: int | None) -> str:
     return "unlimited" if limit is None else str(limit)
 
@@ -118,6 +126,7 @@ def _limit_text(limit: int | None) -> str:
 def personal_paywall(
     decision: d.Decision, event_id: uuid.UUID, wanted: d.EventFacts, terms: d.PersonalTerms
 ) -> PaymentRequired:
+    reason = _paywall_reason(decision)
     ceiling = terms.credit.ceiling if terms.credit else None
     product = personal_credit_product() if decision.offer_credit else None
     free_plan = catalog.default_plan()
@@ -140,7 +149,7 @@ def personal_paywall(
             "upgrade credits apply when publishing, so a larger event needs a club plan."
         )
     return paywall(
-        decision.reason,
+        reason,
         message,
         current_plan_id=free_plan.id,
         required_plan=_plan_fitting(wanted) if decision.offer_club else None,
@@ -164,8 +173,9 @@ def club_paywall(
     eff: EffectivePlan,
     action: str,
 ) -> PaymentRequired:
+    reason = _paywall_reason(decision)
     plan = eff.plan
-    meta: dict = {"club_id": str(club_id)}
+    meta: dict[str, Any] = {"club_id": str(club_id)}
     if event_id is not None:
         meta["event_id"] = str(event_id)
     preferred = None
@@ -190,7 +200,7 @@ def club_paywall(
         message = f"The {plan.title} plan does not allow paid events."
         meta.update(is_paid=True)
     return paywall(
-        decision.reason,
+        reason,
         message,
         current_plan_id=plan.id,
         required_plan=_plan_fitting(wanted, preferred),

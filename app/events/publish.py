@@ -28,8 +28,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from flask import url_for
+from sqlalchemy import CursorResult
 
 from app import locking
 from app.billing.models import Credit
@@ -67,20 +69,20 @@ def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
     if event is None:
         raise services.event_not_found()
     facts = enforcement.facts(event)
-    if facts.published:
+    if event.published_at is not None:  # what facts.published says
         return PublishResult(event.id, event.published_at, False, True)
     if event.club_id is not None:
-        terms, eff = enforcement.club_terms(event.club_id, d.PUBLISH_EVENT)
-        decision = d.decide_publish(facts, terms, confirm=confirm)
+        club_terms, eff = enforcement.club_terms(event.club_id, d.PUBLISH_EVENT)
+        decision = d.decide_publish(facts, club_terms, confirm=confirm)
         if decision.outcome is d.Outcome.PAYWALL:
             raise enforcement.club_paywall(
-                decision, event.id, event.club_id, facts, terms, eff, d.PUBLISH_EVENT
+                decision, event.id, event.club_id, facts, club_terms, eff, d.PUBLISH_EVENT
             )
         return _publish(event, credit_consumed=False)
 
     terms = enforcement.personal_terms(event.owner_id)
     decision = d.decide_publish(facts, terms, confirm=confirm)
-    if decision.consume_credit and not _consume_oldest_credit(event, terms.credit.code):
+    if decision.consume_credit and not _consume_oldest_credit(event, _credit_code(terms)):
         # Counted, but every available credit is held by a concurrent publish (or was
         # just consumed): decide again as a user without credits.
         terms = replace(terms, available_credits=0)
@@ -89,8 +91,15 @@ def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
         return _publish(event, credit_consumed=decision.consume_credit)
     if decision.outcome is d.Outcome.CONFIRM_CREDIT:
         href = url_for("events.publish", event_id=str(event.id), confirm_credit=1)
-        raise confirmation_required(event.id, terms.credit.code, event.max_participants, href)
+        raise confirmation_required(event.id, _credit_code(terms), event.max_participants, href)
     raise enforcement.personal_paywall(decision, event.id, facts, terms)
+
+
+def _credit_code(terms: d.PersonalTerms) -> str:
+    # decide_publish only consumes, or asks to confirm, a credit the terms offer.
+    if terms.credit is None:
+        raise ValueError("the decision uses a credit the terms do not offer")
+    return terms.credit.code
 
 
 def _consume_oldest_credit(event: Event, credit_code: str) -> bool:
@@ -106,7 +115,8 @@ def _consume_oldest_credit(event: Event, credit_code: str) -> bool:
         ).where(Credit.id == credit.id)
     )
     # We hold the row lock, so this is 1; the condition is the belt to the lock's braces.
-    return consumed.rowcount == 1
+    # An UPDATE returns a CursorResult; Session.execute is typed with the general Result.
+    return cast("CursorResult[Any]", consumed).rowcount == 1
 
 
 def _publish(event: Event, *, credit_consumed: bool) -> PublishResult:

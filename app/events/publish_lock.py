@@ -25,6 +25,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 from app.domain_errors import Conflict
 from app.extensions import get_redis
@@ -45,7 +46,8 @@ def lock_key(owner_id: str) -> str:
 
 
 def _redis_known_down() -> bool:
-    return time.monotonic() < current_app.extensions.get(_STATE_KEY, 0.0)
+    down_until: float = current_app.extensions.get(_STATE_KEY, 0.0)
+    return time.monotonic() < down_until
 
 
 def _mark_redis_down() -> None:
@@ -89,7 +91,7 @@ def publish_lock(owner_id: str) -> Iterator[bool]:
         _release(lock, owner_id)
 
 
-def _release(lock, owner_id: str) -> None:
+def _release(lock: Lock, owner_id: str) -> None:
     try:
         lock.release()
     except LockError:

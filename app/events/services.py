@@ -150,11 +150,11 @@ def update_event(user: User, event_id: uuid.UUID, body: EventPatchIn) -> Event:
 
 def _check_edit(event: Event, before: d.EventFacts, after: d.EventFacts) -> None:
     if event.club_id is not None:
-        terms, eff = enforcement.club_terms(event.club_id, d.UPDATE_EVENT)
-        decision = d.decide_update(before, after, terms)
+        club_terms, eff = enforcement.club_terms(event.club_id, d.UPDATE_EVENT)
+        decision = d.decide_update(before, after, club_terms)
         if decision.outcome is d.Outcome.PAYWALL:
             raise enforcement.club_paywall(
-                decision, event.id, event.club_id, after, terms, eff, d.UPDATE_EVENT
+                decision, event.id, event.club_id, after, club_terms, eff, d.UPDATE_EVENT
             )
         return
     terms = enforcement.personal_terms(event.owner_id, count_credits=False)

@@ -38,7 +38,7 @@ PAYWALL_402 = (
         404: "CLUB_NOT_FOUND",
     },
 )
-def create_event(body: EventCreateIn):
+def create_event(body: EventCreateIn) -> EventOut:
     return event_out(services.create_event(current_user(), body))
 
 
@@ -48,7 +48,7 @@ def create_event(body: EventCreateIn):
     tags=("events",),
     response=EventListOut,
 )
-def list_events():
+def list_events() -> EventListOut:
     return EventListOut(events=[event_out(e) for e in services.my_events(current_user().id)])
 
 
@@ -59,7 +59,7 @@ def list_events():
     response=EventOut,
     errors={404: "EVENT_NOT_FOUND"},
 )
-def get_event(event_id: str):
+def get_event(event_id: str) -> EventOut:
     event_uuid = services.parse_event_id(event_id)
     return event_out(services.visible_event(event_uuid, current_user().id))
 
@@ -72,7 +72,7 @@ def get_event(event_id: str):
     response=EventOut,
     errors={402: PAYWALL_402, 403: "FORBIDDEN", 404: "EVENT_NOT_FOUND"},
 )
-def patch_event(event_id: str, body: EventPatchIn):
+def patch_event(event_id: str, body: EventPatchIn) -> EventOut:
     event_uuid = services.parse_event_id(event_id)
     return event_out(services.update_event(current_user(), event_uuid, body))
 
@@ -92,7 +92,7 @@ def patch_event(event_id: str, body: EventPatchIn):
     },
     multi_step=True,
 )
-def publish(event_id: str, query: PublishQuery):
+def publish(event_id: str, query: PublishQuery) -> PublishOut:
     event_uuid = services.parse_event_id(event_id)
     result = publish_event(current_user_id(), event_uuid, confirm=query.confirmed)
     return PublishOut(

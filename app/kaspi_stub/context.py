@@ -10,7 +10,8 @@ from app.kaspi_stub.store import Store, connect
 def get_store() -> Store:
     if "kaspi_store" not in g:
         g.kaspi_store = Store(connect(current_app.config["KASPI_STUB_DB"]))
-    return g.kaspi_store
+    store: Store = g.kaspi_store
+    return store
 
 
 def close_store(_exc: BaseException | None = None) -> None:

@@ -109,7 +109,8 @@ class _Schemas:
 
     def __init__(self) -> None:
         self.wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = []
-        self.refs: dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]] = {}
+        # Keyed by model class (pydantic's own key type also admits pydantic dataclasses).
+        self.refs: dict[tuple[type[Any], JsonSchemaMode], dict[str, Any]] = {}
         self.components: dict[str, Any] = {}
 
     def want(self, model: type[BaseModel] | None, mode: JsonSchemaMode) -> None:
@@ -129,7 +130,8 @@ class _Schemas:
         ref = self.ref(model, mode)
         if "$ref" not in ref:
             return ref
-        return self.components[ref["$ref"].rsplit("/", 1)[1]]
+        resolved: dict[str, Any] = self.components[ref["$ref"].rsplit("/", 1)[1]]
+        return resolved
 
 
 def _documented_routes() -> list[tuple[Rule, str, EndpointSpec, Any]]:
@@ -343,11 +345,11 @@ def _operation(
         errors.setdefault(401, "UNAUTHENTICATED: missing, invalid or expired Bearer token")
     errors.setdefault(500, "INTERNAL_ERROR: unexpected failure (no internals are exposed)")
     for status, description in errors.items():
-        extra = {}
+        error_extra: dict[str, Any] = {}
         if status == 401:
-            extra["headers"] = {
+            error_extra["headers"] = {
                 "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}
             }
-        responses[str(status)] = _error(status, description, **extra)
+        responses[str(status)] = _error(status, description, **error_extra)
     op["responses"] = dict(sorted(responses.items()))
     return op

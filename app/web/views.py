@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template
 from pydantic import BaseModel, ConfigDict, Field
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.api import endpoint
 from app.auth.tokens import issue_token
@@ -49,7 +50,7 @@ def index() -> Response:
 
 
 @bp.get("/app")
-def app_alias() -> Response:
+def app_alias() -> BaseResponse:
     return redirect("/", 302)
 
 

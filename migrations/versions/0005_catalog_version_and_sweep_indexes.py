@@ -1,21 +1,23 @@
 """Catalog version for per-process caches; indexes that keep the subscription sweep flat.
 
 - ``catalog_version``: one row whose ``version`` every change to a catalog table
-  bumps (statement-level triggers, so set-price, a migration or a hand-written
-  UPDATE all count). Processes cache the catalog and re-read it only when the
-  version they cached is no longer current.
+  sets to a fresh number (statement-level triggers, so set-price, a migration or
+  a hand-written UPDATE all count). Processes cache the catalog and re-read it
+  only when the version they cached is no longer current. The numbers come from
+  a sequence, which a rollback does not give back: a version seen inside a
+  transaction that rolled back is never current again.
 - ``club_subscriptions``: partial indexes for the lifecycle sweep (active rows by
   period end, grace rows by grace end), so it never scans the whole table.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -30,12 +32,15 @@ def upgrade():
         sa.CheckConstraint("id = 1", name=op.f("ck_catalog_version_single_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_version")),
     )
-    op.execute("INSERT INTO catalog_version (id, version) VALUES (1, 1)")
+    op.execute("CREATE SEQUENCE catalog_version_seq")
+    op.execute(
+        "INSERT INTO catalog_version (id, version) VALUES (1, nextval('catalog_version_seq'))"
+    )
     op.execute(
         """
         CREATE FUNCTION bump_catalog_version() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            UPDATE catalog_version SET version = version + 1 WHERE id = 1;
+            UPDATE catalog_version SET version = nextval('catalog_version_seq') WHERE id = 1;
             RETURN NULL;
         END
         $$
@@ -70,3 +75,4 @@ def downgrade():
         op.execute(f"DROP TRIGGER {table}_bump_catalog_version ON {table}")
     op.execute("DROP FUNCTION bump_catalog_version()")
     op.drop_table("catalog_version")
+    op.execute("DROP SEQUENCE catalog_version_seq")

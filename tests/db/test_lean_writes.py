@@ -66,3 +66,22 @@ def test_cached_catalog_entries_are_read_only(app, db_session):
         product = catalog.get_product("EVENT_UPGRADE_500")
     with pytest.raises(AttributeError):
         product.price = Decimal("1.00")
+
+
+def test_a_catalog_read_inside_a_rolled_back_change_is_never_current_again(app, db_session):
+    from app.catalog.models import Product
+
+    seen = []
+
+    def abandoned_change() -> None:
+        with step():
+            db_session.get(Product, "EVENT_UPGRADE_500").price = Decimal("1.00")
+            db_session.flush()
+            seen.append(catalog.get_product("EVENT_UPGRADE_500").price)
+            raise RuntimeError("the change is abandoned")
+
+    with pytest.raises(RuntimeError, match="abandoned"):
+        abandoned_change()
+    assert seen == [Decimal("1.00")]
+    with step():
+        assert catalog.get_product("EVENT_UPGRADE_500").price != Decimal("1.00")

@@ -44,7 +44,7 @@ def catalog_snapshot(app) -> dict[str, list[dict]]:
 
 
 @pytest.fixture
-def clean_db(app, catalog_snapshot) -> Iterator[None]:
+def clean_db(app, catalog_snapshot) -> None:
     """Empty every transactional table and restore the catalog's seed values."""
     with app.app_context():
         db.session.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} CASCADE"))
@@ -62,7 +62,6 @@ def clean_db(app, catalog_snapshot) -> Iterator[None]:
                 db.session.execute(text(f"UPDATE {table} SET {sets} WHERE {where}"), params)
         db.session.commit()
         db.session.remove()
-    yield
 
 
 def service_env(app_config: dict, **extra: str) -> dict[str, str]:

@@ -378,7 +378,9 @@ def test_subscription_expiring_while_club_publishes_race(app, server):
         owner, club = db.session.get(User, owner_id), db.session.get(Club, club_id)
         late_event = make_event(owner, club=club, max_participants=1).id
         db.session.remove()
-    late = requests.post(f"{server}/api/events/{late_event}/publish", headers=auth(owner_id))
+    late = requests.post(
+        f"{server}/api/events/{late_event}/publish", headers=auth(owner_id), timeout=30
+    )
     assert late.status_code == 402
     assert late.json()["error"]["reason"] == "SUBSCRIPTION_NOT_ACTIVE"
 

@@ -145,7 +145,7 @@ def start_celery_worker(
     env: dict[str, str], name: str = "worker", concurrency: int = 2, app: str = "workers"
 ) -> Process:
     """A real worker; ``app`` may name a test entry point that patches the real app."""
-    proc = Process(
+    return Process(
         name,
         [
             bin_path("celery"),
@@ -165,7 +165,6 @@ def start_celery_worker(
         ],
         env,
     ).start()
-    return proc
 
 
 def start_celery_beat(env: dict[str, str], schedule_path: Path, name: str = "beat") -> Process:
