@@ -89,15 +89,18 @@ def claim_due_pending(now: datetime, limit: int, lease_until: datetime) -> list[
     return [Claimed(row.id, row.poll_attempts) for row in rows]
 
 
-def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
-    stmt = (
+def expired_pending_statement(now: datetime, limit: int) -> Select[tuple[Transaction]]:
+    return (
         select(Transaction)
         .where(Transaction.status == TxStatus.PENDING, Transaction.expires_at <= now)
         .order_by(Transaction.expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return _fresh_all(stmt).all()
+
+
+def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
+    return _fresh_all(expired_pending_statement(now, limit)).all()
 
 
 def claim_closed_unpaid_transactions(
@@ -111,10 +114,16 @@ def claim_closed_unpaid_transactions(
     question, at least ``min_recheck``), so a week's window costs a few dozen calls
     per transaction, not one a minute.
     """
+    return db.session.scalars(closed_unpaid_statement(closed_since, now, min_recheck, limit)).all()
+
+
+def closed_unpaid_statement(
+    closed_since: datetime, now: datetime, min_recheck: timedelta, limit: int
+) -> Select[tuple[uuid.UUID]]:
     pause = func.greatest(
         literal(min_recheck), (Transaction.late_checked_at - Transaction.updated_at) / 4
     )
-    stmt = (
+    return (
         select(Transaction.id)
         .where(
             Transaction.status.in_(CLOSED_UNPAID),
@@ -127,7 +136,6 @@ def claim_closed_unpaid_transactions(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return db.session.scalars(stmt).all()
 
 
 def lock_event(event_id: uuid.UUID) -> Event | None:
@@ -150,7 +158,11 @@ def share_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
 
 
 def claim_subscriptions_due(now: datetime, limit: int) -> Sequence[ClubSubscription]:
-    stmt = (
+    return _fresh_all(subscriptions_due_statement(now, limit)).all()
+
+
+def subscriptions_due_statement(now: datetime, limit: int) -> Select[tuple[ClubSubscription]]:
+    return (
         select(ClubSubscription)
         .where(
             (
@@ -163,7 +175,6 @@ def claim_subscriptions_due(now: datetime, limit: int) -> Sequence[ClubSubscript
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return _fresh_all(stmt).all()
 
 
 def lock_oldest_available_credit(user_id: str, credit_code: str) -> Credit | None:

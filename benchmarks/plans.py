@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Executable, text
 
 from app import locking
 from app.extensions import db
@@ -30,24 +30,34 @@ SELECT gen_random_uuid(), :user_id, 'EVENT_UPGRADE_500', 1, 1000.00, 'KZT',
     CASE WHEN n % 1000 = 0 THEN NULL ELSE now() END
 FROM generate_series(1, :rows) AS n
 """
+# Clubs with subscriptions for the lifecycle sweep: a tenth of the transactions,
+# almost all active with their period ending later.
+SEED_SUBSCRIPTIONS_SQL = """
+WITH clubs AS (
+    INSERT INTO clubs (id, name, owner_id, created_at)
+    SELECT gen_random_uuid(), 'club ' || n, :user_id, now() FROM generate_series(1, :rows) AS n
+    RETURNING id
+)
+INSERT INTO club_subscriptions (id, club_id, plan_id, status, current_period_start,
+    current_period_end, grace_until, updated_at)
+SELECT gen_random_uuid(), id, 'club_50', 'active', now() - interval '1 day',
+    now() + (random() * 30 + 1) * interval '1 day', now() + interval '40 days', now()
+FROM clubs
+"""
+ANALYZE_SQL = "ANALYZE transactions, clubs, club_subscriptions"
 
 
-def sweep_statements(now: datetime) -> dict[str, object]:
-    """Every sweep's statement, as the service sends it."""
-    from sqlalchemy import select
-
-    from app.billing.models import Transaction
-    from app.billing.transitions import TxStatus
-
+def sweep_statements(now: datetime) -> dict[str, Executable]:
+    """Every sweep's statement, built by app/locking.py exactly as the sweeps send it."""
     return {
         "claim_due_pending": locking.claim_due_pending_statement(
             now, 500, now + timedelta(seconds=30)
         ),
-        "claim_expired_pending": select(Transaction)
-        .where(Transaction.status == TxStatus.PENDING, Transaction.expires_at <= now)
-        .order_by(Transaction.expires_at)
-        .limit(200)
-        .with_for_update(skip_locked=True),
+        "claim_expired_pending": locking.expired_pending_statement(now, 200),
+        "claim_closed_unpaid": locking.closed_unpaid_statement(
+            now - timedelta(days=7), now, timedelta(minutes=1), 100
+        ),
+        "claim_subscriptions_due": locking.subscriptions_due_statement(now, 200),
     }
 
 
@@ -69,7 +79,9 @@ def explain_all(
     result = {}
     with app.app_context():
         for name, stmt in sweep_statements(now).items():
-            compiled = stmt.compile(dialect=db.engine.dialect)
+            compiled = stmt.compile(
+                dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
+            )
             sql = "EXPLAIN (FORMAT JSON) " + str(compiled)
             if connection is not None:
                 raw = connection.exec_driver_sql(sql, compiled.params).scalar()
@@ -81,10 +93,19 @@ def explain_all(
     return result
 
 
+def seed_sql(rows: int) -> list[tuple[str, dict[str, int]]]:
+    """The statements (and their row counts) that fill the tables for a plan check."""
+    return [
+        (SEED_SQL, {"rows": rows}),
+        (SEED_SUBSCRIPTIONS_SQL, {"rows": max(1, rows // 10)}),
+        (ANALYZE_SQL, {}),
+    ]
+
+
 def seed(app: Flask, rows: int, user_id: str) -> None:
     with app.app_context():
-        db.session.execute(text(SEED_SQL), {"rows": rows, "user_id": user_id})
-        db.session.execute(text("ANALYZE transactions"))
+        for sql, params in seed_sql(rows):
+            db.session.execute(text(sql), {**params, "user_id": user_id})
         db.session.commit()
 
 
