@@ -56,6 +56,9 @@ class Config:
     KASPI_CONCURRENCY = 8
     # Transactions of a batch checked and settled at once (threads, one DB connection each).
     SETTLE_CONCURRENCY = 4
+    # Read timeout of the poller's status calls. Shorter than KASPI_TIMEOUT_S: a slow
+    # answer is simply asked for again at the next poll, and must not hold up a batch.
+    KASPI_POLL_TIMEOUT_S = 2.0
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
@@ -87,6 +90,7 @@ class Config:
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
             "POLL_CLAIM_LEASE_S",
+            "KASPI_POLL_TIMEOUT_S",
             "LATE_SWEEP_INTERVAL_S",
             "LATE_RECHECK_S",
         ):

@@ -46,9 +46,8 @@ from sqlalchemy import select, update
 
 from app import locking
 from app.billing import reconcile
-from app.billing.kaspi_client import PaymentProvider, PaymentStatus, ProviderError
+from app.billing.kaspi_client import KaspiClient, PaymentProvider, PaymentStatus, ProviderError
 from app.billing.models import Transaction
-from app.billing.provider import get_provider
 from app.billing.transitions import Source, TxStatus
 from app.db import outside_transaction, step
 from app.extensions import db
@@ -130,7 +129,7 @@ def _check_one(app: Flask, item: Due, payment_id: str, source: Source) -> str:
     with app.app_context():
         outside_transaction()
         asked_at = datetime.now(UTC)
-        return _apply(item, _ask(get_provider(), payment_id), asked_at, source)
+        return _apply(item, _ask(_poll_provider(), payment_id), asked_at, source)
 
 
 def _apply(item: Due, answer: PaymentStatus | Exception, asked_at: datetime, source: Source) -> str:
@@ -172,8 +171,19 @@ def _ask(provider: PaymentProvider, payment_id: str) -> PaymentStatus | Exceptio
         return exc
 
 
+def _poll_provider() -> PaymentProvider:
+    """The provider client the poller asks, with its shorter read timeout (one per process)."""
+    ext = current_app.extensions
+    if "poll_provider" not in ext:
+        config = dict(current_app.config)
+        config["KASPI_TIMEOUT_S"] = config["KASPI_POLL_TIMEOUT_S"]
+        ext["poll_provider"] = KaspiClient.from_config(config)
+    provider: PaymentProvider = ext["poll_provider"]
+    return provider
+
+
 def _ask_all(payment_ids: list[str]) -> list[PaymentStatus | Exception]:
-    provider = get_provider()
+    provider = _poll_provider()
     if len(payment_ids) == 1:
         return [_ask(provider, payment_ids[0])]
     return list(_executor().map(lambda payment_id: _ask(provider, payment_id), payment_ids))
