@@ -7,16 +7,18 @@
   INSERT + the stub's create-link.
 
 Both servers run the same number of gunicorn workers and face the same load
-generator with the same settings, one after the other (never both at once).
+generator with the same settings, taking turns in rounds (never loaded at once),
+so a change in the machine's other load hits both alike.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 from sqlalchemy import select
@@ -58,27 +60,70 @@ def _describe(label: str, m: Measured) -> None:
     )
 
 
-def _measure(
+@dataclass(frozen=True)
+class Target:
+    name: str
+    app_spec: str
+    paths: list[str]
+
+
+ROUNDS = 3  # the two servers take turns, so drifting machine load hits both alike
+
+
+def _measure_pair(
     stack: Stack,
-    app_spec: str,
-    name: str,
-    paths: list[str],
+    bare: Target,
+    api: Target,
     headers: dict[str, str],
     generator: str,
     settings: LoadSettings,
-) -> Measured:
+) -> tuple[Measured, Measured]:
+    """Both servers up at once (one idle while the other is loaded), in alternating rounds."""
+    turn = replace(settings, duration_s=max(2, settings.duration_s // ROUNDS))
     with ExitStack() as procs:
-        base, pid = servers.start_gunicorn(procs, name, app_spec, stack.env, API_WORKERS)
-        sample = requests.request(
-            settings.method, base + paths[0], headers=headers, data=settings.body, timeout=10
-        )
-        if sample.status_code >= 300:
-            raise RuntimeError(f"{name} {paths[0]} answered {sample.status_code}: {sample.text}")
-        warm_up(base, paths, headers, settings=settings)
-        before = tree_cpu_s(pid)
-        load = run_load(generator, base, paths, headers, settings, stack.workdir)
-        cpu_s = tree_cpu_s(pid) - before
-    return Measured(load, cpu_s * 1000 / load.requests if load.requests else float("nan"))
+        started = []
+        for target in (bare, api):
+            base, pid = servers.start_gunicorn(
+                procs, target.name, target.app_spec, stack.env, API_WORKERS
+            )
+            sample = requests.request(
+                settings.method,
+                base + target.paths[0],
+                headers=headers,
+                data=settings.body,
+                timeout=10,
+            )
+            if sample.status_code >= 300:
+                raise RuntimeError(
+                    f"{target.name} {target.paths[0]} answered {sample.status_code}: {sample.text}"
+                )
+            warm_up(base, target.paths, headers, settings=settings)
+            started.append((base, pid, target))
+        loads: dict[str, list[LoadResult]] = {bare.name: [], api.name: []}
+        cpu: dict[str, float] = {bare.name: 0.0, api.name: 0.0}
+        for _ in range(ROUNDS):
+            for base, pid, target in started:
+                before = tree_cpu_s(pid)
+                loads[target.name].append(
+                    run_load(generator, base, target.paths, headers, turn, stack.workdir)
+                )
+                cpu[target.name] += tree_cpu_s(pid) - before
+    bare_m, api_m = (_combine(loads[t.name], cpu[t.name]) for t in (bare, api))
+    return bare_m, api_m
+
+
+def _combine(results: list[LoadResult], cpu_s: float) -> Measured:
+    requests_done = sum(r.requests for r in results)
+    load = LoadResult(
+        results[0].generator,
+        requests_done,
+        sum(r.duration_s for r in results),
+        statistics.median(r.p50_ms for r in results),
+        max(r.p99_ms for r in results),
+        sum(r.non_2xx for r in results),
+        sum(r.socket_errors for r in results),
+    )
+    return Measured(load, cpu_s * 1000 / requests_done if requests_done else float("nan"))
 
 
 def run_status(stack: Stack, user_id: str, generator: str, settings: LoadSettings) -> dict:
@@ -89,25 +134,19 @@ def run_status(stack: Stack, user_id: str, generator: str, settings: LoadSetting
         f"  gunicorn --workers {API_WORKERS} on {os.cpu_count()} cores; load: {generator}, "
         f"{settings.connections} connections; {len(ids)} transactions of one user"
     )
-    bare = _measure(
+    bare, api = _measure_pair(
         stack,
-        BARE_APP,
-        "bench-bare",
-        [f"/status?transaction_id={tx_id}" for tx_id in ids],
+        Target("bench-bare", BARE_APP, [f"/status?transaction_id={tx_id}" for tx_id in ids]),
+        Target(
+            "bench-api",
+            "wsgi:app",
+            [f"/api/billing/transactions/status?transaction_id={tx_id}" for tx_id in ids],
+        ),
         headers,
         generator,
         settings,
     )
     _describe("bare status", bare)
-    api = _measure(
-        stack,
-        "wsgi:app",
-        "bench-api",
-        [f"/api/billing/transactions/status?transaction_id={tx_id}" for tx_id in ids],
-        headers,
-        generator,
-        settings,
-    )
     _describe("api status", api)
     say(
         f"  -> status {ratio(api.load.rps, bare.load.rps):.2f}x the bare requests/s, "
@@ -139,11 +178,15 @@ def run_intent(stack: Stack, user_id: str, generator: str, settings: LoadSetting
         method="POST",
         body=INTENT_BODY,
     )
-    bare = _measure(stack, BARE_APP, "bench-bare", ["/intent"], headers, generator, post)
-    _describe("bare intent", bare)
-    api = _measure(
-        stack, "wsgi:app", "bench-api", ["/api/billing/purchase-intent"], headers, generator, post
+    bare, api = _measure_pair(
+        stack,
+        Target("bench-bare", BARE_APP, ["/intent"]),
+        Target("bench-api", "wsgi:app", ["/api/billing/purchase-intent"]),
+        headers,
+        generator,
+        post,
     )
+    _describe("bare intent", bare)
     _describe("api intent", api)
     say(f"  -> purchase intent {ratio(api.load.rps, bare.load.rps):.2f}x the bare requests/s")
     return {
