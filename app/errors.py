@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, g, has_request_context, jsonify
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
@@ -90,7 +90,14 @@ def validation_error(details: list[dict[str, Any]], message: str = "Invalid requ
 
 
 def error_response(err: ApiError) -> Response:
-    response = jsonify(err.body())
+    body = err.body()
+    if has_request_context():
+        # The same id as the X-Request-ID header and every log line of this request.
+        request_id = g.get("request_id")
+        if request_id:
+            body["error"]["request_id"] = request_id
+        g.error_code = err.code
+    response = jsonify(body)
     response.status_code = err.status
     for name, value in err.headers.items():
         response.headers[name] = value

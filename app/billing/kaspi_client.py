@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
+
+from app.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +284,27 @@ class KaspiClient:
     def _call(
         self, method: str, path: str, body: bytes | None, *, idempotent: bool
     ) -> dict[str, Any]:
+        """``_request``, counted and timed per endpoint and outcome."""
+        endpoint = _endpoint_label(path)
+        outcome = "error"
+        started = time.perf_counter()
+        try:
+            data = self._request(method, path, body, idempotent=idempotent)
+            outcome = "ok"
+            return data
+        except ProviderRejected:
+            outcome = "rejected"
+            raise
+        except ProviderUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            metrics.KASPI_REQUESTS.labels(endpoint, outcome).inc()
+            metrics.KASPI_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+
+    def _request(
+        self, method: str, path: str, body: bytes | None, *, idempotent: bool
+    ) -> dict[str, Any]:
         # For a refund, "no answer" after the request may have been sent is not
         # "nothing happened": it is reported as RefundOutcomeUnknown.
         unknown = ProviderUnavailable if idempotent else RefundOutcomeUnknown
@@ -307,6 +331,18 @@ class KaspiClient:
         if response.status_code >= 400:
             raise unknown(f"Kaspi answered HTTP {response.status_code} with StatusCode 0")
         return data
+
+
+# Metric labels: the endpoint without its ids.
+_ENDPOINTS = (
+    ("/r3/v01/qr/create-link", "create-link"),
+    ("/r3/v01/payment/status/", "payment-status"),
+    ("/r3/v01/payment/return", "payment-return"),
+)
+
+
+def _endpoint_label(path: str) -> str:
+    return next((label for prefix, label in _ENDPOINTS if path.startswith(prefix)), "other")
 
 
 def _decode_envelope(response: requests.Response) -> tuple[int, str, dict[str, Any]] | None:

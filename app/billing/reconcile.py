@@ -26,6 +26,7 @@ from app.billing.settlement import settle
 from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus
 from app.db import outside_transaction, step
 from app.extensions import db
+from app.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def claim_due(now: datetime, limit: int = 200) -> list[uuid.UUID]:
     """
     ids = []
     for tx in locking.claim_due_pending_transactions(now, limit):
+        if tx.next_poll_at is not None:
+            metrics.SWEEP_LAG.observe(max(0.0, (now - tx.next_poll_at).total_seconds()))
         tx.poll_attempts += 1
         tx.next_poll_at = now + next_poll_delay(tx.poll_attempts)
         ids.append(tx.id)

@@ -7,6 +7,7 @@ from flask import Blueprint, request
 from app.api import HeaderParam, endpoint
 from app.auth.services import current_user_id, provision_current_user
 from app.billing import cancel, idempotency, queries
+from app.billing.history import HistoryPageOut, HistoryQuery, history_page
 from app.billing.intents import create_purchase_intent
 from app.billing.schemas import (
     CreditsOut,
@@ -58,6 +59,18 @@ def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[s
     result = create_purchase_intent(current_user_id(), body, key, provision=provision_current_user)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return result.body, result.status, headers
+
+
+@bp.get("/transactions")
+@endpoint(
+    summary="Your transactions, newest first, in cursor pages (what each granted once settled)",
+    tags=("billing",),
+    query=HistoryQuery,
+    response=HistoryPageOut,
+    errors={400: "VALIDATION_ERROR: limit outside 1-100, an unknown status, or a bad cursor"},
+)
+def transaction_history(query: HistoryQuery) -> HistoryPageOut:
+    return history_page(current_user_id(), query)
 
 
 @bp.get("/transactions/status")
