@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from types import FrameType
 
-from benchmarks import plans, publish_bench, seed, settle_bench, stack, status_bench
+from benchmarks import plans, publish_bench, push_bench, seed, settle_bench, stack, status_bench
 from benchmarks.load import LoadSettings, choose_generator
 from benchmarks.report import say
 from benchmarks.results import Results
@@ -57,6 +57,11 @@ def _plans(ctx: Context) -> dict:
     return plans.run(ctx.world, ctx.args.plan_rows)
 
 
+def _push(ctx: Context) -> dict:
+    streams = 300 if ctx.args.quick else 1000
+    return push_bench.run(ctx.world, streams=streams, notify_samples=min(200, streams))
+
+
 # name -> (title, benchmark). Another benchmark adds its entry here.
 SECTIONS: dict[str, tuple[str, Callable[[Context], dict]]] = {
     "settle": ("settle throughput against the raw-SQL floor", _settle),
@@ -64,6 +69,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Context], dict]]] = {
     "intent": ("purchase intent against the bare INSERT + stub call", _intent),
     "publish_race": ("40-way publish race by one owner", _publish),
     "plans": ("sweep query plans at a large table", _plans),
+    "push": ("push status: open streams, notice latency, requests per purchase", _push),
 }
 
 
