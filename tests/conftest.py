@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis as redis_lib
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -77,7 +78,25 @@ def app(app_config: dict):
     with application.app_context():
         upgrade()
         db.engine.dispose()
-    return application
+    yield application
+    with application.app_context():
+        db.engine.dispose()  # close the pooled connections before the session ends
+
+
+@pytest.fixture
+def make_app(app_config: dict) -> Iterator[Callable[..., Flask]]:
+    """Another app on the test database with other settings; its pool is closed afterwards."""
+    made: list[Flask] = []
+
+    def build(**overrides: object) -> Flask:
+        application = create_app({**app_config, **overrides})
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture
