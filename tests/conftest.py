@@ -21,6 +21,20 @@ JWT_SECRET = "test-secret-0123456789abcdef0123456789"
 KASPI_KEY = "test-kaspi-key"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The coverage floor is for the whole suite (`make test`): a run of one file or one
+    # tier still reports coverage, but covers less by design and must not fail on it.
+    coverage = config.pluginmanager.getplugin("_cov")
+    whole_suite = (
+        config.args_source is pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and not config.option.markexpr
+    )
+    asked = config.option.cov_fail_under is not None  # --cov-fail-under on the command line
+    if coverage is not None and not whole_suite and not asked:
+        coverage.options.cov_fail_under = None
+
+
 @pytest.fixture(scope="session")
 def services() -> Services:
     return ensure_services(
