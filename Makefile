@@ -1,39 +1,50 @@
-# The two commands: `make run` (the whole stack) and `make test` (the whole suite).
+# `make run` (the whole stack) and `make test` (the whole suite); `make help` lists the rest.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# Checks the Python version, rebuilds a broken venv, installs what changed (pip output shown).
+BOOTSTRAP = $(PYTHON) scripts/bootstrap.py $(VENV)
 
-.PHONY: install run test lint format bench clean
+.DEFAULT_GOAL := help
+.PHONY: help install install-runtime run stop demo test lint format bench clean distclean
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+help: ## List the targets
+	@echo "Targets:"
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: $(STAMP)
+install-runtime: ## Create .venv and install the runtime requirements only
+	@$(BOOTSTRAP) requirements.txt
 
-## Start API, worker, beat and the Kaspi stub in the foreground (Ctrl-C stops all).
-run: install
-	$(BIN)/python -m scripts.run
+install: ## Create .venv and install runtime + test/dev requirements
+	@$(BOOTSTRAP) requirements-dev.txt
 
-## Run the whole test suite (unit, database and integration tiers).
-test: install
+run: install-runtime ## Start API, worker, beat and Kaspi stub (Ctrl-C stops all, embedded servers too)
+	@$(BIN)/python -m scripts.run
+
+stop: ## Stop a `make run` still running, or what a killed one left behind
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m scripts.stop; else echo "nothing to stop (no $(VENV))"; fi
+
+demo: install-runtime ## Buy a credit end to end against the running `make run`, step by step
+	@$(BIN)/python -m scripts.demo
+
+test: install ## Run the whole test suite (see README: what the tests touch)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install ## ruff check, ruff format check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app workers
 
-format: install
+format: install ## Fix what ruff can fix, format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
+bench: install ## The benchmarks: settle throughput, status-poll requests/s
 	$(BIN)/python -m benchmarks.run
 
-clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+clean: stop ## Stop everything, delete var/ (embedded databases, stub state, logs) and caches
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache
+	@if [ -f .env ] && head -1 .env | grep -q '^# Written by `make run`'; then rm -f .env; fi
+
+distclean: clean ## `make clean` and delete .venv too
+	rm -rf $(VENV)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from app.config import PROFILES, check_production
+from app.config import PROFILES, broker_url, check_production
+from app.observability.logs import configure_logging
 
 
 def create_app(config: str | dict[str, Any] | None = None) -> Flask:
@@ -38,10 +38,13 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     if profile == "production":
         check_production(app.config)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    app.config["CELERY_BROKER_URL"] = broker_url(app.config)
+    configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
 
-    from app import models  # noqa: F401  (registers every table on the metadata)
+    from app import (
+        models,  # noqa: F401  (registers every table on the metadata)
+        observability,
+    )
     from app.celery_app import celery_init_app
     from app.errors import register_error_handlers
     from app.extensions import db, init_redis, migrate
@@ -55,6 +58,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     init_redis(app)
     celery_init_app(app)
     register_error_handlers(app)
+    observability.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -65,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.catalog.views import bp as catalog_bp
     from app.clubs.views import bp as clubs_bp
     from app.events.views import bp as events_bp
+    from app.health import bp as health_bp
     from app.openapi.views import bp as openapi_bp
     from app.web.views import bp as web_bp
 
@@ -74,7 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(clubs_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(web_bp)
-    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    app.register_blueprint(health_bp)
     if app.config["BILLING_DEV_ENDPOINTS"]:
         from app.billing.dev_views import bp as dev_bp
         from app.web.views import dev_bp as web_dev_bp

@@ -7,7 +7,9 @@ from datetime import timedelta
 from celery import Celery, Task
 from flask import Flask
 
+from app import broker
 from app.db import edge
+from app.observability import celery_hooks
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -29,8 +31,12 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object("celeryconfig")
     celery_app.conf.update(
-        broker_url=app.config["REDIS_URL"],
+        # Broker (RabbitMQ in production, Redis by default) and the result backend
+        # (Redis) are separate settings: see celeryconfig.py for the resilience ones.
+        broker_url=app.config["CELERY_BROKER_URL"],
+        broker_transport_options=broker.transport_options(app.config["CELERY_BROKER_URL"]),
         result_backend=app.config["REDIS_URL"],
+        **queue_settings(app.config["CELERY_QUEUE"]),
         task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
         beat_schedule={
             "poll-due-transactions": {
@@ -43,6 +49,12 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "billing.expire_stale_transactions",
                 "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"] * 5),
                 "options": {"expires": app.config["SWEEP_INTERVAL_S"] * 5},
+            },
+            # Late money: re-ask Kaspi about transactions closed without a payment.
+            "late-payment-sweep": {
+                "task": "billing.sweep_late_payments",
+                "schedule": timedelta(seconds=app.config["LATE_SWEEP_INTERVAL_S"]),
+                "options": {"expires": app.config["LATE_SWEEP_INTERVAL_S"]},
             },
             "subscription-lifecycle": {
                 "task": "clubs.advance_subscriptions",
@@ -57,4 +69,19 @@ def celery_init_app(app: Flask) -> Celery:
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    celery_hooks.install(celery_app, app)
     return celery_app
+
+
+def queue_settings(name: str) -> dict[str, str]:
+    """Task queue ``name`` (durable); remote control and events get their own exchanges
+    when it is not the default, so two deployments can share one broker vhost."""
+    if name == "celery":
+        return {}
+    return {
+        "task_default_queue": name,
+        "task_default_exchange": name,
+        "task_default_routing_key": name,
+        "control_exchange": name,
+        "event_exchange": f"{name}ev",
+    }

@@ -43,7 +43,24 @@ class Config:
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
     PROVIDER_EXPIRY_MARGIN_S = 300.0
     LIFECYCLE_INTERVAL_S = 60.0
+    # The late-payment sweep: how often it runs, and how long before it asks Kaspi
+    # about the same closed transaction again (within the policy's window).
+    LATE_SWEEP_INTERVAL_S = 30.0
+    LATE_RECHECK_S = 60.0
     CELERY_TASK_ALWAYS_EAGER = False
+    # The Celery broker; empty means REDIS_URL. Production: RabbitMQ (docs/OPERATIONS.md).
+    CELERY_BROKER_URL = ""
+    # Name of the task queue (and of the exchanges Celery derives from it).
+    CELERY_QUEUE = "celery"
+    # Logs: "json" lines, or "console" (the development default).
+    LOG_FORMAT = "json"
+    LOG_LEVEL = "INFO"
+    # Each dependency must answer /readyz within this.
+    READINESS_TIMEOUT_S = 1.0
+    # The Celery worker's own /metrics port (0: none) and liveness heartbeat file ("": none).
+    WORKER_METRICS_PORT = 0
+    WORKER_HEARTBEAT_FILE = ""
+    WORKER_HEARTBEAT_INTERVAL_S = 5.0
 
     @classmethod
     def from_env(cls) -> dict[str, Any]:
@@ -52,7 +69,17 @@ class Config:
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
-        for key in ("REDIS_URL", "KASPI_BASE_URL", "KASPI_API_KEY", "AUTH_JWT_SECRET"):
+        for key in (
+            "REDIS_URL",
+            "KASPI_BASE_URL",
+            "KASPI_API_KEY",
+            "AUTH_JWT_SECRET",
+            "CELERY_BROKER_URL",
+            "CELERY_QUEUE",
+            "LOG_FORMAT",
+            "LOG_LEVEL",
+            "WORKER_HEARTBEAT_FILE",
+        ):
             if env.get(key):
                 values[key] = env[key]
         if "BILLING_DEV_ENDPOINTS" in env:
@@ -66,14 +93,29 @@ class Config:
             "POLL_MAX_DELAY_S",
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
+            "READINESS_TIMEOUT_S",
+            "WORKER_HEARTBEAT_INTERVAL_S",
+            "LATE_SWEEP_INTERVAL_S",
+            "LATE_RECHECK_S",
         ):
             if env.get(key):
                 values[key] = float(env[key])
+        if _bool(env.get("DATABASE_PGBOUNCER_TRANSACTION_MODE")):
+            # Server-side prepared statements live in one server connection; PgBouncer
+            # in transaction mode hands each transaction any connection (unless it is
+            # 1.21+ with max_prepared_statements set), so psycopg must not prepare.
+            values["SQLALCHEMY_ENGINE_OPTIONS"] = {
+                **cls.SQLALCHEMY_ENGINE_OPTIONS,
+                "connect_args": {"prepare_threshold": None},
+            }
+        if env.get("WORKER_METRICS_PORT"):
+            values["WORKER_METRICS_PORT"] = int(env["WORKER_METRICS_PORT"])
         return values
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    LOG_FORMAT = "console"
 
 
 class TestingConfig(Config):
@@ -102,6 +144,11 @@ def normalize_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def broker_url(config: Mapping[str, Any]) -> str:
+    """``CELERY_BROKER_URL``, or the Redis URL when none is set."""
+    return str(config.get("CELERY_BROKER_URL") or config["REDIS_URL"])
 
 
 class ConfigError(RuntimeError):

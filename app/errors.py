@@ -6,7 +6,8 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, g, has_request_context, jsonify
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app import domain_errors as de
@@ -26,6 +27,8 @@ HTTP_CODES = {
     422: "UNPROCESSABLE",
     429: "TOO_MANY_REQUESTS",
 }
+# Seconds a client should wait after a 503 caused by the database.
+DB_RETRY_AFTER_S = "1"
 
 
 class ApiError(Exception):
@@ -87,7 +90,14 @@ def validation_error(details: list[dict[str, Any]], message: str = "Invalid requ
 
 
 def error_response(err: ApiError) -> Response:
-    response = jsonify(err.body())
+    body = err.body()
+    if has_request_context():
+        # The same id as the X-Request-ID header and every log line of this request.
+        request_id = g.get("request_id")
+        if request_id:
+            body["error"]["request_id"] = request_id
+        g.error_code = err.code
+    response = jsonify(body)
     response.status_code = err.status
     for name, value in err.headers.items():
         response.headers[name] = value
@@ -112,8 +122,45 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = err.get_response().headers["Allow"]
         return response
 
+    @app.errorhandler(sa_exc.DBAPIError)
+    def _database_error(err: sa_exc.DBAPIError) -> Response:
+        if not database_unavailable(err):
+            return _unexpected(err)
+        # The connection died under the request (killed backend, failover, restart):
+        # SQLAlchemy has already invalidated it, so the next request gets a fresh one.
+        log.warning("database unavailable: %s", err.orig.__class__.__name__ if err.orig else err)
+        return service_unavailable()
+
+    @app.errorhandler(sa_exc.TimeoutError)
+    def _pool_exhausted(err: sa_exc.TimeoutError) -> Response:
+        log.warning("database connection pool exhausted")
+        return service_unavailable()
+
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:
         # Logged with the traceback for operators; the client sees no internals.
         log.exception("unhandled error")
         return error_response(ApiError(500, "INTERNAL_ERROR", "Internal server error"))
+
+
+def database_unavailable(err: sa_exc.DBAPIError) -> bool:
+    """Whether a database error means "not now" rather than a bug.
+
+    A lost connection (``connection_invalidated``), an operational failure
+    (server shutting down, backend terminated, cannot connect) and an interface
+    error on a closed connection are all outages a retry can get past.
+    """
+    return err.connection_invalidated or isinstance(
+        err, sa_exc.OperationalError | sa_exc.InterfaceError
+    )
+
+
+def service_unavailable() -> Response:
+    return error_response(
+        ApiError(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "The service is briefly unavailable; retry shortly",
+            headers={"Retry-After": DB_RETRY_AFTER_S},
+        )
+    )

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import ScalarResult, Select, select
+from sqlalchemy import ScalarResult, Select, func, literal, select
 
 from app.billing.models import Credit, Transaction
-from app.billing.transitions import CreditStatus, TxStatus
+from app.billing.transitions import CLOSED_UNPAID, CreditStatus, TxStatus
 from app.clubs.models import Club, ClubSubscription
 from app.clubs.transitions import SubStatus
 from app.events.models import Event
@@ -62,6 +62,36 @@ def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Tr
         .with_for_update(skip_locked=True)
     )
     return _fresh_all(stmt).all()
+
+
+def claim_closed_unpaid_transactions(
+    closed_since: datetime, now: datetime, min_recheck: timedelta, limit: int
+) -> Sequence[uuid.UUID]:
+    """Ids of transactions closed without a payment since ``closed_since`` that are due
+    for another question to Kaspi; rows another sweep holds are skipped.
+
+    ``updated_at`` is when they closed. A row never asked is due at once; after that
+    the pause grows with its age (a quarter of the time between closing and the last
+    question, at least ``min_recheck``), so a week's window costs a few dozen calls
+    per transaction, not one a minute.
+    """
+    pause = func.greatest(
+        literal(min_recheck), (Transaction.late_checked_at - Transaction.updated_at) / 4
+    )
+    stmt = (
+        select(Transaction.id)
+        .where(
+            Transaction.status.in_(CLOSED_UNPAID),
+            Transaction.updated_at >= closed_since,
+            Transaction.provider_payment_id.is_not(None),
+            (Transaction.late_checked_at.is_(None))
+            | (Transaction.late_checked_at < literal(now) - pause),
+        )
+        .order_by(Transaction.updated_at.desc())
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalars(stmt).all()
 
 
 def lock_event(event_id: uuid.UUID) -> Event | None:

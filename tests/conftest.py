@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis as redis_lib
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -14,9 +14,17 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.auth.tokens import issue_token
 from app.extensions import db
-from scripts.localservices import Services, ensure_services, recreate_database
+from scripts.localservices import (
+    Services,
+    drop_database,
+    ensure_services,
+    recreate_database,
+    var_dir,
+)
+from tests.support import owned
 
-TEST_DB_NAME = os.environ.get("TEST_DATABASE_NAME", "billing_test")
+# Unique per session unless TEST_DATABASE_NAME names one; only this database is dropped.
+TEST_DB_NAME = owned.unique_database_name()
 JWT_SECRET = "test-secret-0123456789abcdef0123456789"
 KASPI_KEY = "test-kaspi-key"
 
@@ -36,24 +44,53 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def services() -> Services:
+def services(pytestconfig) -> Services:
+    """The servers TEST_DATABASE_URL / TEST_REDIS_URL name, or embedded ones (saying why)."""
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+
+    def say(line: str) -> None:  # on the terminal, not in captured output
+        if reporter is None or capture is None:
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
     return ensure_services(
         os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        say=say,
+        variables=("TEST_DATABASE_URL", "TEST_REDIS_URL"),
     )
 
 
 @pytest.fixture(scope="session")
-def database_url(services: Services) -> str:
-    """A throwaway database brought up by the migrations alone."""
+def database_url(services: Services) -> Iterator[str]:
+    """A throwaway database of this session, brought up by the migrations alone."""
     recreate_database(services.postgres_server_url, TEST_DB_NAME)
-    return services.database_url(TEST_DB_NAME)
+    yield services.database_url(TEST_DB_NAME)
+    try:
+        drop_database(services.postgres_server_url, TEST_DB_NAME)
+    except Exception as exc:
+        warnings.warn(f"could not drop {TEST_DB_NAME}: {exc}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")
-def redis_url(services: Services) -> str:
-    redis_lib.Redis.from_url(services.redis_url).flushdb()
-    return services.redis_url
+def redis_url(services: Services) -> Iterator[str]:
+    """A Redis database this session owns: claimed empty, flushed only by its owner."""
+    if "redis" in services.embedded:
+        yield services.redis_url  # our own server: everything in it is ours
+        return
+    claim = owned.claim(services.redis_url, explicit="TEST_REDIS_URL" in os.environ)
+    if claim is None:  # every database on that server is in use: run our own
+        from scripts.embedded import EmbeddedRedis, free_port, start_for_this_process
+
+        where = var_dir() / f"redis-{os.getpid()}"
+        yield start_for_this_process(EmbeddedRedis(where, free_port()))
+        return
+    try:
+        yield claim.url
+    finally:
+        claim.release()
 
 
 @pytest.fixture(scope="session")

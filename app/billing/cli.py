@@ -1,9 +1,14 @@
-"""Operator commands: `flask --app wsgi billing ...`."""
+"""Operator commands: `flask --app wsgi billing ...`.
+
+The services each command needs are imported inside it: `flask --help` and every
+other command then start without loading them.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -11,15 +16,17 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.billing import manual, reconcile, refunds
-from app.billing.kaspi_client import ProviderError
 from app.billing.models import Transaction, TransactionEvent
-from app.catalog.services import set_price
+from app.billing.transitions import Source, TxStatus
 from app.db import edge
 from app.domain_errors import DomainError
 from app.extensions import db
 
 billing_cli = AppGroup("billing", help="Operator commands for billing.")
+
+# Kaspi's answer to a refund of a payment it does not hold as Processed.
+KASPI_RETURN_NOT_ALLOWED = -1701
+SETTLED_BY_HAND = {Source.CLI.value, Source.DEV.value}
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -44,6 +51,9 @@ def settle_command(transaction_id: str, outcome: str | None, force: bool) -> Non
     Both go through the status machine. Without --outcome the command asks Kaspi,
     exactly as the worker would, so it is safe in production.
     """
+    from app.billing import manual, reconcile
+    from app.billing.kaspi_client import ProviderError
+
     tx_id = _uuid(transaction_id)
     if outcome is None:
         try:
@@ -70,7 +80,12 @@ def settle_command(transaction_id: str, outcome: str | None, force: bool) -> Non
 
 
 @billing_cli.command("list")
-@click.option("--status", default=None, help="Only transactions in this status.")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in TxStatus]),
+    default=None,
+    help="Only transactions in this status.",
+)
 @click.option("--user", "user_id", default=None, help="Only this user's transactions.")
 @click.option("--limit", default=50, show_default=True)
 def list_command(status: str | None, user_id: str | None, limit: int) -> None:
@@ -82,8 +97,8 @@ def list_command(status: str | None, user_id: str | None, limit: int) -> None:
         stmt = stmt.where(Transaction.user_id == user_id)
     for tx in db.session.scalars(stmt):
         click.echo(
-            f"{tx.id}  {tx.status:<9} {tx.product_code:<18} x{tx.quantity:<3} "
-            f"{tx.amount:>10} {tx.currency}  {tx.user_id}  {tx.created_at:%Y-%m-%d %H:%M}"
+            f"{tx.id}  {tx.status:<12} {tx.product_code:<18} x{tx.quantity:<3} "
+            f"{tx.amount:>10} {tx.currency}  {tx.user_id}  {_iso(tx.created_at)}"
         )
 
 
@@ -106,26 +121,47 @@ def show_command(transaction_id: str) -> None:
             "to": e.to_status,
             "source": e.source,
             "provider_status": e.provider_status,
+            "amount": e.amount,
+            "provider_amount": e.provider_amount,
             "note": e.note,
             "at": e.created_at,
         }
         for e in events
     ]
-    click.echo(json.dumps(out, indent=2, default=str))
+    click.echo(json.dumps(out, indent=2, default=_json_value))
 
 
-@billing_cli.command("set-price")
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _json_value(value: object) -> object:
+    """ISO-8601 timestamps (`2026-11-25T17:55:31.123456+00:00`), exact amounts as strings."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+# ignore_unknown_options: `set-price X -5` is an amount to refuse clearly, not an option.
+@billing_cli.command("set-price", context_settings={"ignore_unknown_options": True})
 @click.argument("product_code")
 @click.argument("amount")
 def set_price_command(product_code: str, amount: str) -> None:
     """Change a product's price (a plan product changes its plan's price too)."""
+    from app.catalog.services import set_price
+
     try:
         value = Decimal(amount)
     except InvalidOperation as exc:
-        raise click.BadParameter(f"{amount!r} is not an amount") from exc
+        raise click.BadParameter(f"{amount!r} is not an amount", param_hint="AMOUNT") from exc
     exponent = value.as_tuple().exponent  # a letter (n, N, F) for NaN and infinity
     if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
-        raise click.BadParameter("amount must have at most two decimals")
+        raise click.BadParameter("amount must have at most two decimals", param_hint="AMOUNT")
+    if value <= 0:
+        raise click.BadParameter(
+            f"{amount} must be greater than zero (a free product is not sold through Kaspi)",
+            param_hint="AMOUNT",
+        )
     try:
         with edge():
             product = set_price(product_code, value)
@@ -136,11 +172,99 @@ def set_price_command(product_code: str, amount: str) -> None:
 
 @billing_cli.command("refund")
 @click.argument("transaction_id")
-def refund_command(transaction_id: str) -> None:
-    """Refund a completed transaction and revoke its unused credits."""
+@click.option(
+    "--unused",
+    is_flag=True,
+    help="Refund only the share of the credits still unused; consumed ones stay.",
+)
+def refund_command(transaction_id: str, unused: bool) -> None:
+    """Refund a completed transaction and revoke its unused credits.
+
+    With --unused: a partial refund of the unused credits' share; the transaction
+    stays completed and its refunded amount grows (fully refunded → refunded).
+    """
+    from app.billing import partial_refunds, refunds
+    from app.billing.kaspi_client import ProviderRejected
+
+    tx_id = _uuid(transaction_id)
     try:
         with edge(multi_step=True):
-            result = refunds.refund(_uuid(transaction_id), source="cli")
+            if unused:
+                part = partial_refunds.refund_unused(tx_id, source="cli")
+                click.echo(
+                    f"{part.transaction_id} {part.status} refunded {part.amount} "
+                    f"({part.credits_revoked} unused credit(s) revoked; "
+                    f"{part.refunded_total} refunded in total)"
+                )
+                return
+            result = refunds.refund(tx_id, source="cli")
     except DomainError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ProviderRejected) and cause.status_code == KASPI_RETURN_NOT_ALLOWED:
+            raise click.ClickException(_not_refundable_at_kaspi(tx_id)) from exc
         raise click.ClickException(exc.message) from exc
     click.echo(f"{result.transaction_id} {result.status}")
+
+
+def _not_refundable_at_kaspi(tx_id: uuid.UUID) -> str:
+    """Why Kaspi refused (-1701), in the operator's terms."""
+    with edge():
+        completed_by = db.session.scalar(
+            select(TransactionEvent.source)
+            .where(
+                TransactionEvent.transaction_id == tx_id,
+                TransactionEvent.to_status == TxStatus.COMPLETED.value,
+            )
+            .limit(1)
+        )
+    if completed_by in SETTLED_BY_HAND:
+        return (
+            f"cannot refund: this transaction was settled by hand (source {completed_by!r}), "
+            "so Kaspi holds no payment to return (Kaspi -1701). Nothing was refunded and its "
+            "credits are kept."
+        )
+    return (
+        "cannot refund: Kaspi holds no processed payment for this transaction (Kaspi -1701). "
+        "Nothing was refunded and its credits are kept."
+    )
+
+
+@billing_cli.command("review")
+@click.option("--limit", default=200, show_default=True)
+def review_command(limit: int) -> None:
+    """List transactions in needs_review, oldest first, with the reason."""
+    from app.billing import review
+
+    with edge():
+        items = review.queue(limit)
+        if not items:
+            click.echo("nothing to review")
+            return
+        for item in items:
+            provider_amount = "-" if item.provider_amount is None else item.provider_amount
+            click.echo(
+                f"{item.transaction_id}  {item.user_id}  {item.product_code}  "
+                f"ours {item.amount}  provider {provider_amount}  "
+                f"{item.provider_status or '-'}  since {_iso(item.since)}\n"
+                f"    reason: {item.reason or '-'}"
+            )
+
+
+@billing_cli.command("resolve")
+@click.argument("transaction_id")
+@click.option("--grant", "action", flag_value="grant", help="Accept the payment: complete, grant.")
+@click.option("--refund", "action", flag_value="refund", help="Return what Kaspi received.")
+@click.option("--fail", "action", flag_value="fail", help="Close it: no payment was received.")
+@click.option("--note", required=True, help="Why (kept in the audit log).")
+def resolve_command(transaction_id: str, action: str | None, note: str) -> None:
+    """Resolve a needs_review transaction through the status machine."""
+    if action is None:
+        raise click.UsageError("choose one of --grant, --refund, --fail")
+    from app.billing import review
+
+    try:
+        with edge(multi_step=True):
+            tx = review.resolve(_uuid(transaction_id), action, note)
+            click.echo(f"{tx.id} {tx.status}")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,13 +32,17 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from app.observability import metrics
+
 log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 OK = 0
 INTERNAL_ERROR = -999
 PURCHASE_NOT_FOUND = -1601
-STATES = {"Wait": "wait", "Processed": "processed", "Error": "error"}
+# Only these two answers are final; Wait, QrTokenCreated, RemotePaymentCreated and any
+# status Kaspi adds later mean the buyer may still pay ("wait").
+STATES = {"Processed": "processed", "Error": "error"}
 # 429 and 5xx mean "not now"; everything else is an answer.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -58,6 +63,9 @@ class PaymentStatus:
     provider_transaction_id: str | None
     expires_at: datetime | None
     refunded_amount: Decimal | None = None  # when the provider reports it (the stub does)
+    external_id: str | None = None  # our id for the payment, when the provider reports it
+    payment_id: str | None = None  # the payment the answer is about, when reported
+    currency: str | None = None  # when reported; Kaspi pays in KZT only
 
 
 class ProviderError(Exception):
@@ -211,18 +219,23 @@ class KaspiClient:
                 raise
             return PaymentStatus("not_found", str(exc.status_code), None, None, None)
         raw = data.get("Status")
-        if raw not in STATES:
-            # An unknown status tells us nothing we may act on: treat it as no answer.
-            raise ProviderUnavailable(f"unknown Kaspi payment status {raw!r}")
+        if not isinstance(raw, str) or not raw:
+            raise ProviderUnavailable(f"status answer without a Status: {raw!r}")
         try:
             transaction_id = data.get("TransactionId")
+            external_id = data.get("ExternalId")
+            answered_id = data.get("PaymentId")
+            currency = data.get("Currency")
             return PaymentStatus(
-                state=STATES[raw],
-                provider_status=raw,
+                state=STATES.get(raw, "wait"),
+                provider_status=raw[:64],  # the audit column holds 64
                 amount=_decimal_or_none(data.get("Amount")),
                 provider_transaction_id=None if transaction_id is None else str(transaction_id),
                 expires_at=parse_datetime(data["ExpireDate"]) if data.get("ExpireDate") else None,
                 refunded_amount=_decimal_or_none(data.get("RefundedAmount")),
+                external_id=None if external_id is None else str(external_id),
+                payment_id=None if answered_id is None else str(answered_id),
+                currency=None if currency is None else str(currency),
             )
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise ProviderUnavailable(f"malformed status answer: {exc!r}") from exc
@@ -271,6 +284,27 @@ class KaspiClient:
     def _call(
         self, method: str, path: str, body: bytes | None, *, idempotent: bool
     ) -> dict[str, Any]:
+        """``_request``, counted and timed per endpoint and outcome."""
+        endpoint = _endpoint_label(path)
+        outcome = "error"
+        started = time.perf_counter()
+        try:
+            data = self._request(method, path, body, idempotent=idempotent)
+            outcome = "ok"
+            return data
+        except ProviderRejected:
+            outcome = "rejected"
+            raise
+        except ProviderUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            metrics.KASPI_REQUESTS.labels(endpoint, outcome).inc()
+            metrics.KASPI_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+
+    def _request(
+        self, method: str, path: str, body: bytes | None, *, idempotent: bool
+    ) -> dict[str, Any]:
         # For a refund, "no answer" after the request may have been sent is not
         # "nothing happened": it is reported as RefundOutcomeUnknown.
         unknown = ProviderUnavailable if idempotent else RefundOutcomeUnknown
@@ -297,6 +331,18 @@ class KaspiClient:
         if response.status_code >= 400:
             raise unknown(f"Kaspi answered HTTP {response.status_code} with StatusCode 0")
         return data
+
+
+# Metric labels: the endpoint without its ids.
+_ENDPOINTS = (
+    ("/r3/v01/qr/create-link", "create-link"),
+    ("/r3/v01/payment/status/", "payment-status"),
+    ("/r3/v01/payment/return", "payment-return"),
+)
+
+
+def _endpoint_label(path: str) -> str:
+    return next((label for prefix, label in _ENDPOINTS if path.startswith(prefix)), "other")
 
 
 def _decode_envelope(response: requests.Response) -> tuple[int, str, dict[str, Any]] | None:

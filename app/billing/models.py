@@ -30,11 +30,15 @@ class Transaction(Model):
     __tablename__ = "transactions"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'completed', 'failed', 'expired', 'refunded')",
+            "status IN ('pending', 'completed', 'failed', 'expired', 'canceled',"
+            " 'needs_review', 'refunded')",
             name="status_known",
         ),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
+        # No upper bound by our amount: a buyer who paid more than asked (held for
+        # review) is refunded what the provider actually received.
+        CheckConstraint("refunded_amount >= 0", name="refunded_amount_non_negative"),
         CheckConstraint(
             "(status IN ('completed', 'refunded')) = (settled_at IS NOT NULL)",
             name="settled_iff_paid",
@@ -47,6 +51,18 @@ class Transaction(Model):
             "ix_transactions_pending_due",
             "next_poll_at",
             postgresql_where=text("status = 'pending'"),
+        ),
+        # The expire sweep: pending rows by expiry, an index scan instead of a walk.
+        Index(
+            "ix_transactions_pending_expires",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # The late-payment sweep: rows closed without a payment, by when they closed.
+        Index(
+            "ix_transactions_closed_unpaid",
+            "updated_at",
+            postgresql_where=text("status IN ('expired', 'failed', 'canceled')"),
         ),
     )
 
@@ -74,6 +90,14 @@ class Transaction(Model):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Partial refunds keep the status (completed) and add up here; each one is a row
+    # in transaction_refunds. A full refund moves the status to refunded.
+    refunded_amount: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), nullable=False, default=Decimal("0.00"), server_default=text("0")
+    )
+    # The late-payment sweep's cursor: when it last asked the provider about this
+    # closed row (NULL: never), so each sweep asks about the least recently checked.
+    late_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TransactionEvent(Model):
@@ -81,7 +105,7 @@ class TransactionEvent(Model):
 
     __tablename__ = "transaction_events"
     __table_args__ = (
-        CheckConstraint("source IN ('api', 'worker', 'dev', 'cli')", name="source_known"),
+        CheckConstraint("source IN ('api', 'worker', 'dev', 'cli', 'sweep')", name="source_known"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -92,6 +116,35 @@ class TransactionEvent(Model):
     to_status: Mapped[str] = mapped_column(String(16), nullable=False)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     provider_status: Mapped[str | None] = mapped_column(String(64))
+    # Our amount and the provider's, whenever the change was about money (settling,
+    # a mismatch sent to review, a refund): the audit shows both side by side.
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    provider_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class TransactionRefund(Model):
+    """One refund at the provider (full or partial), with what the provider answered."""
+
+    __tablename__ = "transaction_refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("credits_revoked >= 0", name="credits_revoked_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id"), nullable=False, index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    # Kaspi's ReturnOperationId.
+    provider_operation_id: Mapped[str | None] = mapped_column(String(128))
+    credits_revoked: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

@@ -1,9 +1,11 @@
 """Bringing pending transactions in line with what the provider says.
 
 A transaction leaves ``pending`` only on the provider's answer: Processed →
-completed, Error → failed, or — once the provider's own expiry has passed and
-it still reports no payment — expired. A Processed answer is honoured however
-late it comes, as long as the transaction is still pending.
+completed (when amount, currency and identity match; else needs_review), Error →
+failed, or — once the provider's own expiry has passed and it still reports no
+payment — expired. Kaspi statuses other than Processed and Error mean "still
+pending". A payment confirmed after a transaction closed is found by the
+late-payment sweep (:mod:`app.billing.late`).
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 
 from app import locking
+from app.billing import verify
 from app.billing.intents import CREATE_GRACE, attach_payment
 from app.billing.kaspi_client import PaymentStatus
 from app.billing.models import Transaction
 from app.billing.provider import get_provider
-from app.billing.settlement import SettleResult, settle
-from app.billing.transitions import IllegalTransition, Source, TxStatus
+from app.billing.settlement import settle
+from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus
 from app.db import outside_transaction, step
 from app.extensions import db
+from app.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ def claim_due(now: datetime, limit: int = 200) -> list[uuid.UUID]:
     """
     ids = []
     for tx in locking.claim_due_pending_transactions(now, limit):
+        if tx.next_poll_at is not None:
+            metrics.SWEEP_LAG.observe(max(0.0, (now - tx.next_poll_at).total_seconds()))
         tx.poll_attempts += 1
         tx.next_poll_at = now + next_poll_delay(tx.poll_attempts)
         ids.append(tx.id)
@@ -107,79 +113,74 @@ def apply_provider_status(
     asked_at: datetime,
     source: Source | str,
 ) -> str:
-    """Apply one provider answer under the transaction's row lock (one step)."""
-    try:
-        if answer.state == "processed":
-            return _outcome(
-                settle(
-                    transaction_id,
-                    TxStatus.COMPLETED,
-                    source=source,
-                    provider_status=answer.provider_status,
-                    provider_transaction_id=answer.provider_transaction_id,
-                ),
-                "completed",
-                answer,
-            )
-        if answer.state == "error":
-            return _outcome(
-                settle(
-                    transaction_id,
-                    TxStatus.FAILED,
-                    source=source,
-                    provider_status=answer.provider_status,
-                ),
-                "failed",
-                answer,
-            )
-    except IllegalTransition as exc:
-        # Only reachable when someone settled by hand against the provider's word
-        # (dev endpoint or CLI). Never overwritten; operators must look.
-        log.error(
-            "provider says %s for transaction %s, which is already %s",
-            answer.provider_status,
-            transaction_id,
-            exc.current,
-        )
-        return "conflict"
+    """Apply one provider answer to a pending transaction under its row lock (one step).
+
+    Processed settles only after :func:`verify.mismatch` finds nothing (else
+    needs_review); Error fails; anything else is still pending, and expires once
+    the provider's own expiry (plus the margin) has passed with no payment.
+    """
     tx = locking.lock_transaction(transaction_id)
-    if tx is None or tx.status != TxStatus.PENDING:
+    if tx is None:
         return "not_pending"
-    provider_expiry = answer.expires_at or tx.provider_expires_at
-    # The answer was asked for after both expiries, plus a margin for a payment
-    # confirmed at the last moment (Kaspi finishes confirming after ExpireDate) and
-    # for clock skew: the provider no longer accepts payment and reported none, so
-    # nothing can be lost by expiring.
-    margin = timedelta(seconds=current_app.config["PROVIDER_EXPIRY_MARGIN_S"])
-    if asked_at > tx.expires_at and (
-        provider_expiry is None or asked_at > provider_expiry + margin
-    ):
-        return _outcome(
-            settle(
+    if tx.status != TxStatus.PENDING:
+        if answer.state == "processed" and tx.status in CLOSED_UNPAID:
+            # Closed by hand (or a cancel) while the buyer paid: the late-payment
+            # sweep applies the policy to it; nothing is overwritten here.
+            log.error(
+                "provider says %s for transaction %s, which is already %s; "
+                "the late-payment sweep will handle it",
+                answer.provider_status,
                 transaction_id,
-                TxStatus.EXPIRED,
-                source=source,
-                provider_status=answer.provider_status,
-                note="expired at the provider with no payment",
-            ),
-            "expired",
-            answer,
+                tx.status,
+            )
+            return "conflict"
+        return "not_pending"
+    if answer.state == "processed":
+        reason = verify.mismatch(tx, answer)
+        if reason is not None:
+            verify.hold_for_review(tx, answer, reason, source=source)
+            return "needs_review"
+        result = settle(
+            transaction_id,
+            TxStatus.COMPLETED,
+            source=source,
+            provider_status=answer.provider_status,
+            provider_transaction_id=answer.provider_transaction_id,
+            amount=tx.amount,
+            provider_amount=answer.amount,
         )
+        return "completed" if result.changed else "unchanged"
+    if answer.state == "error":
+        result = settle(
+            transaction_id, TxStatus.FAILED, source=source, provider_status=answer.provider_status
+        )
+        return "failed" if result.changed else "unchanged"
+    if answer.expires_at is not None and answer.expires_at != tx.provider_expires_at:
+        tx.provider_expires_at = answer.expires_at  # Kaspi may move its ExpireDate
+    if provider_link_closed(tx.provider_expires_at, tx.expires_at, asked_at):
+        result = settle(
+            transaction_id,
+            TxStatus.EXPIRED,
+            source=source,
+            provider_status=answer.provider_status,
+            note="expired at the provider with no payment",
+        )
+        return "expired" if result.changed else "unchanged"
     return "waiting"
 
 
-def _outcome(result: SettleResult, label: str, answer: PaymentStatus) -> str:
-    if result.transaction is not None and result.changed:
-        if (
-            label == "completed"
-            and answer.amount is not None
-            and answer.amount != result.transaction.amount
-        ):
-            log.error(
-                "provider amount %s differs from transaction %s amount %s",
-                answer.amount,
-                result.transaction.id,
-                result.transaction.amount,
-            )
-        return label
-    return "unchanged"
+def provider_link_closed(
+    provider_expires_at: datetime | None, our_expires_at: datetime, asked_at: datetime
+) -> bool:
+    """Whether an answer without a payment, asked for at ``asked_at``, is final.
+
+    The provider's ExpireDate decides: once it (plus a margin for a payment
+    confirmed at the last moment, and for clock skew) has passed, nobody can pay
+    any more, so the transaction expires at once, whatever our own TTL says. Only
+    when the provider named no expiry does our TTL stand in for it. A payment
+    confirmed later anyway is the late-payment sweep's to find.
+    """
+    margin = timedelta(seconds=current_app.config["PROVIDER_EXPIRY_MARGIN_S"])
+    if provider_expires_at is not None:
+        return asked_at > provider_expires_at + margin
+    return asked_at > our_expires_at

@@ -25,7 +25,7 @@ from app.billing.kaspi_client import (
     ProviderUnavailable,
     RefundOutcomeUnknown,
 )
-from app.billing.models import Credit, Transaction
+from app.billing.models import Credit, Transaction, TransactionRefund
 from app.billing.provider import get_provider
 from app.billing.transitions import (
     TRANSACTIONS,
@@ -57,13 +57,14 @@ class RefundResult:
 def refund(transaction_id: uuid.UUID, *, source: Source | str = Source.CLI) -> RefundResult:
     """Reserve (revoke) in one step, ask Kaspi outside any transaction, record in another."""
     with step():
-        payment_id, amount, revoked = _reserve(transaction_id)
+        payment_id, amount, revoked, total = _reserve(transaction_id)
     outside_transaction()
     provider = get_provider()
+    operation_id = None
     try:
         # A refund whose answer was lost last time is not sent twice.
-        if not _already_refunded(provider, payment_id, amount):
-            provider.refund(payment_id, amount)
+        if not _already_refunded(provider, payment_id, total):
+            operation_id = provider.refund(payment_id, amount)
     except RefundOutcomeUnknown as exc:
         # Kaspi may have returned the money: keep the credits revoked, and let a
         # rerun of the command find out (it checks the provider first).
@@ -73,16 +74,21 @@ def refund(transaction_id: uuid.UUID, *, source: Source | str = Source.CLI) -> R
     except (ProviderRejected, ProviderUnavailable) as exc:
         # A concurrent run of this command may have refunded first; then this
         # rejection (an over-refund) is its success and the credits stay revoked.
-        if not _refunded_meanwhile(provider, payment_id, amount):
+        if not _refunded_meanwhile(provider, payment_id, total):
             with step():
                 _restore(revoked)
             raise RefundRefused(f"the provider did not refund: {exc}") from exc
     with step():
-        tx = _mark_refunded(transaction_id, source)
+        tx = _mark_refunded(transaction_id, source, amount, operation_id)
         return RefundResult(tx.id, tx.status)
 
 
-def _mark_refunded(transaction_id: uuid.UUID, source: Source | str) -> Transaction:
+def _mark_refunded(
+    transaction_id: uuid.UUID,
+    source: Source | str,
+    amount: Decimal,
+    operation_id: str | None,
+) -> Transaction:
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
         raise RefundRefused("no such transaction")
@@ -110,6 +116,21 @@ def _mark_refunded(transaction_id: uuid.UUID, source: Source | str) -> Transacti
         provider_status="Returned",
         note=f"refunded; {revoked} unused credit(s) revoked{period_note}",
         now=now,
+        amount=tx.amount,
+        provider_amount=amount,
+    )
+    # The refunds audit: what this refund returned (the rest, after any partial ones).
+    tx.refunded_amount = tx.amount
+    db.session.add(
+        TransactionRefund(
+            transaction_id=tx.id,
+            amount=amount,
+            currency=tx.currency,
+            provider_operation_id=operation_id,
+            credits_revoked=revoked,
+            source=Source(source),
+            note="full refund",
+        )
     )
     return tx
 
@@ -126,7 +147,9 @@ def _already_refunded(provider: PaymentProvider, payment_id: str, amount: Decima
     return refunded is not None and refunded >= amount
 
 
-def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID]]:
+def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID], Decimal]:
+    """Revoke the unused credits; answers (payment id, amount still to return, the
+    revoked credits, the total the payment's refunds will then add up to)."""
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
         raise RefundRefused("no such transaction")
@@ -148,7 +171,7 @@ def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID]]:
             move_credit(credit, CreditStatus.REVOKED, now=now)
             revoked.append(credit.id)
     db.session.flush()
-    return tx.provider_payment_id, tx.amount, revoked
+    return tx.provider_payment_id, tx.amount - tx.refunded_amount, revoked, tx.amount
 
 
 def _restore(credit_ids: list[uuid.UUID]) -> None:

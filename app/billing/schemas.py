@@ -24,6 +24,9 @@ class PaymentOut(BaseModel):
     payment_id: str | None
     payment_url: str | None
     poll_interval_s: int
+    # When the provider's payment link stops taking payment (its ExpireDate), so a
+    # client can say "the payment link has expired" at the right moment.
+    expires_at: datetime | None = None
 
 
 class PurchaseIntentOut(BaseModel):
@@ -52,6 +55,9 @@ class TransactionStatusOut(BaseModel):
     settled_at: datetime | None
     expires_at: datetime
     poll_interval_s: int
+    # Money returned so far (partial refunds keep the status completed).
+    refunded_amount: str
+    payment: PaymentOut
 
 
 class StatusQuery(BaseModel):
@@ -106,16 +112,18 @@ def _common(tx: Transaction) -> dict[str, Any]:
     }
 
 
-def intent_out(tx: Transaction) -> PurchaseIntentOut:
-    return PurchaseIntentOut(
-        **_common(tx),
-        payment=PaymentOut(
-            provider=tx.provider,
-            payment_id=tx.provider_payment_id,
-            payment_url=tx.payment_url,
-            poll_interval_s=tx.poll_interval_s,
-        ),
+def payment_out(tx: Transaction) -> PaymentOut:
+    return PaymentOut(
+        provider=tx.provider,
+        payment_id=tx.provider_payment_id,
+        payment_url=tx.payment_url,
+        poll_interval_s=tx.poll_interval_s,
+        expires_at=tx.provider_expires_at,
     )
+
+
+def intent_out(tx: Transaction) -> PurchaseIntentOut:
+    return PurchaseIntentOut(**_common(tx), payment=payment_out(tx))
 
 
 def status_out(tx: Transaction) -> TransactionStatusOut:
@@ -124,6 +132,8 @@ def status_out(tx: Transaction) -> TransactionStatusOut:
         updated_at=tx.updated_at,
         settled_at=tx.settled_at,
         poll_interval_s=tx.poll_interval_s,
+        refunded_amount=str(tx.refunded_amount),
+        payment=payment_out(tx),
     )
 
 

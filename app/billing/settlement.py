@@ -11,13 +11,20 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 
 from app import locking
 from app.billing.models import Credit, Transaction
-from app.billing.transitions import CreditStatus, Source, TxStatus, transition
+from app.billing.transitions import (
+    CreditStatus,
+    IllegalTransition,
+    Source,
+    TxStatus,
+    transition,
+)
 from app.catalog.services import get_product
 from app.clubs import subscriptions
 from app.domain_errors import NotFound
@@ -41,19 +48,35 @@ def settle(
     provider_status: str | None = None,
     note: str | None = None,
     provider_transaction_id: str | None = None,
+    amount: Decimal | None = None,
+    provider_amount: Decimal | None = None,
+    allowed_from: frozenset[TxStatus] = frozenset({TxStatus.PENDING}),
 ) -> SettleResult:
-    """Move a pending transaction to completed, failed or expired; grant on completion.
+    """Move a transaction from ``allowed_from`` (pending, unless a caller that knows
+    better widens it) to ``target``; grant on completion.
 
     A transaction already in ``target`` is a no-op (the caller's retry, or a race
-    it lost); any other non-pending state raises :class:`transitions.IllegalTransition`.
+    it lost); any other state raises :class:`transitions.IllegalTransition` — in
+    particular a closed one, which only the late-payment path may reopen.
     """
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
         return SettleResult(None, False)
     if tx.status == target:
         return SettleResult(tx, False)
+    if tx.status not in allowed_from:
+        raise IllegalTransition("transaction", tx.status, target)
     now = datetime.now(UTC)
-    transition(tx, target, source=source, provider_status=provider_status, note=note, now=now)
+    transition(
+        tx,
+        target,
+        source=source,
+        provider_status=provider_status,
+        note=note,
+        now=now,
+        amount=amount,
+        provider_amount=provider_amount,
+    )
     if provider_transaction_id:
         tx.provider_transaction_id = provider_transaction_id
     granted = grant_entitlements(tx, now) if target == TxStatus.COMPLETED else 0

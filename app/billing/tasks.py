@@ -6,17 +6,20 @@ Arguments are ids (JSON), never ORM objects. Follow-up tasks are sent with
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
 from celery import Task, shared_task
 from celery import uuid as celery_uuid
 
-from app.billing import idempotency, manual, reconcile
+from app.billing import idempotency, late, manual, reconcile
 from app.billing.kaspi_client import ProviderUnavailable
 from app.billing.transitions import IllegalTransition
-from app.db import after_commit
-from app.domain_errors import NotFound
+from app.db import after_commit, outside_transaction
+from app.domain_errors import NotFound, Unavailable
+
+log = logging.getLogger(__name__)
 
 
 def enqueue_check(transaction_id: uuid.UUID) -> None:
@@ -55,6 +58,33 @@ def check_transaction(self: Task, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
 
 
+@shared_task(name="billing.sweep_late_payments")
+def sweep_late_payments() -> int:
+    """Beat: closed-unpaid transactions within the policy window get asked about again."""
+    ids = late.claim_late_candidates(datetime.now(UTC))
+    for transaction_id in ids:
+        _enqueue_late_check(transaction_id)
+    return len(ids)
+
+
+def _enqueue_late_check(transaction_id: uuid.UUID) -> None:
+    after_commit(lambda: check_late_payment.delay(str(transaction_id)))
+
+
+@shared_task(
+    name="billing.check_late_payment",
+    bind=True,
+    autoretry_for=(ProviderUnavailable,),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=5,
+    multi_step=True,
+)
+def check_late_payment(self: Task, transaction_id: str) -> str:
+    return late.check_late(uuid.UUID(transaction_id))
+
+
 @shared_task(name="billing.settle_transaction", ignore_result=False)
 def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -> str:
     """Settle by hand (development): through the status machine like everything else."""
@@ -67,13 +97,25 @@ def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -
 
 
 def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: str) -> str:
-    """Send the settle task once this request commits; the id is known up front."""
+    """Send the settle task now and answer its id, or raise ``Unavailable``.
+
+    Called outside any database transaction (the caller wrote nothing, so there is
+    no commit to wait for). The send is synchronous and not retried, precisely so
+    that a caller never answers "queued" for a task that did not leave.
+    """
+    outside_transaction()
     task_id: str = celery_uuid()
-    after_commit(
-        lambda: settle_transaction.apply_async(
-            args=[str(transaction_id), outcome, source], task_id=task_id
+    try:
+        settle_transaction.apply_async(
+            args=[str(transaction_id), outcome, source], task_id=task_id, retry=False
         )
-    )
+    except Exception as exc:
+        log.error("settle task for %s could not be sent: %r", transaction_id, exc)
+        raise Unavailable(
+            "SERVICE_UNAVAILABLE",
+            "The task queue is unavailable; nothing was queued, retry shortly",
+            retry_after_s=5,
+        ) from exc
     return task_id
 
 

@@ -10,6 +10,7 @@ UPDATE that consumes one, :func:`credit_status_update`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +28,11 @@ class TxStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
+    # The buyer cancelled and Kaspi confirmed no payment.
+    CANCELED = "canceled"
+    # The provider's answer disagrees with ours (amount, currency, identity) or a
+    # late payment is held by policy: nothing granted until an operator resolves it.
+    NEEDS_REVIEW = "needs_review"
     REFUNDED = "refunded"
 
 
@@ -37,18 +43,41 @@ class Source(StrEnum):
     WORKER = "worker"
     DEV = "dev"
     CLI = "cli"
+    SWEEP = "sweep"  # the late-payment reconciliation sweep
 
+
+# Closed without a payment: the late-payment sweep keeps asking Kaspi about these
+# for ``billing_policy.late_payment_window_days``.
+CLOSED_UNPAID = frozenset({TxStatus.EXPIRED, TxStatus.FAILED, TxStatus.CANCELED})
+# What a payment confirmed after closing may lead to (``late_payment_action``:
+# grant → completed, refund → refunded, hold or a mismatch → needs_review).
+_LATE_PAYMENT = frozenset({TxStatus.COMPLETED, TxStatus.REFUNDED, TxStatus.NEEDS_REVIEW})
 
 TRANSACTIONS: TransitionTable[TxStatus] = TransitionTable(
     "transaction",
     {
-        TxStatus.PENDING: frozenset({TxStatus.COMPLETED, TxStatus.FAILED, TxStatus.EXPIRED}),
+        TxStatus.PENDING: frozenset(
+            {
+                TxStatus.COMPLETED,
+                TxStatus.FAILED,
+                TxStatus.EXPIRED,
+                TxStatus.CANCELED,
+                TxStatus.NEEDS_REVIEW,
+            }
+        ),
         TxStatus.COMPLETED: frozenset({TxStatus.REFUNDED}),
-        TxStatus.FAILED: frozenset(),
-        TxStatus.EXPIRED: frozenset(),
+        TxStatus.FAILED: _LATE_PAYMENT,
+        TxStatus.EXPIRED: _LATE_PAYMENT,
+        TxStatus.CANCELED: _LATE_PAYMENT,
+        # Resolved only by an operator (``billing resolve``): see REVIEW_SOURCES.
+        TxStatus.NEEDS_REVIEW: frozenset({TxStatus.COMPLETED, TxStatus.REFUNDED, TxStatus.FAILED}),
         TxStatus.REFUNDED: frozenset(),
     },
 )
+# Nothing but an operator's command may move a transaction out of needs_review.
+REVIEW_SOURCES = frozenset({Source.CLI})
+# Statuses that mean "money was received and kept or returned": settled_at is set.
+PAID = frozenset({TxStatus.COMPLETED, TxStatus.REFUNDED})
 
 
 class CreditStatus(StrEnum):
@@ -76,10 +105,18 @@ def transition(
     provider_status: str | None = None,
     note: str | None = None,
     now: datetime | None = None,
+    amount: Decimal | None = None,
+    provider_amount: Decimal | None = None,
 ) -> None:
-    """Move ``tx`` to ``target`` or raise :class:`IllegalTransition`; never overwrites."""
+    """Move ``tx`` to ``target`` or raise :class:`IllegalTransition`; never overwrites.
+
+    ``amount``/``provider_amount``: ours and the provider's, recorded side by side
+    when the change is about money.
+    """
     source = Source(source)
     TRANSACTIONS.check(tx.status, target)
+    if tx.status == TxStatus.NEEDS_REVIEW and source not in REVIEW_SOURCES:
+        raise IllegalTransition("transaction", tx.status, target)
     moment = now or datetime.now(UTC)
     db.session.add(
         TransactionEvent(
@@ -88,13 +125,15 @@ def transition(
             to_status=target,
             source=source,
             provider_status=provider_status,
+            amount=amount,
+            provider_amount=provider_amount,
             note=note,
             created_at=moment,
         )
     )
     tx.status = target
     tx.updated_at = moment
-    if target == TxStatus.COMPLETED:
+    if target in PAID and tx.settled_at is None:
         tx.settled_at = moment
     if target != TxStatus.PENDING:
         tx.next_poll_at = None

@@ -6,7 +6,8 @@ from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
 from app.auth.services import current_user_id
-from app.billing import idempotency, queries
+from app.billing import cancel, idempotency, queries
+from app.billing.history import HistoryPageOut, HistoryQuery, history_page
 from app.billing.intents import create_purchase_intent
 from app.billing.schemas import (
     CreditsOut,
@@ -58,6 +59,18 @@ def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[s
     return result.body, result.status, headers
 
 
+@bp.get("/transactions")
+@endpoint(
+    summary="Your transactions, newest first, in cursor pages (what each granted once settled)",
+    tags=("billing",),
+    query=HistoryQuery,
+    response=HistoryPageOut,
+    errors={400: "VALIDATION_ERROR: limit outside 1-100, an unknown status, or a bad cursor"},
+)
+def transaction_history(query: HistoryQuery) -> HistoryPageOut:
+    return history_page(current_user_id(), query)
+
+
 @bp.get("/transactions/status")
 @endpoint(
     summary="Poll one of your transactions",
@@ -87,3 +100,22 @@ def transaction_by_id(transaction_id: str) -> TransactionStatusOut:
 def credits() -> CreditsOut:
     items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)
+
+
+@bp.post("/transactions/<transaction_id>/cancel")
+@endpoint(
+    summary="Cancel one of your pending purchases (Kaspi is asked first)",
+    tags=("billing",),
+    response=TransactionStatusOut,
+    errors={
+        404: "No such transaction of yours",
+        409: "The transaction is not pending (TRANSACTION_NOT_PENDING, with current_status)",
+        503: "The payment provider did not answer; nothing was cancelled",
+    },
+    multi_step=True,
+)
+def cancel_transaction(transaction_id: str) -> TransactionStatusOut:
+    """Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
+    the transaction becomes canceled (200); cancelling again answers the same."""
+    tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
+    return cancel.cancel(current_user_id(), tx_id, status_out)

@@ -69,11 +69,24 @@ class BillingPolicy(Model):
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("pending_ttl_minutes > 0", name="ttl_positive"),
         CheckConstraint("grace_days >= 0", name="grace_non_negative"),
+        CheckConstraint(
+            "late_payment_action IN ('grant', 'refund', 'hold')", name="late_payment_action_known"
+        ),
+        CheckConstraint("late_payment_window_days > 0", name="late_payment_window_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pending_ttl_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
     grace_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    # What to do with a payment the provider confirms after we closed the transaction
+    # (expired, failed, canceled): grant it, refund it, or hold it for review.
+    late_payment_action: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="grant", server_default="grant"
+    )
+    # How long after closing a transaction the sweep keeps asking the provider.
+    late_payment_window_days: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=7, server_default=text("7")
+    )
 
 
 class PolicyAction(Model):

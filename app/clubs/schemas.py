@@ -60,3 +60,11 @@ class MemberOut(BaseModel):
     user_id: str
     role: str
     created_at: datetime
+
+
+class ClubListOut(BaseModel):
+    clubs: list[ClubOut]
+
+
+class MemberListOut(BaseModel):
+    members: list[MemberOut]

@@ -6,8 +6,17 @@ from flask import Blueprint
 
 from app.api import endpoint
 from app.auth.services import current_user
-from app.clubs import services
-from app.clubs.schemas import ClubCreateIn, ClubOut, MemberAddIn, MemberOut, SubscriptionOut
+from app.clubs import listing, services
+from app.clubs.models import ClubMember
+from app.clubs.schemas import (
+    ClubCreateIn,
+    ClubListOut,
+    ClubOut,
+    MemberAddIn,
+    MemberListOut,
+    MemberOut,
+    SubscriptionOut,
+)
 from app.errors import uuid_or_404
 
 bp = Blueprint("clubs", __name__, url_prefix="/api/clubs")
@@ -55,6 +64,28 @@ def create_club(body: ClubCreateIn) -> ClubOut:
     return club_out(services.club_for_member(club.id, user.id))
 
 
+@bp.get("")
+@endpoint(
+    summary="The clubs you are a member of, newest first, with your role and their plan",
+    tags=("clubs",),
+    response=ClubListOut,
+)
+def list_clubs() -> ClubListOut:
+    return ClubListOut(clubs=[club_out(view) for view in listing.my_clubs(current_user().id)])
+
+
+@bp.get("/<club_id>/members")
+@endpoint(
+    summary="A club's members and their roles (members only)",
+    tags=("clubs",),
+    response=MemberListOut,
+    errors={404: "CLUB_NOT_FOUND: no such club, or you are not a member"},
+)
+def list_members(club_id: str) -> MemberListOut:
+    rows = listing.members_of(_club_id(club_id), current_user().id)
+    return MemberListOut(members=[member_out(m) for m in rows])
+
+
 @bp.get("/<club_id>")
 @endpoint(
     summary="A club you are a member of: your role, its plan and subscription",
@@ -82,6 +113,10 @@ def get_club(club_id: str) -> ClubOut:
 )
 def add_member(club_id: str, body: MemberAddIn) -> MemberOut:
     member = services.add_member(current_user(), _club_id(club_id), body.user_id, body.role)
+    return member_out(member)
+
+
+def member_out(member: ClubMember) -> MemberOut:
     return MemberOut(
         club_id=member.club_id,
         user_id=member.user_id,

@@ -29,6 +29,7 @@ from redis.lock import Lock
 
 from app.domain_errors import Conflict
 from app.extensions import get_redis
+from app.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,16 @@ def publish_lock(owner_id: str) -> Iterator[bool]:
         sleep=RETRY_INTERVAL_S,
         thread_local=False,
     )
+    started = time.perf_counter()
     try:
         acquired = lock.acquire()
     except RedisError as exc:
+        _observe_wait(started, "unavailable")
         log.warning("publish lock unavailable (%s); relying on database locks alone", exc)
         _mark_redis_down()
         yield False
         return
+    _observe_wait(started, "acquired" if acquired else "timeout")
     if not acquired:
         raise Conflict(
             "PUBLISH_IN_PROGRESS",
@@ -89,6 +93,10 @@ def publish_lock(owner_id: str) -> Iterator[bool]:
         yield True
     finally:
         _release(lock, owner_id)
+
+
+def _observe_wait(started: float, result: str) -> None:
+    metrics.PUBLISH_LOCK_WAIT.labels(result).observe(time.perf_counter() - started)
 
 
 def _release(lock: Lock, owner_id: str) -> None:

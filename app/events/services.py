@@ -18,7 +18,7 @@ from app import locking
 from app.auth.models import User
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
-from app.domain_errors import Forbidden, NotFound
+from app.domain_errors import Conflict, Forbidden, NotFound
 from app.errors import uuid_or_404
 from app.events import decision as d
 from app.events import enforcement
@@ -161,3 +161,19 @@ def _check_edit(event: Event, before: d.EventFacts, after: d.EventFacts) -> None
     decision = d.decide_update(before, after, terms)
     if decision.outcome is d.Outcome.PAYWALL:
         raise enforcement.personal_paywall(decision, event.id, after, terms)
+
+
+def delete_draft(user: User, event_id: uuid.UUID) -> None:
+    """Delete a draft its manager no longer wants; a published event is never deleted here.
+
+    Locked like an edit, so a delete and a publish of the same event serialise:
+    either the publish sees no event, or the delete sees it published.
+    """
+    visible_event(event_id, user.id, manage=True)
+    event = locking.lock_event(event_id)
+    if event is None:
+        raise event_not_found()
+    if event.published_at is not None:
+        raise Conflict("EVENT_PUBLISHED", "A published event cannot be deleted")
+    db.session.delete(event)
+    db.session.flush()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from app.api import endpoint
 from app.auth.services import current_user, current_user_id
@@ -75,6 +75,22 @@ def get_event(event_id: str) -> EventOut:
 def patch_event(event_id: str, body: EventPatchIn) -> EventOut:
     event_uuid = services.parse_event_id(event_id)
     return event_out(services.update_event(current_user(), event_uuid, body))
+
+
+@bp.delete("/<event_id>")
+@endpoint(
+    summary="Delete one of your drafts (published events stay)",
+    tags=("events",),
+    status=204,
+    errors={
+        403: "FORBIDDEN",
+        404: "EVENT_NOT_FOUND",
+        409: "EVENT_PUBLISHED: a published event cannot be deleted",
+    },
+)
+def delete_event(event_id: str) -> Response:
+    services.delete_draft(current_user(), services.parse_event_id(event_id))
+    return Response(status=204)
 
 
 @bp.post("/<event_id>/publish")

@@ -35,7 +35,7 @@ def payment_data(payment: Payment) -> dict[str, Any]:
         "ExternalId": payment.external_id,
         "Status": payment.status,
         "TransactionId": payment.transaction_id,
-        "Amount": payment.amount,
+        "Amount": payment.reported_amount,
         "RefundedAmount": payment.refunded_amount,
         "CreatedDate": iso(payment.created_at),
         "ExpireDate": iso(payment.expire_at),

@@ -9,6 +9,7 @@ real life the buyer acts in the Kaspi app, not with the merchant's key.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -16,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.kaspi_stub import envelope as env
 from app.kaspi_stub.api import path_payment_id, payment_data
 from app.kaspi_stub.context import get_store
-from app.kaspi_stub.store import Payment, Refused, Store
+from app.kaspi_stub.store import FINAL_STATUSES, Payment, Refused, Store
 
 bp = Blueprint("kaspi_buyer", __name__, template_folder="templates")
 
@@ -64,7 +65,7 @@ def pay_page(payment_id: str) -> tuple[str, int]:
         payment=payment,
         amount_text=format_kzt(payment.amount),
         status_text=status_label(payment),
-        can_pay=payment.status == "Wait" and not payment.expired(),
+        can_pay=payment.status not in FINAL_STATUSES and not payment.expired(),
         merchant=current_app.config["KASPI_STUB_MERCHANT_NAME"],
         notice=NOTICES.get(request.args.get("notice", "")),
     ), 200
@@ -106,9 +107,50 @@ def _script_action(payment_id: str, operation: str) -> Response:
     return env.envelope(payment_data(payment))
 
 
+MAX_STATUS_LENGTH = 64
+
+
+def _optional_body() -> dict[str, Any]:
+    """The scripts' optional JSON body: none at all means ``{}``."""
+    return env.json_body() if request.get_data(cache=True).strip() else {}
+
+
 @bp.post("/test/payment/<payment_id>/confirm")
 def test_confirm(payment_id: str) -> Response:
-    return _script_action(payment_id, "confirm")
+    """The buyer pays. Optional body for faults: ``{"amount": "1.00"}`` pays another
+    sum than asked; ``{"force": true}`` pays even after expiry or a decline (a late
+    payment our side must still find)."""
+    number = path_payment_id(payment_id)
+    body = _optional_body()
+    unknown = sorted(set(body) - {"amount", "force"})
+    if unknown:
+        raise env.StubError(env.VALIDATION, f"Unknown fields: {', '.join(unknown)}")
+    amount = None
+    if body.get("amount") is not None:
+        raw = body["amount"]
+        if isinstance(raw, str):
+            try:
+                raw = Decimal(raw)
+            except ArithmeticError:
+                raise env.StubError(env.VALIDATION, "amount must be a number") from None
+        amount = env.parse_amount(raw, "amount")
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise env.StubError(env.VALIDATION, "force must be true or false")
+    payment = get_store().confirm(number, amount=amount, force=force)
+    return env.envelope(payment_data(payment))
+
+
+@bp.post("/test/payment/<payment_id>/status")
+def test_set_status(payment_id: str) -> Response:
+    """Set any status string (``QrTokenCreated``, ``RemotePaymentCreated``, new ones)."""
+    number = path_payment_id(payment_id)
+    status = _optional_body().get("status")
+    if not isinstance(status, str) or not status.strip() or len(status) > MAX_STATUS_LENGTH:
+        raise env.StubError(
+            env.VALIDATION, f"status must be a non-empty string of at most {MAX_STATUS_LENGTH}"
+        )
+    return env.envelope(payment_data(get_store().set_status(number, status)))
 
 
 @bp.post("/test/payment/<payment_id>/error")

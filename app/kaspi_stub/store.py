@@ -23,11 +23,11 @@ from pathlib import Path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
-    payment_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    payment_id      INTEGER PRIMARY KEY,
     external_id     TEXT    NOT NULL UNIQUE,
     amount          TEXT    NOT NULL,
-    status          TEXT    NOT NULL DEFAULT 'Wait'
-                            CHECK (status IN ('Wait', 'Processed', 'Error')),
+    paid_amount     TEXT,
+    status          TEXT    NOT NULL DEFAULT 'Wait',
     transaction_id  TEXT,
     created_at      TEXT    NOT NULL,
     expire_at       TEXT    NOT NULL,
@@ -50,6 +50,16 @@ INSERT OR IGNORE INTO faults (id) VALUES (1);
 """
 
 FAULT_FIELDS = ("latency_ms", "error_rate", "timeout_ms", "fail_next")
+# Statuses after which a buyer can no longer pay or decline (without ``force``).
+FINAL_STATUSES = ("Processed", "Error")
+# Random 12-digit ids: a deleted state file can never hand out an id again that a
+# billing database still remembers for another payment.
+PAYMENT_ID_LOW = 10**11
+PAYMENT_ID_SPAN = 9 * 10**11
+
+
+def new_payment_id() -> int:
+    return secrets.randbelow(PAYMENT_ID_SPAN) + PAYMENT_ID_LOW
 
 
 def utcnow() -> datetime:
@@ -83,6 +93,13 @@ class Payment:
     created_at: datetime
     expire_at: datetime
     refunded_amount: Decimal
+    # What the buyer actually paid, when it differs from what was asked (a fault).
+    paid_amount: Decimal | None = None
+
+    @property
+    def reported_amount(self) -> Decimal:
+        """The Amount status answers carry: what was paid once paid, else what is asked."""
+        return self.paid_amount if self.paid_amount is not None else self.amount
 
     def expired(self, now: datetime | None = None) -> bool:
         return (now or utcnow()) >= self.expire_at
@@ -98,6 +115,7 @@ class Payment:
             created_at=from_text(row["created_at"]),
             expire_at=from_text(row["expire_at"]),
             refunded_amount=Decimal(row["refunded_amount"]),
+            paid_amount=None if row["paid_amount"] is None else Decimal(row["paid_amount"]),
         )
 
 
@@ -127,8 +145,36 @@ def init_db(path: str | Path) -> None:
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(SCHEMA)
+        _upgrade_payments(conn)
     finally:
         conn.close()
+
+
+def _upgrade_payments(conn: sqlite3.Connection) -> None:
+    """Bring a state file written by an older stub to the current payments table.
+
+    Older files limited ``status`` to three values by a CHECK and had no
+    ``paid_amount``; SQLite cannot drop a CHECK, so the table is rebuilt once.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'payments'"
+        ).fetchone()
+        if row is not None and "paid_amount" not in row["sql"]:
+            conn.execute("ALTER TABLE payments RENAME TO payments_old")
+            conn.execute(SCHEMA.split(";")[0])
+            conn.execute(
+                "INSERT INTO payments (payment_id, external_id, amount, status, transaction_id,"
+                " created_at, expire_at, refunded_amount)"
+                " SELECT payment_id, external_id, amount, status, transaction_id,"
+                " created_at, expire_at, refunded_amount FROM payments_old"
+            )
+            conn.execute("DROP TABLE payments_old")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class Store:
@@ -166,11 +212,16 @@ class Store:
         now = utcnow()
         # Whole seconds, so the ExpireDate clients see is exactly when paying stops.
         expire_at = (now + timedelta(seconds=ttl_s)).replace(microsecond=0)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO payments (external_id, amount, created_at, expire_at)"
-            " VALUES (?, ?, ?, ?)",
-            (external_id, str(amount), to_text(now), to_text(expire_at)),
-        )
+        while True:
+            try:
+                self.conn.execute(
+                    "INSERT INTO payments (payment_id, external_id, amount, created_at, expire_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING",
+                    (new_payment_id(), external_id, str(amount), to_text(now), to_text(expire_at)),
+                )
+                break
+            except sqlite3.IntegrityError:
+                continue  # the random id is taken (about one in 10^11): draw another
         row = self.conn.execute(
             "SELECT * FROM payments WHERE external_id = ?", (external_id,)
         ).fetchone()
@@ -182,26 +233,70 @@ class Store:
             )
         return payment
 
-    def _settle(self, payment_id: int, status: str, transaction_id: str | None) -> Payment:
-        # One conditional UPDATE: only a Wait payment before its expiry may change,
-        # so two concurrent confirms cannot both succeed.
+    def _settle(
+        self,
+        payment_id: int,
+        status: str,
+        transaction_id: str | None,
+        *,
+        paid_amount: Decimal | None = None,
+        force: bool = False,
+    ) -> Payment:
+        """One conditional UPDATE, so two concurrent confirms cannot both succeed.
+
+        Without ``force`` only a payment still open (no final status) and before its
+        expiry may change; ``force`` (a late payment, for tests) skips the expiry and
+        re-opens a declined one, but a Processed payment is never paid twice.
+        """
+        params: tuple[str, ...]
+        if force:
+            condition, params = "status <> 'Processed'", ()
+        else:
+            condition, params = (
+                "status NOT IN ('Processed', 'Error') AND expire_at > ?",
+                (to_text(utcnow()),),
+            )
+        # ``condition`` is one of the two constants above, never input.
+        sql = f"UPDATE payments SET status = ?, transaction_id = ?, paid_amount = ? WHERE payment_id = ? AND {condition}"  # noqa: E501, S608
         cursor = self.conn.execute(
-            "UPDATE payments SET status = ?, transaction_id = ?"
-            " WHERE payment_id = ? AND status = 'Wait' AND expire_at > ?",
-            (status, transaction_id, payment_id, to_text(utcnow())),
+            sql,
+            (
+                status,
+                transaction_id,
+                None if paid_amount is None else str(paid_amount),
+                payment_id,
+                *params,
+            ),
         )
         payment = self.get_payment(payment_id)
         if cursor.rowcount == 1:
             return payment
-        if payment.status != "Wait":
+        if payment.status in FINAL_STATUSES:
             raise Refused("not_waiting", f"Payment is already {payment.status}")
         raise Refused("expired", "Payment has expired")
 
-    def confirm(self, payment_id: int) -> Payment:
-        return self._settle(payment_id, "Processed", str(secrets.randbelow(9 * 10**11) + 10**11))
+    def confirm(
+        self, payment_id: int, *, amount: Decimal | None = None, force: bool = False
+    ) -> Payment:
+        """The buyer pays: ``amount`` if given (another sum than asked), else the price."""
+        return self._settle(
+            payment_id, "Processed", str(new_payment_id()), paid_amount=amount, force=force
+        )
 
     def decline(self, payment_id: int) -> Payment:
         return self._settle(payment_id, "Error", None)
+
+    def set_status(self, payment_id: int, status: str) -> Payment:
+        """Any status string, as Kaspi may add new ones; Processed gets a TransactionId."""
+        self.get_payment(payment_id)
+        self.conn.execute(
+            "UPDATE payments SET status = ?,"
+            " transaction_id = CASE WHEN ? = 'Processed' THEN COALESCE(transaction_id, ?)"
+            " ELSE transaction_id END"
+            " WHERE payment_id = ?",
+            (status, status, str(new_payment_id()), payment_id),
+        )
+        return self.get_payment(payment_id)
 
     def expire_now(self, payment_id: int) -> Payment:
         self.get_payment(payment_id)
@@ -217,7 +312,7 @@ class Store:
             payment = self.get_payment(payment_id)
             if payment.status != "Processed":
                 raise Refused("not_processed", f"Payment is {payment.status}, not Processed")
-            left = payment.amount - payment.refunded_amount
+            left = payment.reported_amount - payment.refunded_amount
             if amount > left:
                 raise Refused("over_refund", f"Amount exceeds the refundable {left}")
             self.conn.execute(

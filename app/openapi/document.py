@@ -46,6 +46,10 @@ ERROR_SCHEMAS: dict[str, Any] = {
                 "UNAUTHENTICATED, NOT_FOUND, PAYWALL.",
             },
             "message": {"type": "string", "description": "Human-readable explanation."},
+            "request_id": {
+                "type": "string",
+                "description": "The request's id (the X-Request-ID header), for support.",
+            },
             "details": {
                 "type": "array",
                 "description": "VALIDATION_ERROR only: one entry per invalid field.",

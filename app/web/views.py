@@ -1,18 +1,32 @@
-"""The events page (plain HTML, CSS and JavaScript; no build step) and its dev sign-in.
+"""The web client (plain HTML, CSS and JavaScript modules; no build step), the QR
+code of a payment link, and the development sign-in.
 
 The page is static apart from a few settings in data attributes; everything it
-shows comes from the JSON API, called by ``static/app.js`` with a Bearer token
-kept in the browser's localStorage.
+shows comes from the JSON API, called by the ES modules under ``static/js/``
+(entry point ``main.js``) with a Bearer token kept in the browser's localStorage.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, make_response, redirect, render_template
+import io
+from urllib.parse import urlsplit
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.api import endpoint
 from app.auth.tokens import issue_token
+from app.errors import ApiError
 
 bp = Blueprint(
     "web",
@@ -46,6 +60,40 @@ def index() -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# A payment link is short; the cap keeps the endpoint from drawing arbitrary text.
+MAX_QR_TEXT = 512
+
+
+@bp.get("/web/qr.svg")
+def payment_qr() -> Response:
+    """The QR code of a payment link, as SVG, for desktop buyers to scan with the Kaspi app.
+
+    Drawn here (segno, no JavaScript library, nothing fetched from elsewhere).
+    Only http(s) links are drawn: this is not a general QR service.
+    """
+    text = request.args.get("text", "")
+    parts = urlsplit(text)
+    if (
+        not text
+        or len(text) > MAX_QR_TEXT
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+    ):
+        raise ApiError(
+            400,
+            "VALIDATION_ERROR",
+            f"text must be an http(s) link of at most {MAX_QR_TEXT} characters",
+            details=[{"field": "text", "message": "must be an http(s) link", "type": "url"}],
+        )
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False)
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
 
 

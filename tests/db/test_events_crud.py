@@ -426,7 +426,7 @@ def test_malformed_patch_and_bad_ids(client, db_session, alice):
 
 def test_unsupported_methods_are_enveloped(client, alice):
     event = make_event(alice)
-    error_of(client.delete(f"/api/events/{event.id}", headers=auth("alice")), 405)
+    error_of(client.post(f"/api/events/{event.id}", headers=auth("alice")), 405)
     error_of(client.get(f"/api/events/{event.id}/publish", headers=auth("alice")), 405)
     body = json.dumps({"title": "x"})
     response = client.put(f"/api/events/{event.id}", data=body, headers=auth("alice"))

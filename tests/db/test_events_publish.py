@@ -198,6 +198,7 @@ def test_between_limits_with_a_credit_asks_for_confirmation(client, db_session, 
             "error": {
                 "code": "CREDIT_CONFIRMATION_REQUIRED",
                 "message": response.get_json()["error"]["message"],
+                "request_id": response.headers["X-Request-ID"],
                 "reason": "EVENT_UPGRADE_WILL_BE_CONSUMED",
                 "meta": {
                     "credit_code": catalog_credit_product().code,
@@ -256,6 +257,7 @@ def test_between_limits_without_a_credit_is_paywalled_with_both_options(client, 
         "required_plan_id",
         "meta",
         "options",
+        "request_id",
     }
     assert_draft(db_session, event)
 

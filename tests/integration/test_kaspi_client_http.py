@@ -24,6 +24,7 @@ from tests.support.stub_server import (
     expire_payment,
     reset_faults,
     set_faults,
+    set_payment_status,
     start_stub,
 )
 
@@ -76,6 +77,28 @@ def test_create_wait_confirm_processed(client, stub_url):
     paid = client.get_status(created.payment_id)
     assert (paid.state, paid.provider_status) == ("processed", "Processed")
     assert paid.provider_transaction_id
+
+
+def test_status_carries_our_external_id_and_the_amount_actually_paid(client, stub_url):
+    ours = external_id()
+    created = client.create_payment(ours, Decimal("1000.00"))
+    assert client.get_status(created.payment_id).external_id == ours
+
+    confirm_payment(stub_url, created.payment_id, amount="1.00")
+
+    paid = client.get_status(created.payment_id)
+    assert paid.state == "processed" and paid.amount == Decimal("1.00")
+    assert paid.external_id == ours
+
+
+@pytest.mark.parametrize("raw", ["QrTokenCreated", "RemotePaymentCreated", "SomethingNew"])
+def test_statuses_other_than_processed_and_error_mean_still_pending(client, stub_url, raw):
+    created = client.create_payment(external_id(), Decimal("10.00"))
+    set_payment_status(stub_url, created.payment_id, raw)
+
+    status = client.get_status(created.payment_id)
+
+    assert (status.state, status.provider_status) == ("wait", raw)
 
 
 def test_amounts_travel_exactly(client):

@@ -95,9 +95,22 @@ def stub_call(base_url: str, method: str, path: str, body: dict | None = None) -
     return payload["Data"]
 
 
-def confirm_payment(base_url: str, payment_id: str | int) -> dict:
-    """The buyer pays: the payment becomes Processed."""
-    return stub_call(base_url, "POST", f"/test/payment/{payment_id}/confirm")
+def confirm_payment(
+    base_url: str, payment_id: str | int, *, amount: str | None = None, force: bool = False
+) -> dict:
+    """The buyer pays (``amount``: another sum than asked; ``force``: even after
+    expiry or a decline): the payment becomes Processed."""
+    body: dict = {}
+    if amount is not None:
+        body["amount"] = amount
+    if force:
+        body["force"] = True
+    return stub_call(base_url, "POST", f"/test/payment/{payment_id}/confirm", body or None)
+
+
+def set_payment_status(base_url: str, payment_id: str | int, status: str) -> dict:
+    """Any Kaspi status string (QrTokenCreated, RemotePaymentCreated, a new one)."""
+    return stub_call(base_url, "POST", f"/test/payment/{payment_id}/status", {"status": status})
 
 
 def fail_payment(base_url: str, payment_id: str | int) -> dict:

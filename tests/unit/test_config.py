@@ -62,3 +62,22 @@ def test_the_default_profile_is_production(monkeypatch):
 )
 def test_database_urls_use_psycopg3(url):
     assert normalize_db_url(url) == "postgresql+psycopg://u@h/db"
+
+
+def test_pgbouncer_transaction_mode_turns_off_prepared_statements(monkeypatch):
+    from app.config import ProductionConfig
+
+    monkeypatch.setenv("DATABASE_PGBOUNCER_TRANSACTION_MODE", "1")
+    options = ProductionConfig.from_env()["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["connect_args"] == {"prepare_threshold": None}
+    assert options["pool_pre_ping"] is True
+
+
+def test_the_broker_defaults_to_redis_and_can_be_separate(monkeypatch):
+    from app.config import ProductionConfig, broker_url
+
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    assert broker_url({"REDIS_URL": "redis://r:6379/0"}) == "redis://r:6379/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://u:p@mq:5672/billing")
+    values = ProductionConfig.from_env()
+    assert broker_url({"REDIS_URL": "redis://r:6379/0", **values}) == "amqp://u:p@mq:5672/billing"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from decimal import Decimal
 
@@ -47,6 +48,15 @@ def status(stub, payment_id) -> dict:
     response = stub.get(f"/r3/v01/payment/status/{payment_id}", headers=HEADERS)
     assert response.status_code == 200, response.data
     return body_of(response)["Data"]
+
+
+def payment_count(stub_config) -> int:
+    """How many payments the stub's state file holds (ids are random, so count rows)."""
+    conn = sqlite3.connect(stub_config["KASPI_STUB_DB"])
+    try:
+        return conn.execute("SELECT count(*) FROM payments").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def refund(stub, payment_id, amount: str):
@@ -169,7 +179,7 @@ def test_refund_of_an_unknown_payment_is_not_found(stub):
     assert response.status_code == 404 and body_of(response)["StatusCode"] == -1601
 
 
-def test_fail_next_fails_exactly_that_many_calls_then_recovers(stub):
+def test_fail_next_fails_exactly_that_many_calls_then_recovers(stub, stub_config):
     assert body_of(stub.post("/test/faults", json={"fail_next": 2}))["Data"]["fail_next"] == 2
 
     failures = [create(stub, "tx-f") for _ in range(2)]
@@ -179,8 +189,8 @@ def test_fail_next_fails_exactly_that_many_calls_then_recovers(stub):
         assert response.status_code == 500
         assert body_of(response)["StatusCode"] == -999
     assert recovered.status_code == 200
-    # The failed calls did nothing: the first successful one created payment 1.
-    assert body_of(recovered)["Data"]["PaymentId"] == 1
+    # The failed calls did nothing: only the successful one created a payment.
+    assert payment_count(stub_config) == 1
     assert body_of(stub.get("/test/faults"))["Data"]["fail_next"] == 0
 
 
@@ -203,12 +213,14 @@ def test_latency_delays_the_answer_but_the_work_is_done(stub):
     assert response.status_code == 200
 
 
-def test_timeout_fault_answers_504_and_does_nothing(stub):
+def test_timeout_fault_answers_504_and_does_nothing(stub, stub_config):
     stub.post("/test/faults", json={"timeout_ms": 1})
     response = create(stub, "hung")
     assert response.status_code == 504 and body_of(response)["StatusCode"] == -999
+    assert payment_count(stub_config) == 0
     stub.post("/test/reset")
-    assert body_of(create(stub, "hung"))["Data"]["PaymentId"] == 1
+    assert create(stub, "hung").status_code == 200
+    assert payment_count(stub_config) == 1
 
 
 @pytest.mark.parametrize(
@@ -332,3 +344,109 @@ def test_state_survives_a_new_app_on_the_same_file(stub_config, stub):
 def test_healthz(stub):
     response = stub.get("/healthz")
     assert response.status_code == 200 and body_of(response)["StatusCode"] == 0
+
+
+def test_status_answers_carry_our_external_id(stub):
+    payment_id = created_id(stub, "tx-ext-7")
+    assert status(stub, payment_id)["ExternalId"] == "tx-ext-7"
+    stub.post(f"/test/payment/{payment_id}/confirm")
+    assert status(stub, payment_id)["ExternalId"] == "tx-ext-7"
+
+
+def test_confirm_with_another_amount_reports_what_the_buyer_paid(stub):
+    payment_id = created_id(stub, amount="1000.00")
+
+    response = stub.post(f"/test/payment/{payment_id}/confirm", json={"amount": "1.00"})
+
+    assert response.status_code == 200, response.data
+    after = status(stub, payment_id)
+    assert after["Status"] == "Processed" and after["Amount"] == Decimal("1.00")
+    # Only what was paid can be returned.
+    too_much = refund(stub, payment_id, "1.01")
+    assert body_of(too_much)["StatusCode"] == -1702
+    assert body_of(refund(stub, payment_id, "1.00"))["StatusCode"] == 0
+    # The link itself still names the asked price: create-link stays idempotent.
+    assert body_of(create(stub, amount="1000.00"))["Data"]["PaymentId"] == payment_id
+
+
+@pytest.mark.parametrize(
+    "body", [{"amount": "abc"}, {"amount": "0"}, {"amount": "1.001"}, {"force": "yes"}, {"x": 1}]
+)
+def test_bad_confirm_bodies_are_refused_and_change_nothing(stub, body):
+    payment_id = created_id(stub)
+    response = stub.post(f"/test/payment/{payment_id}/confirm", json=body)
+    assert response.status_code == 400 and body_of(response)["StatusCode"] == -1501
+    assert status(stub, payment_id)["Status"] == "Wait"
+
+
+def test_force_confirms_after_expiry_and_after_a_decline_but_never_twice(stub):
+    expired = created_id(stub, "tx-late")
+    stub.post(f"/test/payment/{expired}/expire")
+    assert stub.post(f"/test/payment/{expired}/confirm").status_code == 409
+
+    late = stub.post(f"/test/payment/{expired}/confirm", json={"force": True})
+
+    assert late.status_code == 200, late.data
+    assert status(stub, expired)["Status"] == "Processed"
+    again = stub.post(f"/test/payment/{expired}/confirm", json={"force": True})
+    assert again.status_code == 409 and body_of(again)["StatusCode"] == -1603
+
+    declined = created_id(stub, "tx-declined")
+    stub.post(f"/test/payment/{declined}/error")
+    assert stub.post(f"/test/payment/{declined}/confirm", json={"force": True}).status_code == 200
+    assert status(stub, declined)["Status"] == "Processed"
+
+
+def test_any_status_string_can_be_set_and_an_open_one_can_still_be_paid(stub):
+    payment_id = created_id(stub)
+
+    response = stub.post(f"/test/payment/{payment_id}/status", json={"status": "QrTokenCreated"})
+
+    assert response.status_code == 200
+    assert status(stub, payment_id)["Status"] == "QrTokenCreated"
+    assert 'class="pay"' in stub.get(f"/pay/{payment_id}").data.decode()
+    assert stub.post(f"/test/payment/{payment_id}/confirm").status_code == 200
+    assert status(stub, payment_id)["Status"] == "Processed"
+    for bad in ({}, {"status": ""}, {"status": 5}, {"status": "x" * 65}):
+        refused = stub.post(f"/test/payment/{payment_id}/status", json=bad)
+        assert refused.status_code == 400
+
+
+def test_payment_ids_are_random_12_digit_and_not_reused_after_the_state_is_deleted(
+    stub_config, tmp_path
+):
+    first = create_app(dict(stub_config)).test_client()
+    before = {created_id(first, f"tx-{n}") for n in range(5)}
+    other_file = {**stub_config, "KASPI_STUB_DB": str(tmp_path / "fresh.sqlite3")}
+
+    fresh = create_app(other_file).test_client()
+    after = {created_id(fresh, f"tx-{n}") for n in range(5)}
+
+    assert all(len(str(payment_id)) == 12 for payment_id in before | after)
+    assert not before & after
+
+
+def test_a_state_file_from_the_older_stub_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE payments (
+            payment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            external_id TEXT NOT NULL UNIQUE, amount TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'Wait' CHECK (status IN ('Wait', 'Processed', 'Error')),
+            transaction_id TEXT, created_at TEXT NOT NULL, expire_at TEXT NOT NULL,
+            refunded_amount TEXT NOT NULL DEFAULT '0.00');
+        INSERT INTO payments (external_id, amount, created_at, expire_at) VALUES
+            ('tx-old', '5.00', '2030-01-01T00:00:00.000000+00:00',
+             '2030-01-01T01:00:00.000000+00:00');
+        """
+    )
+    conn.commit()
+    conn.close()
+
+    stub = create_app({"KASPI_STUB_DB": str(path), "KASPI_STUB_API_KEY": KEY}).test_client()
+
+    assert status(stub, 1)["ExternalId"] == "tx-old"
+    assert stub.post("/test/payment/1/status", json={"status": "Brand-New"}).status_code == 200
+    assert status(stub, 1)["Status"] == "Brand-New"

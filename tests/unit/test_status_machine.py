@@ -16,7 +16,19 @@ TX_ALLOWED = {
     ("pending", "completed"),
     ("pending", "failed"),
     ("pending", "expired"),
+    ("pending", "canceled"),
+    ("pending", "needs_review"),
     ("completed", "refunded"),
+    # A payment confirmed after the transaction closed without one (late money).
+    *(
+        (closed, late)
+        for closed in ("expired", "failed", "canceled")
+        for late in ("completed", "refunded", "needs_review")
+    ),
+    # An operator's resolution of the review queue.
+    ("needs_review", "completed"),
+    ("needs_review", "refunded"),
+    ("needs_review", "failed"),
 }
 CREDIT_ALLOWED = {
     ("available", "consumed"),
@@ -70,7 +82,8 @@ def test_statuses_are_the_enums():
 
 
 def test_terminal_states():
-    assert {"failed", "expired", "refunded"} == bt.TRANSACTIONS.terminal
+    # Closed-unpaid statuses may still take a late payment: only refunded is final.
+    assert {"refunded"} == bt.TRANSACTIONS.terminal
     assert {"consumed"} == bt.CREDITS.terminal
     assert frozenset() == ct.SUBSCRIPTIONS.terminal
 
@@ -115,6 +128,35 @@ def test_completion_stamps_settled_at_and_stops_polling(monkeypatch):
     assert [(e.from_status, e.to_status, e.source) for e in added] == [
         ("pending", "completed", "worker")
     ]
+
+
+@pytest.mark.parametrize("source", ["api", "worker", "dev", "sweep"])
+def test_only_an_operator_command_leaves_needs_review(source, monkeypatch):
+    added = []
+    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    tx = FakeTx("needs_review")
+    with pytest.raises(IllegalTransition):
+        bt.transition(tx, bt.TxStatus.COMPLETED, source=source)
+    assert tx.status == "needs_review" and added == []
+    bt.transition(tx, bt.TxStatus.COMPLETED, source="cli", note="operator: paid in full")
+    assert tx.status == "completed" and tx.settled_at is not None
+
+
+def test_a_late_refund_stamps_settled_at_and_audits_both_amounts(monkeypatch):
+    from decimal import Decimal
+
+    added = []
+    monkeypatch.setattr(bt.db, "session", type("S", (), {"add": lambda self, o: added.append(o)})())
+    tx = FakeTx("expired")
+    bt.transition(
+        tx,
+        bt.TxStatus.REFUNDED,
+        source="sweep",
+        amount=Decimal("1000.00"),
+        provider_amount=Decimal("1000.00"),
+    )
+    assert tx.settled_at is not None
+    assert (added[0].amount, added[0].provider_amount) == (Decimal("1000.00"),) * 2
 
 
 def test_unknown_source_is_refused():

@@ -1,0 +1,189 @@
+"""A buyer's purchase history: their transactions, newest first, in cursor pages.
+
+Keyset pagination on ``(created_at, id)``: a page is one indexed range read,
+stable while new purchases arrive (they sort before the cursor, never into a
+page already seen). The cursor is opaque to clients: base64url of the last
+row's ``created_at`` and ``id``.
+
+Each item is the status body plus the payment and, once settled, what the
+purchase granted (credit ids, or the club plan period), read in two more
+queries for the whole page rather than one per row.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select, tuple_
+
+from app.billing.models import Credit, Transaction
+from app.billing.transitions import TxStatus
+from app.clubs.models import SubscriptionGrant
+from app.extensions import db
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 200
+
+
+def encode_cursor(created_at: datetime, tx_id: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{tx_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Raises ValueError for anything this module did not produce."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        stamp, _, tx_id = text.partition("|")
+        created_at = datetime.fromisoformat(stamp)
+        parsed_id = uuid.UUID(tx_id)
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise ValueError("is not a cursor this API gave out") from exc
+    if created_at.tzinfo is None:
+        raise ValueError("is not a cursor this API gave out")
+    return created_at, parsed_id
+
+
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR_LENGTH)
+    # The transition table's statuses: a filter on one no row has yet is an empty page.
+    status: TxStatus | None = None
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_decodes(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_cursor(value)
+        return value
+
+
+class HistoryPaymentOut(BaseModel):
+    provider: str
+    payment_id: str | None
+    payment_url: str | None
+    expires_at: datetime | None
+
+
+class GrantedCreditsOut(BaseModel):
+    count: int
+    ids: list[uuid.UUID]
+
+
+class GrantedPlanOut(BaseModel):
+    club_id: uuid.UUID
+    plan_id: str
+    period_start: datetime
+    period_end: datetime
+
+
+class GrantedOut(BaseModel):
+    credits: GrantedCreditsOut | None = None
+    plan: GrantedPlanOut | None = None
+
+
+class HistoryItemOut(BaseModel):
+    transaction_id: uuid.UUID
+    status: str
+    product_code: str
+    quantity: int
+    amount: str
+    currency: str
+    club_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    settled_at: datetime | None
+    expires_at: datetime
+    poll_interval_s: int
+    payment: HistoryPaymentOut
+    granted: GrantedOut | None
+
+
+class HistoryPageOut(BaseModel):
+    items: list[HistoryItemOut]
+    next_cursor: str | None
+
+
+def history_page(user_id: str, query: HistoryQuery) -> HistoryPageOut:
+    stmt = select(Transaction).where(Transaction.user_id == user_id)
+    if query.status is not None:
+        stmt = stmt.where(Transaction.status == query.status.value)
+    if query.cursor is not None:
+        created_at, tx_id = decode_cursor(query.cursor)
+        stmt = stmt.where(tuple_(Transaction.created_at, Transaction.id) < (created_at, tx_id))
+    # One row more than asked tells whether another page exists.
+    rows = list(
+        db.session.scalars(
+            stmt.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(
+                query.limit + 1
+            )
+        )
+    )
+    page, more = rows[: query.limit], len(rows) > query.limit
+    granted = _granted(page)
+    items = [_item(tx, granted.get(tx.id)) for tx in page]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    return HistoryPageOut(items=items, next_cursor=next_cursor)
+
+
+def _granted(page: list[Transaction]) -> dict[uuid.UUID, GrantedOut]:
+    ids = [tx.id for tx in page if tx.settled_at is not None]
+    if not ids:
+        return {}
+    out: dict[uuid.UUID, GrantedOut] = {}
+    credit_rows = db.session.execute(
+        select(Credit.source_transaction_id, Credit.id)
+        .where(Credit.source_transaction_id.in_(ids))
+        .order_by(Credit.source_transaction_id, Credit.sequence)
+    )
+    by_tx: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for source_id, credit_id in credit_rows:
+        by_tx.setdefault(source_id, []).append(credit_id)
+    for source_id, credit_ids in by_tx.items():
+        out[source_id] = GrantedOut(
+            credits=GrantedCreditsOut(count=len(credit_ids), ids=credit_ids)
+        )
+    for grant in db.session.scalars(
+        select(SubscriptionGrant).where(SubscriptionGrant.source_transaction_id.in_(ids))
+    ):
+        out[grant.source_transaction_id] = GrantedOut(
+            plan=GrantedPlanOut(
+                club_id=grant.club_id,
+                plan_id=grant.plan_id,
+                period_start=grant.period_start,
+                period_end=grant.period_end,
+            )
+        )
+    return out
+
+
+def _item(tx: Transaction, granted: GrantedOut | None) -> HistoryItemOut:
+    return HistoryItemOut(
+        transaction_id=tx.id,
+        status=tx.status,
+        product_code=tx.product_code,
+        quantity=tx.quantity,
+        amount=str(tx.amount),
+        currency=tx.currency,
+        club_id=tx.club_id,
+        created_at=tx.created_at,
+        updated_at=tx.updated_at,
+        settled_at=tx.settled_at,
+        expires_at=tx.expires_at,
+        poll_interval_s=tx.poll_interval_s,
+        payment=HistoryPaymentOut(
+            provider=tx.provider,
+            payment_id=tx.provider_payment_id,
+            payment_url=tx.payment_url,
+            expires_at=tx.provider_expires_at,
+        ),
+        granted=granted,
+    )

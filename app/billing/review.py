@@ -1,0 +1,196 @@
+"""The review queue: transactions held in ``needs_review`` and how an operator resolves them.
+
+A transaction lands here when Kaspi's "paid" answer disagrees with ours (amount,
+currency, payment id, ExternalId) or a late payment is held by policy. Nothing
+but :func:`resolve` (``flask --app wsgi billing resolve``) moves it out:
+
+- ``grant``: complete it and grant what was bought (the operator accepts the payment);
+- ``refund``: return what Kaspi actually received, then ``refunded``;
+- ``fail``: close it without a payment — refused while Kaspi reports money received
+  and not returned, since money reported received must end completed or refunded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app import locking
+from app.billing.kaspi_client import (
+    PaymentStatus,
+    ProviderError,
+    ProviderRejected,
+    RefundOutcomeUnknown,
+)
+from app.billing.models import Transaction, TransactionEvent, TransactionRefund
+from app.billing.provider import get_provider
+from app.billing.settlement import grant_entitlements
+from app.billing.transitions import Source, TxStatus, transition
+from app.db import outside_transaction, step
+from app.domain_errors import Conflict, NotFound, Unavailable
+from app.extensions import db
+
+ACTIONS = ("grant", "refund", "fail")
+
+
+class ResolveRefused(Conflict):
+    def __init__(self, message: str) -> None:
+        super().__init__("RESOLVE_REFUSED", message)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    transaction_id: uuid.UUID
+    user_id: str
+    product_code: str
+    amount: Decimal
+    provider_amount: Decimal | None
+    provider_status: str | None
+    reason: str | None
+    since: datetime
+
+
+def queue(limit: int = 200) -> list[ReviewItem]:
+    """needs_review transactions, oldest first, each with the event that put it there."""
+    txs = db.session.scalars(
+        select(Transaction)
+        .where(Transaction.status == TxStatus.NEEDS_REVIEW)
+        .order_by(Transaction.updated_at)
+        .limit(limit)
+    ).all()
+    items = []
+    for tx in txs:
+        event = db.session.scalar(
+            select(TransactionEvent)
+            .where(
+                TransactionEvent.transaction_id == tx.id,
+                TransactionEvent.to_status == TxStatus.NEEDS_REVIEW,
+            )
+            .order_by(TransactionEvent.id.desc())
+            .limit(1)
+        )
+        items.append(
+            ReviewItem(
+                transaction_id=tx.id,
+                user_id=tx.user_id,
+                product_code=tx.product_code,
+                amount=tx.amount,
+                provider_amount=event.provider_amount if event else None,
+                provider_status=event.provider_status if event else None,
+                reason=event.note if event else None,
+                since=event.created_at if event else tx.updated_at,
+            )
+        )
+    return items
+
+
+def resolve(transaction_id: uuid.UUID, action: str, note: str) -> Transaction:
+    """Resolve one needs_review transaction (multi-step: Kaspi is asked outside a step)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not note.strip():
+        raise ResolveRefused("a note saying why is required")
+    with step():
+        tx = _in_review(transaction_id)
+        payment_id = tx.provider_payment_id
+        if action == "grant":
+            now = datetime.now(UTC)
+            transition(
+                tx,
+                TxStatus.COMPLETED,
+                source=Source.CLI,
+                note=f"resolved by an operator: grant; {note}",
+                amount=tx.amount,
+                now=now,
+            )
+            grant_entitlements(tx, now)
+            return tx
+
+    outside_transaction()
+    answer = _provider_status(payment_id)
+    received = Decimal("0")
+    if answer is not None and answer.state == "processed" and answer.amount is not None:
+        received = answer.amount - (answer.refunded_amount or Decimal("0"))
+
+    if action == "fail":
+        if received > 0:
+            raise ResolveRefused(
+                f"Kaspi reports {received} received and not returned; resolve with "
+                "--grant or --refund (money reported received is never just failed)"
+            )
+        with step():
+            tx = _in_review(transaction_id)
+            transition(
+                tx,
+                TxStatus.FAILED,
+                source=Source.CLI,
+                provider_status=answer.provider_status if answer else None,
+                note=f"resolved by an operator: fail; {note}",
+                amount=tx.amount,
+            )
+            return tx
+
+    # refund: what Kaspi received and has not returned yet.
+    if answer is None or payment_id is None or answer.state != "processed":
+        raise ResolveRefused("Kaspi reports no payment to refund; resolve with --fail")
+    operation_id = None
+    if received > 0:
+        try:
+            operation_id = get_provider().refund(payment_id, received)
+        except RefundOutcomeUnknown as exc:
+            raise ResolveRefused(
+                f"no answer from Kaspi to the refund ({exc}); run the command again "
+                "(it reads Kaspi's refunded amount first)"
+            ) from exc
+        except ProviderRejected as exc:
+            raise ResolveRefused(f"Kaspi refused the refund: {exc}") from exc
+        except ProviderError as exc:
+            raise Unavailable("PROVIDER_UNAVAILABLE", f"Kaspi did not answer: {exc}") from exc
+    with step():
+        tx = _in_review(transaction_id)
+        transition(
+            tx,
+            TxStatus.REFUNDED,
+            source=Source.CLI,
+            provider_status=answer.provider_status,
+            note=f"resolved by an operator: refund; {note}",
+            amount=tx.amount,
+            provider_amount=answer.amount,
+        )
+        # Everything Kaspi received is back with the buyer now.
+        tx.refunded_amount = answer.amount if answer.amount is not None else received
+        if received > 0:
+            db.session.add(
+                TransactionRefund(
+                    transaction_id=tx.id,
+                    amount=received,
+                    currency=tx.currency,
+                    provider_operation_id=operation_id,
+                    credits_revoked=0,
+                    source=Source.CLI,
+                    note=note,
+                )
+            )
+        return tx
+
+
+def _in_review(transaction_id: uuid.UUID) -> Transaction:
+    tx = locking.lock_transaction(transaction_id)
+    if tx is None:
+        raise NotFound("TRANSACTION_NOT_FOUND", "no such transaction")
+    if tx.status != TxStatus.NEEDS_REVIEW:
+        raise ResolveRefused(f"transaction is {tx.status}, not needs_review")
+    return tx
+
+
+def _provider_status(payment_id: str | None) -> PaymentStatus | None:
+    if payment_id is None:
+        return None
+    try:
+        return get_provider().get_status(payment_id)
+    except ProviderError as exc:
+        raise Unavailable("PROVIDER_UNAVAILABLE", f"Kaspi did not answer: {exc}") from exc

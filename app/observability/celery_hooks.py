@@ -1,0 +1,157 @@
+"""Celery observability through signals (the task base class stays untouched).
+
+- logging: Celery's ``setup_logging`` signal hands logging to us, so worker and
+  beat log through the same JSON handler as the API;
+- request id: ``before_task_publish`` puts the sender's request id in the
+  message headers; ``task_prerun`` binds it (with the task id, task name and a
+  ``transaction_id`` argument) to the log context of the run. A task sent by
+  beat has no request: for a transaction, it takes the request id of the
+  purchase that created it (see ``app.observability.transitions``);
+- metrics: runs, failures, retries and duration per task;
+- the worker's own ``/metrics`` port and liveness heartbeat (``heartbeat.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import os
+import time
+from typing import Any
+
+from celery import Celery, signals
+from flask import Flask
+
+from app.observability import context, heartbeat, metrics
+from app.observability.logs import configure_logging
+from app.observability.transitions import ORIGIN_KEY
+
+log = logging.getLogger(__name__)
+HEADER = "request_id"
+_state: dict[str, Any] = {"flask_app": None}
+_runs: dict[str, tuple[float, context.Tokens]] = {}
+_params: dict[str, bool] = {}
+
+
+def install(celery_app: Celery, flask_app: Flask) -> None:
+    _state["flask_app"] = flask_app
+    if flask_app.config.get("WORKER_HEARTBEAT_FILE"):
+        celery_app.steps["consumer"].add(heartbeat.HeartbeatStep)
+
+
+def _setup_logging(**_kwargs: Any) -> None:
+    app = _state["flask_app"]
+    config = app.config if app is not None else {}
+    configure_logging(config.get("LOG_FORMAT", "json"), config.get("LOG_LEVEL", "INFO"))
+
+
+def _carry_request_id(headers: dict[str, Any] | None = None, **_kwargs: Any) -> None:
+    request_id = context.get("request_id")
+    if request_id and headers is not None and HEADER not in headers:
+        headers[HEADER] = request_id
+
+
+def _task_started(
+    task_id: str,
+    task: Any,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    **_: Any,
+) -> None:
+    transaction_id = _transaction_argument(task, args, kwargs or {})
+    request_id = _request_id_of(task.request) or (
+        _origin_request_id(transaction_id) if transaction_id else None
+    )
+    tokens = context.bind(
+        task_id=task_id,
+        task_name=task.name,
+        transaction_id=transaction_id,
+        request_id=request_id,
+    )
+    _runs[task_id] = (time.perf_counter(), tokens)
+
+
+def _task_finished(task_id: str, task: Any, **_: Any) -> None:
+    started, tokens = _runs.pop(task_id, (None, {}))
+    metrics.TASK_RUNS.labels(task.name).inc()
+    if started is not None:
+        metrics.TASK_DURATION.labels(task.name).observe(time.perf_counter() - started)
+    with contextlib.suppress(ValueError):  # reset from another context: nothing to undo
+        context.reset(tokens)
+
+
+def _task_failed(sender: Any = None, **_: Any) -> None:
+    metrics.TASK_FAILURES.labels(getattr(sender, "name", "unknown")).inc()
+
+
+def _task_retried(sender: Any = None, **_: Any) -> None:
+    metrics.TASK_RETRIES.labels(getattr(sender, "name", "unknown")).inc()
+
+
+def _serve_worker_metrics(**_: Any) -> None:
+    app = _state["flask_app"]
+    port = int(app.config.get("WORKER_METRICS_PORT") or 0) if app is not None else 0
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    # The worker's main process serves the samples its pool children write into
+    # PROMETHEUS_MULTIPROC_DIR (or its own, without one).
+    start_http_server(port, registry=metrics.process_registry())
+    log.info("worker metrics on port %s", port)
+
+
+def _pool_child_exits(pid: int | None = None, **_: Any) -> None:
+    if metrics.multiprocess_dir():
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
+
+
+def _request_id_of(request: Any) -> str | None:
+    value = getattr(request, HEADER, None)
+    if not value:
+        value = (getattr(request, "headers", None) or {}).get(HEADER)
+    return value or None
+
+
+def _transaction_argument(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    takes = _params.get(task.name)
+    if takes is None:
+        try:
+            takes = "transaction_id" in inspect.signature(task.run).parameters
+        except (TypeError, ValueError):
+            takes = False
+        _params[task.name] = takes
+    if not takes:
+        return None
+    try:
+        bound = inspect.signature(task.run).bind_partial(*args, **kwargs)
+    except TypeError:
+        return None
+    value = bound.arguments.get("transaction_id")
+    return str(value) if value is not None else None
+
+
+def _origin_request_id(transaction_id: str) -> str | None:
+    app = _state["flask_app"]
+    client = app.extensions.get("redis") if app is not None else None
+    if client is None:
+        return None
+    try:
+        value = client.get(ORIGIN_KEY + transaction_id)
+    except Exception:  # Redis down: only the correlation is lost
+        return None
+    return value.decode() if value else None
+
+
+# Connected once, at import (Celery holds strong references: weak=False).
+signals.setup_logging.connect(_setup_logging, weak=False)
+signals.before_task_publish.connect(_carry_request_id, weak=False)
+signals.task_prerun.connect(_task_started, weak=False)
+signals.task_postrun.connect(_task_finished, weak=False)
+signals.task_failure.connect(_task_failed, weak=False)
+signals.task_retry.connect(_task_retried, weak=False)
+signals.worker_ready.connect(_serve_worker_metrics, weak=False)
+signals.worker_process_shutdown.connect(_pool_child_exits, weak=False)

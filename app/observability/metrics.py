@@ -1,0 +1,189 @@
+"""Every Prometheus metric of the service, and the ``/metrics`` exposition.
+
+Multiprocess mode: when ``PROMETHEUS_MULTIPROC_DIR`` is set (it must be set before
+the process imports ``prometheus_client``, and emptied at deploy start) each
+process — gunicorn worker or Celery pool child — writes its samples to files
+there, and ``/metrics`` (API) or the worker's own metrics port sums them.
+Without it, the process's own registry is exposed (development, tests).
+
+Gauges about the database (pending count, oldest pending age, needs_review
+count) are not pushed by anyone: :class:`DatabaseCollector` reads them with one
+query when Prometheus scrapes the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+from flask import Flask
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# From purchase intent to completion: a buyer takes seconds to minutes to pay.
+SETTLE_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+
+# -- HTTP -----------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "billing_http_requests_total",
+    "HTTP requests answered, by route template, method and status",
+    ["endpoint", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "billing_http_request_duration_seconds",
+    "HTTP request handling time, by route template and method",
+    ["endpoint", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# -- transactions ---------------------------------------------------------
+TRANSITIONS = Counter(
+    "billing_transaction_transitions_total",
+    "Committed transaction status changes (from 'none' is a creation), by source",
+    ["from_status", "to_status", "source"],
+)
+TIME_TO_SETTLE = Histogram(
+    "billing_transaction_time_to_settle_seconds",
+    "Time from a transaction's creation to the status that closed its pending state",
+    ["to_status"],
+    buckets=SETTLE_BUCKETS,
+)
+SWEEP_LAG = Histogram(
+    "billing_sweep_lag_seconds",
+    "How late the poll sweep claimed a due pending transaction (now - next_poll_at)",
+    buckets=LAG_BUCKETS,
+)
+
+# -- Kaspi ----------------------------------------------------------------
+KASPI_REQUESTS = Counter(
+    "billing_kaspi_requests_total",
+    "Calls to Kaspi by endpoint and outcome (ok, rejected, unavailable, error)",
+    ["endpoint", "outcome"],
+)
+KASPI_LATENCY = Histogram(
+    "billing_kaspi_request_duration_seconds",
+    "Kaspi call time including the client's own retries, by endpoint",
+    ["endpoint"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# -- publishing -----------------------------------------------------------
+PUBLISH_OUTCOMES = Counter(
+    "billing_publish_outcomes_total",
+    "Publish requests by HTTP status and error code (OK for 200)",
+    ["status", "code"],
+)
+PUBLISH_LOCK_WAIT = Histogram(
+    "billing_publish_lock_wait_seconds",
+    "Time spent acquiring the per-owner Redis publish lock, by result",
+    ["result"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+)
+
+# -- Celery ---------------------------------------------------------------
+TASK_RUNS = Counter("billing_celery_task_runs_total", "Celery task executions", ["task"])
+TASK_FAILURES = Counter(
+    "billing_celery_task_failures_total", "Celery task executions that raised", ["task"]
+)
+TASK_RETRIES = Counter(
+    "billing_celery_task_retries_total", "Celery task executions that asked for a retry", ["task"]
+)
+TASK_DURATION = Histogram(
+    "billing_celery_task_duration_seconds",
+    "Celery task run time",
+    ["task"],
+    buckets=LATENCY_BUCKETS,
+)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def process_registry() -> CollectorRegistry:
+    """This process's metrics, or every process's when running in multiprocess mode."""
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
+
+
+DB_GAUGES_UP = "billing_db_gauges_up"
+PENDING = "billing_transactions_pending"
+OLDEST_PENDING_AGE = "billing_transactions_oldest_pending_age_seconds"
+NEEDS_REVIEW = "billing_transactions_needs_review"
+DATABASE_GAUGES = (DB_GAUGES_UP, PENDING, OLDEST_PENDING_AGE, NEEDS_REVIEW)
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from PostgreSQL at scrape time.
+
+    One statement over the pending rows (the partial index
+    ``ix_transactions_pending_due`` covers them) plus the ``needs_review`` rows,
+    bounded by a statement timeout so a slow database cannot hang a scrape. Every
+    API process reports the same global values: aggregate them with ``max``.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        from sqlalchemy import text
+
+        from app.db import step
+        from app.extensions import db
+
+        up = GaugeMetricFamily(DB_GAUGES_UP, "1 when the database gauges below could be read")
+        try:
+            # One short read-only step of its own (the scrape is not an endpoint edge).
+            with self.app.app_context(), step():
+                db.session.execute(text("SET LOCAL statement_timeout = 2000"))
+                row = db.session.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE status = 'pending'),"
+                        " coalesce(extract(epoch FROM clock_timestamp() - min(created_at)"
+                        " FILTER (WHERE status = 'pending')), 0),"
+                        " count(*) FILTER (WHERE status = 'needs_review')"
+                        " FROM transactions WHERE status IN ('pending', 'needs_review')"
+                    )
+                ).one()
+        except Exception as exc:  # a scrape must answer even when the database does not
+            log.warning("database gauges unavailable: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield GaugeMetricFamily(PENDING, "Transactions in status pending", value=row[0])
+        yield GaugeMetricFamily(
+            OLDEST_PENDING_AGE,
+            "Age of the oldest pending transaction (0 when none)",
+            value=float(row[1]),
+        )
+        yield GaugeMetricFamily(
+            NEEDS_REVIEW,
+            "Transactions held for an operator (status needs_review)",
+            value=row[2],
+        )
+
+
+def exposition(app: Flask) -> tuple[bytes, str]:
+    """The text of ``/metrics``: process (or multiprocess) metrics and database gauges."""
+    gauges = CollectorRegistry(auto_describe=False)
+    gauges.register(DatabaseCollector(app))
+    return generate_latest(process_registry()) + generate_latest(gauges), CONTENT_TYPE_LATEST

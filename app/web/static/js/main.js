@@ -1,0 +1,243 @@
+/* The page's entry point: sign-in, navigation between views (hash routes),
+ * language, and the parts of the home page (upgrades, new event, my events). */
+import { api, currentUser, onUnauthenticated, savedToken, setToken } from "./api.js";
+import { loadCatalog, upgradeProduct, freePlan } from "./catalog.js";
+import { clubOf, initClubs, loadClubs, prefillClubEvent, refreshClub, renderClub, renderClubList } from "./clubs.js";
+import { $, closeAllModals, closeModal, el, showText, wireDialog } from "./dom.js";
+import { createEvent, findEvent, initEvents, loadEvents, openEdit, publish, readEventFields, renderEventList, showApiFieldErrors } from "./events.js";
+import { errorText } from "./fielderrors.js";
+import { initHistory, showHistory, showReceipt } from "./history.js";
+import { detectLanguage, formatMoney, language, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { initPayment, rerender, shownKey } from "./payment.js";
+import { initPaywall, rerenderPaywall, showPurchase, startAgain } from "./paywall.js";
+import { allPurchases, syncWithServer } from "./store.js";
+
+const VIEWS = ["view-home", "view-clubs", "view-club", "view-history", "view-receipt"];
+let available = 0;
+
+function route() {
+  const hash = window.location.hash.replace(/^#\/?/, "");
+  const [section, id] = hash.split("/");
+  if (section === "clubs" && id) return { view: "view-club", id };
+  if (section === "clubs") return { view: "view-clubs" };
+  if (section === "history" && id) return { view: "view-receipt", id };
+  if (section === "history") return { view: "view-history" };
+  return { view: "view-home" };
+}
+
+async function showRoute(moveFocus) {
+  if (!currentUser()) return;
+  const r = route();
+  VIEWS.forEach((v) => { $(v).hidden = v !== r.view; });
+  document.querySelectorAll(".nav a").forEach((a) => {
+    const current = a.dataset.view === r.view || (a.dataset.view === "view-clubs" && r.view === "view-club") ||
+      (a.dataset.view === "view-history" && r.view === "view-receipt");
+    if (current) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  });
+  if (r.view === "view-club") {
+    const problem = await refreshClub(r.id);
+    $("club-missing").hidden = !problem;
+    $("club-body").hidden = !!problem;
+    if (!problem) renderClub(r.id);
+  } else if (r.view === "view-clubs") {
+    renderClubList();
+  } else if (r.view === "view-history") {
+    await showHistory();
+  } else if (r.view === "view-receipt") {
+    await showReceipt(r.id);
+  } else {
+    renderHome();
+  }
+  renderBanner();
+  document.title = t("title." + r.view) + " · " + t("brand");
+  // A view that took focus itself (a prefilled form) keeps it.
+  if (moveFocus && !$(r.view).contains(document.activeElement)) {
+    const heading = $(r.view).querySelector("h1");
+    if (heading) heading.focus();
+  }
+}
+
+// ------------------------------------------------------------------ sign-in
+
+function signedOut(message) {
+  closeAllModals(false);
+  setToken(null);
+  $("workspace").hidden = true;
+  $("session").hidden = true;
+  $("signin").hidden = false;
+  showText($("signin-message"), message || "");
+}
+
+async function signedIn() {
+  $("signin").hidden = true;
+  $("workspace").hidden = false;
+  $("session").hidden = false;
+  $("session-user").textContent = t("session.as", { user: currentUser() });
+  await loadCatalog();
+  const [eventsProblem, clubsProblem] = await Promise.all([loadEvents(), loadClubs(), loadCredits(), syncWithServer()]);
+  showText($("page-error"), eventsProblem || clubsProblem || "");
+  await showRoute(false);
+}
+
+async function signInAsDemo(e) {
+  const button = e.currentTarget;
+  button.disabled = true;
+  const res = await api("POST", "/api/dev/token", { auth: false, body: {} });
+  button.disabled = false;
+  if (res.status !== 200 || !res.data) {
+    showText($("signin-message"), errorText(res, "error.signin"));
+    return;
+  }
+  setToken(res.data.token);
+  await signedIn();
+  $("main").focus();
+}
+
+async function signInWithToken(e) {
+  e.preventDefault();
+  const token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
+  if (!token) {
+    showText($("signin-message"), t("signin.empty"));
+    $("token-input").focus();
+    return;
+  }
+  setToken(token);
+  $("token-input").value = "";
+  await signedIn();
+}
+
+// ------------------------------------------------------------------ home
+
+async function loadCredits() {
+  const res = await api("GET", "/api/billing/credits");
+  if (res.status !== 200 || !res.data) return;
+  available = Object.values(res.data.available || {}).reduce((a, b) => a + b, 0);
+  const used = (res.data.credits || []).filter((c) => c.status === "consumed").length;
+  const summary = $("credits-summary");
+  summary.dataset.available = String(available);
+  summary.dataset.used = String(used);
+  renderCredits();
+}
+
+function renderCredits() {
+  const summary = $("credits-summary");
+  if (summary.dataset.available === "") return;
+  summary.textContent = t("credits.summary", { n: Number(summary.dataset.available), used: Number(summary.dataset.used) });
+  const free = freePlan();
+  const upgrade = upgradeProduct();
+  const parts = [];
+  if (free && free.max_event_participants) parts.push(t("limits.free", { n: free.max_event_participants }));
+  if (upgrade && upgrade.constraints && upgrade.constraints.max_participants) {
+    parts.push(t("limits.upgrade", { n: upgrade.constraints.max_participants, price: formatMoney(upgrade.price) }));
+  }
+  parts.push(t("limits.club"));
+  $("limits-hint").textContent = parts.join(" ");
+}
+
+function renderHome() {
+  renderCredits();
+  renderEventList($("events-list"), $("events-empty"), null);
+}
+
+async function createPersonalEvent(e) {
+  e.preventDefault();
+  const fields = readEventFields($("event-title"), $("event-max"), $("create-error"));
+  if (!fields) return;
+  const res = await createEvent(fields, null);
+  if (res.status === 201) {
+    $("create-form").reset();
+    $("event-title").focus();
+    return;
+  }
+  showApiFieldErrors(res, { title: $("event-title"), max_participants: $("event-max") }, $("create-error"), "error.createEvent");
+}
+
+// ------------------------------------------------------------------ purchases in progress
+
+function itemForKey(key, record) {
+  if (key.startsWith("club:")) {
+    const club = clubOf(key.slice(5));
+    return club ? { kind: "club", club } : null;
+  }
+  if (key.startsWith("event:")) {
+    const event = findEvent(key.slice(6));
+    if (!event) return null;
+    return { kind: "event", event, club: event.club_id ? clubOf(event.club_id) : null };
+  }
+  return record.clubId && clubOf(record.clubId) ? { kind: "club", club: clubOf(record.clubId) } : null;
+}
+
+function renderBanner() {
+  const list = $("purchase-banner-list");
+  list.textContent = "";
+  const open = $("paywall").open ? shownKey() : null;
+  const items = allPurchases().filter((p) => p.key !== open);
+  $("purchase-banner").hidden = items.length === 0;
+  for (const p of items) {
+    const item = itemForKey(p.key, p);
+    const name = item ? (item.kind === "club" ? item.club.name : item.event.title) : t("banner.unknown");
+    list.appendChild(el("li", {}, [
+      el("span", { text: t("banner.item", { name, amount: formatMoney(p.amount) }) }), " ",
+      el("button", { type: "button", className: "button small", text: t("banner.show"),
+        onClick: (e) => showPurchase(p.key, item, e.currentTarget) }),
+    ]));
+  }
+}
+
+async function onSettled(record) {
+  await Promise.all([loadCredits(), loadClubs()]);
+  if (record.clubId) await refreshClub(record.clubId);
+  const r = route();
+  if (r.view === "view-club") renderClub(r.id);
+  if (r.view === "view-home") renderHome();
+  rerender();
+  if (record.status === "completed" && record.eventId && $("paywall").contains(document.activeElement)) {
+    $("publish-now").focus();
+  }
+}
+
+// ------------------------------------------------------------------ start
+
+function init() {
+  ["paywall", "confirm", "edit-dialog", "delete-dialog"].forEach((id) => wireDialog($(id)));
+  setLanguage(detectLanguage(), false);
+  $("lang").value = language();
+  $("lang").addEventListener("change", (e) => setLanguage(e.currentTarget.value, true));
+  onLanguageChange(() => {
+    if (currentUser()) $("session-user").textContent = t("session.as", { user: currentUser() });
+    showRoute(false);
+    rerender();
+    rerenderPaywall();
+  });
+  onUnauthenticated(() => signedOut(t("signin.ended")));
+  const demo = $("demo-signin");
+  if (demo) demo.addEventListener("click", signInAsDemo);
+  $("token-form").addEventListener("submit", signInWithToken);
+  $("sign-out").addEventListener("click", () => signedOut(""));
+  $("create-form").addEventListener("submit", createPersonalEvent);
+  $("paywall").addEventListener("closed", renderBanner);
+  document.addEventListener("purchases-changed", renderBanner);
+  initPaywall({ onEditEvent: (event) => openEdit(event, null), onCreateInClub: (event) => {
+    closeModal($("paywall"), false);
+    prefillClubEvent(event);
+  } });
+  initPayment({
+    onSettled,
+    onPublishNow: (record) => publish(record.eventId, false, $("publish-now")),
+    onStartAgain: startAgain,
+    onOpenClub: (id) => { closeModal($("paywall"), false); window.location.hash = "#/clubs/" + id; },
+  });
+  initEvents({ clubOf, onChanged: () => { showRoute(false); loadCredits(); } });
+  initClubs();
+  initHistory();
+  window.addEventListener("hashchange", () => { closeAllModals(false); showRoute(true); });
+  const token = savedToken();
+  if (token) {
+    setToken(token);
+    signedIn();
+  } else {
+    signedOut("");
+  }
+}
+
+init();

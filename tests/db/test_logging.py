@@ -1,0 +1,146 @@
+"""Structured logs: JSON lines with the request's context, and the request id everywhere."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from app.observability import celery_hooks, context
+from app.observability.logs import ContextFilter, configure_logging, json_formatter
+from tests.conftest import auth
+from tests.support.factories import make_user
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    """Everything logged during the test, through the production formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    # Alembic's fileConfig (the session's `upgrade()`) leaves the root at WARNING.
+    level = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def records(stream: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_a_request_logs_json_with_its_request_id_and_user(client, db_session, json_lines):
+    make_user("log-user")
+    response = client.get(
+        "/api/billing/credits", headers={**auth("log-user"), "X-Request-ID": "req-abc.123"}
+    )
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == "req-abc.123"
+    lines = [r for r in records(json_lines) if r.get("request_id") == "req-abc.123"]
+    assert lines, json_lines.getvalue()
+    line = lines[-1]
+    assert {"timestamp", "level", "logger", "message"} <= set(line)
+    assert line["level"] == "INFO" and line["logger"] == "billing.http"
+    assert line["user_id"] == "log-user"
+    assert line["status"] == 200 and line["endpoint"] == "/api/billing/credits"
+
+
+def test_a_request_id_is_made_when_none_or_a_bad_one_is_sent(client, db_session):
+    made = client.get("/healthz").headers["X-Request-ID"]
+    assert len(made) == 32
+    bad = client.get("/healthz", headers={"X-Request-ID": "two words\tand a tab"})
+    assert bad.headers["X-Request-ID"] not in ("two words\tand a tab", made)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/no/such/page", 404),
+        ("DELETE", "/healthz", 405),
+        ("GET", "/api/billing/credits", 401),
+    ],
+)
+def test_every_error_envelope_carries_the_request_id(client, db_session, method, path, status):
+    response = client.open(path, method=method, headers={"X-Request-ID": "trace-me"})
+    assert response.status_code == status
+    assert response.get_json()["error"]["request_id"] == "trace-me"
+    assert response.headers["X-Request-ID"] == "trace-me"
+
+
+def test_a_purchase_logs_its_transaction_with_the_request_id(
+    client, db_session, json_lines, kaspi_stub
+):
+    make_user("log-buyer")
+    response = client.post(
+        "/api/billing/purchase-intent",
+        json={"product_code": "EVENT_UPGRADE_500"},
+        headers={**auth("log-buyer"), "X-Request-ID": "purchase-1"},
+    )
+    assert response.status_code == 201
+    tx_id = response.get_json()["transaction_id"]
+    created = [
+        r
+        for r in records(json_lines)
+        if r.get("transaction_id") == tx_id and r.get("to_status") == "pending"
+    ]
+    assert created and created[0]["request_id"] == "purchase-1"
+    assert created[0]["user_id"] == "log-buyer"
+
+
+def test_a_task_sent_from_a_request_carries_its_request_id():
+    headers: dict = {}
+    tokens = context.bind(request_id="from-request")
+    try:
+        celery_hooks._carry_request_id(headers=headers)
+    finally:
+        context.reset(tokens)
+    assert headers == {"request_id": "from-request"}
+
+
+def test_a_task_run_logs_task_id_transaction_and_request(app, db_session, json_lines):
+    from app.billing.tasks import check_transaction
+
+    tokens = context.bind(request_id="outer-request")
+    try:
+        check_transaction.apply(args=["00000000-0000-0000-0000-000000000001"], task_id="task-42")
+    finally:
+        context.reset(tokens)
+    lines = [r for r in records(json_lines) if r.get("task_id") == "task-42"]
+    assert lines, json_lines.getvalue()
+    assert all(r["transaction_id"] == "00000000-0000-0000-0000-000000000001" for r in lines)
+    assert all(r["request_id"] == "outer-request" for r in lines)
+    assert context.get("task_id") is None  # the run's context is gone afterwards
+
+
+def test_console_format_for_development_and_json_otherwise():
+    root = logging.getLogger()
+    try:
+        configure_logging("console")
+        ours = [h for h in root.handlers if getattr(h, "_billing_handler", False)]
+        assert len(ours) == 1 and not ours[0].formatter.__class__.__name__.startswith("Json")
+        configure_logging("json")
+        ours = [h for h in root.handlers if getattr(h, "_billing_handler", False)]
+        assert len(ours) == 1 and ours[0].formatter.__class__.__name__ == "JsonFormatter"
+        with pytest.raises(ValueError, match="LOG_FORMAT"):
+            configure_logging("xml")
+    finally:
+        configure_logging("json")
+
+
+def test_profiles_choose_the_log_format():
+    from app.config import PROFILES
+
+    assert PROFILES["development"].LOG_FORMAT == "console"
+    assert PROFILES["production"].LOG_FORMAT == "json"
+    assert PROFILES["testing"].LOG_FORMAT == "json"
