@@ -39,8 +39,9 @@ format: install ## Fix what ruff can fix, format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## The benchmarks: settle throughput, status-poll requests/s
-	$(BIN)/python -m benchmarks.run
+bench: install ## Benchmarks against same-run baselines -> var/bench/latest.json (QUICK=1: < 5 min)
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk) || true
+	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick,)
 
 clean: stop ## Stop everything, delete var/ (embedded databases, stub state, logs) and caches
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

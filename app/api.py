@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from app.db import edge, step
@@ -57,6 +57,12 @@ class EndpointSpec:
     response_headers: dict[str, str] = field(default_factory=dict)
     # The handler calls the provider between database steps of its own.
     multi_step: bool = False
+    # The handler only reads: no user row is read or written (the token's subject
+    # is the owner filter) and no write transaction is opened.
+    read_only: bool = False
+    # Create the caller's user row on first sight. Read-only handlers never do;
+    # a multi-step handler that writes may do it in its own first step instead.
+    provision: bool = True
 
 
 def pydantic_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -163,7 +169,13 @@ def endpoint(
     extra_responses: dict[int, ExtraResponse] | None = None,
     response_headers: dict[str, str] | None = None,
     multi_step: bool = False,
+    read_only: bool = False,
+    provision: bool | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    if provision is None:
+        provision = not read_only
+    if read_only and (multi_step or provision):
+        raise ValueError("a read-only endpoint neither runs steps nor provisions users")
     spec = EndpointSpec(
         summary,
         tags,
@@ -177,17 +189,21 @@ def endpoint(
         extra_responses or {},
         response_headers or {},
         multi_step,
+        read_only,
+        provision,
     )
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             # Imported here: auth depends on models, which depend on the app package.
-            from app.auth.services import authenticate_request
+            from app.auth.services import authenticate_request, authenticate_token
 
-            with edge(multi_step=multi_step):
+            with edge(multi_step=multi_step, read_only=read_only):
                 if auth:
-                    if multi_step:
+                    if not provision:
+                        g.user, g.user_id = None, authenticate_token()
+                    elif multi_step:
                         with step():
                             _authenticate(authenticate_request)
                     else:
@@ -223,7 +239,11 @@ def _to_response(result: Any, default_status: int) -> Response:
         else:
             result, status = result
     if isinstance(result, BaseModel):
-        result = result.model_dump(mode="json")
+        # Straight to JSON text: one pass instead of a dict that jsonify walks again.
+        response = current_app.response_class(result.model_dump_json(), mimetype="application/json")
+        response.status_code = status
+        response.headers.update(headers)
+        return response
     response = jsonify(result)
     response.status_code = status
     response.headers.update(headers)

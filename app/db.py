@@ -69,13 +69,25 @@ def step() -> Iterator[None]:
 
 
 @contextmanager
-def edge(*, multi_step: bool = False) -> Iterator[None]:
+def edge(*, multi_step: bool = False, read_only: bool = False) -> Iterator[None]:
     """The transaction scope of one request, task or command.
 
     Ordinary work is a single :func:`step`. Multi-step work (a provider call
     between two steps) opens its own steps; the edge only makes sure it starts
-    clean and that nothing is left open afterwards.
+    clean and that nothing is left open afterwards. Read-only work (the status
+    poll, lists) never commits: whatever its reads opened ends with a ROLLBACK,
+    which releases the snapshot exactly like a COMMIT would, and anything a
+    read-only handler added by mistake is thrown away instead of written.
     """
+    if read_only:
+        outside_transaction()
+        try:
+            yield
+        finally:
+            db.session.info.pop(_HOOKS, None)
+            if db.session().in_transaction():
+                db.session.rollback()
+        return
     if not multi_step:
         with step():
             yield

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import ScalarResult, Select, func, literal, select
+from sqlalchemy import ScalarResult, Select, func, literal, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.billing.models import Credit, Transaction
 from app.billing.transitions import CLOSED_UNPAID, CreditStatus, TxStatus
@@ -53,15 +55,52 @@ def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transa
     return _fresh_all(stmt).all()
 
 
-def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
-    stmt = (
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    poll_attempts: int
+
+
+def claim_due_pending_statement(
+    now: datetime, limit: int, lease_until: datetime
+) -> ReturningUpdate[tuple[uuid.UUID, int]]:
+    """One statement: lock due pending rows (SKIP LOCKED), lease them, count the attempt."""
+    due = (
+        select(Transaction.id)
+        .where(Transaction.status == TxStatus.PENDING, Transaction.next_poll_at <= now)
+        .order_by(Transaction.next_poll_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(Transaction)
+        .where(Transaction.id.in_(due))
+        .values(next_poll_at=lease_until, poll_attempts=Transaction.poll_attempts + 1)
+        .returning(Transaction.id, Transaction.poll_attempts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_due_pending(now: datetime, limit: int, lease_until: datetime) -> list[Claimed]:
+    """Due pending transactions, leased until ``lease_until``; rows another poller holds
+    are skipped. The sweep's whole claim is this one round trip."""
+    rows = db.session.execute(claim_due_pending_statement(now, limit, lease_until))
+    return [Claimed(row.id, row.poll_attempts) for row in rows]
+
+
+def expired_pending_statement(now: datetime, limit: int) -> Select[tuple[Transaction]]:
+    return (
         select(Transaction)
         .where(Transaction.status == TxStatus.PENDING, Transaction.expires_at <= now)
         .order_by(Transaction.expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return _fresh_all(stmt).all()
+
+
+def claim_expired_pending_transactions(now: datetime, limit: int) -> Sequence[Transaction]:
+    return _fresh_all(expired_pending_statement(now, limit)).all()
 
 
 def claim_closed_unpaid_transactions(
@@ -75,10 +114,16 @@ def claim_closed_unpaid_transactions(
     question, at least ``min_recheck``), so a week's window costs a few dozen calls
     per transaction, not one a minute.
     """
+    return db.session.scalars(closed_unpaid_statement(closed_since, now, min_recheck, limit)).all()
+
+
+def closed_unpaid_statement(
+    closed_since: datetime, now: datetime, min_recheck: timedelta, limit: int
+) -> Select[tuple[uuid.UUID]]:
     pause = func.greatest(
         literal(min_recheck), (Transaction.late_checked_at - Transaction.updated_at) / 4
     )
-    stmt = (
+    return (
         select(Transaction.id)
         .where(
             Transaction.status.in_(CLOSED_UNPAID),
@@ -91,7 +136,6 @@ def claim_closed_unpaid_transactions(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return db.session.scalars(stmt).all()
 
 
 def lock_event(event_id: uuid.UUID) -> Event | None:
@@ -114,7 +158,11 @@ def share_subscription(club_id: uuid.UUID) -> ClubSubscription | None:
 
 
 def claim_subscriptions_due(now: datetime, limit: int) -> Sequence[ClubSubscription]:
-    stmt = (
+    return _fresh_all(subscriptions_due_statement(now, limit)).all()
+
+
+def subscriptions_due_statement(now: datetime, limit: int) -> Select[tuple[ClubSubscription]]:
+    return (
         select(ClubSubscription)
         .where(
             (
@@ -127,7 +175,6 @@ def claim_subscriptions_due(now: datetime, limit: int) -> Sequence[ClubSubscript
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return _fresh_all(stmt).all()
 
 
 def lock_oldest_available_credit(user_id: str, credit_code: str) -> Credit | None:

@@ -20,6 +20,8 @@ import requests
 WRK_SCRIPT = """
 local paths = {%(paths)s}
 local headers = {%(headers)s}
+local method = %(method)s
+local body = %(body)s
 local counter = 0
 local started = 0
 
@@ -35,7 +37,7 @@ end
 
 function request()
   counter = counter + 1
-  return wrk.format("GET", paths[(counter %% #paths) + 1], headers)
+  return wrk.format(method, paths[(counter %% #paths) + 1], headers, body)
 end
 
 function done(summary, latency, requests)
@@ -54,6 +56,8 @@ class LoadSettings:
     requests: int = 5000  # Python generator: fixed request count
     duration_s: int = 10  # wrk: fixed duration
     wrk_threads: int = 2  # one per core
+    method: str = "GET"
+    body: str | None = None  # sent with every request (POST benchmarks)
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,17 @@ def run_load(
     return _run_threads(base_url, paths, headers, settings)
 
 
-def warm_up(base_url: str, paths: list[str], headers: dict[str, str], count: int = 200) -> None:
+def warm_up(
+    base_url: str,
+    paths: list[str],
+    headers: dict[str, str],
+    count: int = 200,
+    settings: LoadSettings | None = None,
+) -> None:
     """Every gunicorn worker opens its DB connection and fills caches before timing."""
-    run_load(
-        "python", base_url, paths, headers, LoadSettings(connections=8, requests=count), Path()
-    )
+    like = settings or LoadSettings()
+    warm = LoadSettings(connections=8, requests=count, method=like.method, body=like.body)
+    run_load("python", base_url, paths, headers, warm, Path())
 
 
 def _lua_string(text: str) -> str:
@@ -119,6 +129,8 @@ def _run_wrk(
             "headers": ", ".join(
                 f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()
             ),
+            "method": _lua_string(settings.method),
+            "body": "nil" if settings.body is None else _lua_string(settings.body),
         }
     )
     argv = [
@@ -164,7 +176,12 @@ def _run_threads(
             while (n := next(tickets)) < settings.requests:
                 started = time.perf_counter()
                 try:
-                    response = session.get(base_url + paths[n % len(paths)], timeout=10)
+                    response = session.request(
+                        settings.method,
+                        base_url + paths[n % len(paths)],
+                        data=settings.body,
+                        timeout=10,
+                    )
                 except requests.RequestException:
                     socket_errors += 1
                     continue

@@ -1,8 +1,11 @@
-"""Entry point: `python -m benchmarks.run` (`make bench`).
+"""Entry point: `python -m benchmarks.run` (`make bench`, `make bench QUICK=1`).
 
-Sets up a throwaway stack, runs the settle-throughput and status-poll
-benchmarks, prints a summary table, and tears everything down, also on
-Ctrl-C, SIGTERM or an error.
+Sets up a throwaway stack, runs each benchmark section against its baseline in
+the same run, writes one JSON object to var/bench/latest.json (and prints it),
+and tears everything down, also on Ctrl-C, SIGTERM or an error.
+
+A section is a function ``(ctx) -> dict`` registered in ``SECTIONS``; its keys
+join the one JSON object (see benchmarks/results.py).
 """
 
 from __future__ import annotations
@@ -12,27 +15,85 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from types import FrameType
 
-from benchmarks import seed, settle_bench, stack, status_bench
+from benchmarks import plans, publish_bench, seed, settle_bench, stack, status_bench
 from benchmarks.load import LoadSettings, choose_generator
-from benchmarks.report import Row, print_table, say
+from benchmarks.report import say
+from benchmarks.results import Results
 
 USERS = 20  # buyers; transactions are spread over them round-robin
 
 
+@dataclass(frozen=True)
+class Context:
+    args: argparse.Namespace
+    world: stack.Stack
+    users: list[str]
+    generator: str
+    load: LoadSettings
+
+
+def _settle(ctx: Context) -> dict:
+    return settle_bench.run(ctx.world, ctx.args.settle, ctx.args.floor, ctx.users, stack.KASPI_KEY)
+
+
+def _status(ctx: Context) -> dict:
+    return status_bench.run_status(ctx.world, ctx.users[0], ctx.generator, ctx.load)
+
+
+def _intent(ctx: Context) -> dict:
+    return status_bench.run_intent(ctx.world, ctx.users[1], ctx.generator, ctx.load)
+
+
+def _publish(ctx: Context) -> dict:
+    return publish_bench.run(ctx.world, ctx.args.race_rounds)
+
+
+def _plans(ctx: Context) -> dict:
+    return plans.run(ctx.world, ctx.args.plan_rows)
+
+
+# name -> (title, benchmark). Another benchmark adds its entry here.
+SECTIONS: dict[str, tuple[str, Callable[[Context], dict]]] = {
+    "settle": ("settle throughput against the raw-SQL floor", _settle),
+    "status": ("status poll against the bare stack", _status),
+    "intent": ("purchase intent against the bare INSERT + stub call", _intent),
+    "publish_race": ("40-way publish race by one owner", _publish),
+    "plans": ("sweep query plans at a large table", _plans),
+}
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
-    parser.add_argument("--settle", type=int, default=1000, help="tx settled by the worker")
-    parser.add_argument("--baseline", type=int, default=1000, help="tx settled in-process")
+    parser.add_argument("--quick", action="store_true", help="smaller runs: under 5 minutes")
+    parser.add_argument("--settle", type=int, help="tx settled by the worker")
+    parser.add_argument("--floor", type=int, help="tx settled by raw SQL")
     parser.add_argument("--load", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=5000, help="per endpoint (python load)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint (wrk)")
-    parser.add_argument("--skip-settle", action="store_true")
-    parser.add_argument("--skip-status", action="store_true")
-    return parser.parse_args(argv)
+    parser.add_argument("--requests", type=int, help="per endpoint (python load)")
+    parser.add_argument("--duration", type=int, help="seconds per endpoint (wrk)")
+    parser.add_argument("--race-rounds", type=int)
+    parser.add_argument("--plan-rows", type=int, help="rows seeded for the EXPLAIN step")
+    parser.add_argument(
+        "--only", action="append", choices=list(SECTIONS), help="run only these sections"
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick or os.environ.get("QUICK") not in (None, "", "0")
+    defaults = (
+        {"settle": 400, "floor": 400, "requests": 3000, "duration": 9, "race_rounds": 3}
+        if quick
+        else {"settle": 2000, "floor": 2000, "requests": 8000, "duration": 15, "race_rounds": 5}
+    )
+    defaults["plan_rows"] = 1_000_000
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.quick = quick
+    return args
 
 
 def _load() -> str:
@@ -44,38 +105,41 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def _benchmarks(args: argparse.Namespace, cleanup: ExitStack) -> list[Row]:
+def _benchmarks(args: argparse.Namespace, cleanup: ExitStack) -> Results:
+    generator = choose_generator(args.load)
     say(
-        f"billing benchmarks: {os.cpu_count()} CPU cores, python {sys.version.split()[0]}, "
+        f"billing benchmarks{' (quick)' if args.quick else ''}: {os.cpu_count()} CPU cores, "
+        f"python {sys.version.split()[0]}, load generator {generator}, "
         f"load average {_load()} (other work on the machine skews every number)"
+    )
+    results = Results(
+        {"load_generator": generator, "quick": args.quick, "load_average_before": _load()}
     )
     started = time.perf_counter()
     world = stack.open_stack(cleanup)
     say(f"  database {stack.BENCH_DB} migrated, Redis {world.redis_url}, stub {world.kaspi_url}")
     users = seed.user_ids(USERS)
     seed.insert_users(world.app, users)
-    rows: list[Row] = []
-
-    if not args.skip_settle:
-        say("\n[1] settle throughput")
-        owners = [users[n % USERS] for n in range(args.settle + args.baseline)]
-        baseline = settle_bench.prepare_paid(world, owners[: args.baseline])
-        worker = settle_bench.prepare_paid(world, owners[args.baseline :])
-        rows += settle_bench.run(world, worker, baseline, stack.KASPI_KEY)
-
-    if not args.skip_status:
-        say("\n[2] status-poll requests/s")
-        generator = choose_generator(args.load)
-        settings = LoadSettings(
+    ctx = Context(
+        args,
+        world,
+        users,
+        generator,
+        LoadSettings(
             connections=args.connections, requests=args.requests, duration_s=args.duration
-        )
-        rows += status_bench.run(world, users[0], generator, settings)
-
-    say(
-        f"\ntotal benchmark time {time.perf_counter() - started:.0f}s (setup included), "
-        f"load average now {_load()}"
+        ),
     )
-    return rows
+    for n, (name, (title, bench)) in enumerate(SECTIONS.items(), 1):
+        if args.only and name not in args.only:
+            continue
+        say(f"\n[{n}] {title}")
+        section_started = time.perf_counter()
+        results.add(name, bench(ctx))
+        say(f"  ({time.perf_counter() - section_started:.0f}s)")
+    results.meta["seconds"] = round(time.perf_counter() - started)
+    results.meta["load_average_after"] = _load()
+    say(f"\ntotal benchmark time {results.meta['seconds']}s, load average now {_load()}")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, _terminate)
     cleanup = ExitStack()
     try:
-        rows = _benchmarks(args, cleanup)
+        results = _benchmarks(args, cleanup)
     except KeyboardInterrupt:
         say("\ninterrupted: stopping processes, dropping the benchmark database")
         return 130
@@ -93,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)
         cleanup.close()
-    print_table(rows)
+    say("")
+    say(results.write())
     return 0
 
 

@@ -44,13 +44,13 @@ def _wait_ready(
 
 def start_gunicorn(
     cleanup: ExitStack, name: str, app_spec: str, env: dict[str, str], workers: int
-) -> str:
-    """gunicorn on a free port; answers its base URL once /healthz answers."""
+) -> tuple[str, int]:
+    """gunicorn on a free port; answers its base URL and master pid once /healthz answers."""
     port = free_port()
     proc = _started(cleanup, Process(name, gunicorn_argv(port, workers, app_spec), env).start())
     base_url = f"http://127.0.0.1:{port}"
     _wait_ready(proc, http_ready(base_url + "/healthz"), f"{name} to answer")
-    return base_url
+    return base_url, proc.pid
 
 
 def start_stub(cleanup: ExitStack, workdir: Path, api_key: str, workers: int = 2) -> str:
@@ -81,5 +81,14 @@ def start_worker_and_beat(
 ) -> None:
     """One worker (the Procfile's --concurrency 2) and one beat."""
     _started(cleanup, start_celery_worker(env, name=worker_name, concurrency=2))
+    start_beat(cleanup, env, workdir)
+
+
+def start_worker(cleanup: ExitStack, env: dict[str, str], worker_name: str) -> int:
+    """One worker (--concurrency 2); answers its main process id."""
+    return _started(cleanup, start_celery_worker(env, name=worker_name, concurrency=2)).pid
+
+
+def start_beat(cleanup: ExitStack, env: dict[str, str], workdir: Path) -> None:
     schedule = workdir / "celerybeat-schedule"
     _started(cleanup, start_celery_beat(env, schedule, name="bench-beat"))

@@ -14,14 +14,15 @@ from pathlib import Path
 from tests.support.processes import LOG_DIR
 
 CHECK_DONE = re.compile(
-    r"Task billing\.check_transaction\[[^\]]+\] succeeded in ([0-9.eE-]+)s: '([a-z_]+)'"
+    r"Task billing\.(check_transaction|check_batch)\[[^\]]+\] succeeded in ([0-9.eE-]+)s: "
+    r"(?:'([a-z_]+)'|(\{[^}]*\}))"
 )
 
 
 @dataclass(frozen=True)
 class CheckTasks:
-    outcomes: Counter  # reconcile()'s answers: completed, unchanged, not_pending...
-    mean_s: float  # time inside the task, as Celery measured it
+    outcomes: Counter  # answers per transaction: completed, unchanged, not_pending...
+    mean_s: float  # time inside a task, as Celery measured it
 
     @property
     def total(self) -> int:
@@ -43,7 +44,11 @@ def check_tasks(path: Path, offset: int) -> CheckTasks:
     outcomes: Counter = Counter()
     seconds = 0.0
     for match in CHECK_DONE.finditer(text):
-        seconds += float(match.group(1))
-        outcomes[match.group(2)] += 1
-    total = sum(outcomes.values())
-    return CheckTasks(outcomes, seconds / total if total else float("nan"))
+        seconds += float(match.group(2))
+        if match.group(3):  # one check: its outcome
+            outcomes[match.group(3)] += 1
+        else:  # a batch: {'completed': 25, ...}
+            for name, count in re.findall(r"'([a-z_]+)': (\d+)", match.group(4)):
+                outcomes[name] += int(count)
+    tasks = len(CHECK_DONE.findall(text))
+    return CheckTasks(outcomes, seconds / tasks if tasks else float("nan"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, g, request
 from sqlalchemy.dialects.postgresql import insert
 
@@ -13,7 +15,7 @@ def _unauthenticated(message: str) -> Unauthenticated:
     return Unauthenticated("UNAUTHENTICATED", message)
 
 
-def authenticate_request() -> User:
+def _claims() -> dict[str, Any]:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -22,7 +24,38 @@ def authenticate_request() -> User:
         claims = decode_token(current_app.config["AUTH_JWT_SECRET"], token.strip())
     except InvalidToken as exc:
         raise _unauthenticated(str(exc).capitalize()) from exc
+    g.auth_claims = claims
+    return claims
+
+
+def authenticate_request() -> User:
+    """Verify the token and provision its user (endpoints that write)."""
+    claims = _claims()
     return provision_user(claims["sub"], _text(claims.get("email")), _text(claims.get("name")))
+
+
+def authenticate_token() -> str:
+    """Verify the token; answers its subject without touching the database.
+
+    Reads filter by owner, and a user nobody has seen owns nothing, so a read
+    needs no user row.
+    """
+    subject: str = _claims()["sub"]
+    return subject
+
+
+def provision_current_user() -> None:
+    """Create the verified caller's user row if missing: one INSERT ... ON CONFLICT.
+
+    For multi-step writers that authenticate without provisioning and do it in
+    their own first step (saving a transaction of its own).
+    """
+    claims = g.auth_claims
+    db.session.execute(
+        insert(User)
+        .values(id=claims["sub"], email=_text(claims.get("email")), name=_text(claims.get("name")))
+        .on_conflict_do_nothing(index_elements=[User.id])
+    )
 
 
 def _text(value: object) -> str | None:
@@ -51,6 +84,9 @@ def provision_user(user_id: str, email: str | None = None, name: str | None = No
 
 
 def current_user() -> User:
+    """The caller's row; loaded on first use where the endpoint did not provision."""
+    if g.get("user") is None:
+        g.user = db.session.get(User, g.user_id)
     user: User = g.user
     return user
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,8 +77,17 @@ class Slot:
 
 
 @contextmanager
-def slot(user_id: str, key: str | None, payload: dict[str, Any]) -> Iterator[Slot]:
+def slot(
+    user_id: str,
+    key: str | None,
+    payload: dict[str, Any],
+    *,
+    before_claim: Callable[[], None] | None = None,
+) -> Iterator[Slot]:
     """Claim ``key`` for the block (a step of its own), or hand back the stored reply.
+
+    ``before_claim`` runs first in the claim's step (the caller's user row, which
+    the claim refers to, is made there instead of in a step of its own).
 
     Raises 422/409 domain errors like :func:`claim`. If the block fails before it
     completed or released the slot, the claim is released in a step of its own so
@@ -87,6 +96,8 @@ def slot(user_id: str, key: str | None, payload: dict[str, Any]) -> Iterator[Slo
     held = Slot(user_id, key)
     if key is not None:
         with step():
+            if before_claim is not None:
+                before_claim()
             claimed = claim(user_id, key, request_fingerprint(payload))
         if isinstance(claimed, Replay):
             held.replay = claimed

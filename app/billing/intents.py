@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Row, case, select, update
 
 from app import locking
 from app.billing import idempotency
@@ -25,8 +26,7 @@ from app.billing.models import Transaction
 from app.billing.provider import PROVIDER_NAME, get_provider
 from app.billing.schemas import PurchaseIntentIn, intent_out
 from app.billing.transitions import Source, TxStatus, record_creation, transition
-from app.catalog.models import Product
-from app.catalog.services import get_policy, get_product
+from app.catalog.services import ProductView, get_policy, get_product
 from app.clubs.models import Club, ClubMember
 from app.db import outside_transaction, step
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 CREATE_GRACE = timedelta(seconds=60)
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class IntentResult:
     status: int
@@ -47,14 +51,31 @@ class IntentResult:
 
 
 def create_purchase_intent(
-    user_id: str, body: PurchaseIntentIn, idempotency_key: str | None
+    user_id: str,
+    body: PurchaseIntentIn,
+    idempotency_key: str | None,
+    *,
+    provision: Callable[[], None] = _nothing,
 ) -> IntentResult:
-    """Three steps: claim the key; insert the pending row; ask Kaspi; store the link."""
-    with idempotency.slot(user_id, idempotency_key, body.model_dump(mode="json")) as held:
+    """Two short steps around the provider call: insert the pending row; store the link.
+
+    With an Idempotency-Key, claiming it comes first, in a step of its own.
+    ``provision`` (the caller's user row) runs in the first step there is.
+    Nothing is reloaded between the steps: the first hands plain values to the
+    provider call, the second writes the link with one UPDATE ... RETURNING whose
+    row is the response.
+    """
+    payload = body.model_dump(mode="json")
+    claims_key = idempotency_key is not None
+    with idempotency.slot(
+        user_id, idempotency_key, payload, before_claim=provision if claims_key else None
+    ) as held:
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
         with step():
+            if not claims_key:
+                provision()
             product = _purchasable_product(body)
             _check_club(user_id, product, body)
             tx = _resumable(held.resumed_transaction_id, user_id) or _create_pending(
@@ -82,9 +103,33 @@ def create_purchase_intent(
             raise
 
         with step():
-            response = intent_out(attach_payment(tx_id, payment)).model_dump(mode="json")
+            response = intent_out(_store_link(tx_id, payment)).model_dump(mode="json")
             held.complete(201, response)
     return IntentResult(201, response)
+
+
+def _store_link(transaction_id: uuid.UUID, payment: CreatedPayment) -> Row[Any]:
+    """``attach_payment`` as one UPDATE ... RETURNING: the row lock, the write and the
+    values of the response in one round trip, with no ORM reload of the row."""
+    columns = Transaction.__table__.columns
+    first_poll = datetime.now(UTC) + timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
+    stmt = (
+        update(Transaction)
+        .where(Transaction.id == transaction_id)
+        .values(
+            provider_payment_id=str(payment.payment_id),
+            payment_url=payment.payment_url,
+            provider_expires_at=payment.expires_at,
+            poll_interval_s=max(1, int(payment.poll_interval_s)),
+            next_poll_at=case(
+                (Transaction.status == TxStatus.PENDING, first_poll),
+                else_=Transaction.next_poll_at,
+            ),
+        )
+        .returning(*columns)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).one()
 
 
 def _resumable(transaction_id: uuid.UUID | None, user_id: str) -> Transaction | None:
@@ -97,7 +142,7 @@ def _resumable(transaction_id: uuid.UUID | None, user_id: str) -> Transaction | 
     return tx
 
 
-def _purchasable_product(body: PurchaseIntentIn) -> Product:
+def _purchasable_product(body: PurchaseIntentIn) -> ProductView:
     product = get_product(body.product_code)
     if product is None:
         raise NotFound("PRODUCT_NOT_FOUND", f"No product {body.product_code}")
@@ -106,7 +151,7 @@ def _purchasable_product(body: PurchaseIntentIn) -> Product:
     return product
 
 
-def _check_club(user_id: str, product: Product, body: PurchaseIntentIn) -> None:
+def _check_club(user_id: str, product: ProductView, body: PurchaseIntentIn) -> None:
     if product.type != "plan":
         if body.club_id is not None:
             raise invalid_field("club_id", "only club plans are bought for a club")
@@ -127,7 +172,7 @@ def _check_club(user_id: str, product: Product, body: PurchaseIntentIn) -> None:
         raise Forbidden("FORBIDDEN", "Only the club owner can buy a plan")
 
 
-def _create_pending(user_id: str, product: Product, body: PurchaseIntentIn) -> Transaction:
+def _create_pending(user_id: str, product: ProductView, body: PurchaseIntentIn) -> Transaction:
     now = datetime.now(UTC)
     tx = Transaction(
         id=uuid.uuid4(),

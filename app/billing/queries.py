@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 
 from app.billing.models import Credit, Transaction
 from app.domain_errors import NotFound
@@ -16,6 +17,15 @@ def transaction_not_found() -> NotFound:
     return NotFound("TRANSACTION_NOT_FOUND", "Transaction not found")
 
 
+# Built once: the status poll is the hottest read. Core columns, not an ORM entity:
+# a poll needs plain values, not an object in the identity map.
+_TRANSACTIONS = Transaction.__table__
+_OWN_TRANSACTION = select(_TRANSACTIONS).where(
+    _TRANSACTIONS.c.id == bindparam("transaction_id"),
+    _TRANSACTIONS.c.user_id == bindparam("user_id"),
+)
+
+
 def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
     """One indexed read by primary key; another user's id answers exactly like a missing one."""
     tx = db.session.scalar(
@@ -24,6 +34,17 @@ def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
     if tx is None:
         raise transaction_not_found()
     return tx
+
+
+def own_transaction_row(user_id: str, transaction_id: uuid.UUID) -> Row[Any]:
+    """``own_transaction`` for reads that only show it (the status poll): the row's
+    columns with a ``Transaction``'s attribute names, no ORM object."""
+    row = db.session.execute(
+        _OWN_TRANSACTION, {"transaction_id": transaction_id, "user_id": user_id}
+    ).first()
+    if row is None:
+        raise transaction_not_found()
+    return row
 
 
 def credits_of(user_id: str) -> tuple[list[Credit], dict[str, int]]:

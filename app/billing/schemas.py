@@ -5,8 +5,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from app.billing.models import Credit, Transaction
+
+# An ORM row, or a Core row of the transactions table (same attribute names): the
+# status poll and the purchase intent build their answers without an ORM object.
+TransactionLike = Transaction | Row[Any]
 
 MAX_QUANTITY = 100
 
@@ -98,7 +103,7 @@ class DevSettleQueuedOut(BaseModel):
     transaction_id: uuid.UUID
 
 
-def _common(tx: Transaction) -> dict[str, Any]:
+def _common(tx: TransactionLike) -> dict[str, Any]:
     return {
         "transaction_id": tx.id,
         "status": tx.status,
@@ -112,7 +117,7 @@ def _common(tx: Transaction) -> dict[str, Any]:
     }
 
 
-def payment_out(tx: Transaction) -> PaymentOut:
+def payment_out(tx: TransactionLike) -> PaymentOut:
     return PaymentOut(
         provider=tx.provider,
         payment_id=tx.provider_payment_id,
@@ -122,11 +127,11 @@ def payment_out(tx: Transaction) -> PaymentOut:
     )
 
 
-def intent_out(tx: Transaction) -> PurchaseIntentOut:
+def intent_out(tx: TransactionLike) -> PurchaseIntentOut:
     return PurchaseIntentOut(**_common(tx), payment=payment_out(tx))
 
 
-def status_out(tx: Transaction) -> TransactionStatusOut:
+def status_out(tx: TransactionLike) -> TransactionStatusOut:
     return TransactionStatusOut(
         **_common(tx),
         updated_at=tx.updated_at,

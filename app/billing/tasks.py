@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from celery import Task, shared_task
 from celery import uuid as celery_uuid
 
-from app.billing import idempotency, late, manual, reconcile
+from app.billing import batch_check, idempotency, late, manual, reconcile
 from app.billing.kaspi_client import ProviderUnavailable
 from app.billing.transitions import IllegalTransition
 from app.db import after_commit, outside_transaction
@@ -26,13 +26,24 @@ def enqueue_check(transaction_id: uuid.UUID) -> None:
     after_commit(lambda: check_transaction.delay(str(transaction_id)))
 
 
+def enqueue_batch(transaction_ids: list[uuid.UUID]) -> None:
+    ids = [str(transaction_id) for transaction_id in transaction_ids]
+    after_commit(lambda: check_batch.delay(ids))
+
+
 @shared_task(name="billing.poll_due_transactions")
 def poll_due_transactions() -> int:
-    """Beat: claim due pending transactions and send one check each (after commit)."""
-    ids = reconcile.claim_due(datetime.now(UTC))
-    for transaction_id in ids:
-        enqueue_check(transaction_id)
-    return len(ids)
+    """Beat: lease due pending transactions and send them as batches (after commit)."""
+    batches = batch_check.claim_batches(datetime.now(UTC))
+    for ids in batches:
+        enqueue_batch(ids)
+    return sum(len(ids) for ids in batches)
+
+
+@shared_task(name="billing.check_batch", multi_step=True)
+def check_batch(transaction_ids: list[str]) -> dict[str, int]:
+    """Ask Kaspi about a batch concurrently, then settle each in a step of its own."""
+    return batch_check.check_batch([uuid.UUID(tx_id) for tx_id in transaction_ids])
 
 
 @shared_task(name="billing.expire_stale_transactions")

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from app.api import HeaderParam, endpoint
-from app.auth.services import current_user_id
+from app.auth.services import current_user_id, provision_current_user
 from app.billing import cancel, idempotency, queries
 from app.billing.history import HistoryPageOut, HistoryQuery, history_page
 from app.billing.intents import create_purchase_intent
@@ -49,12 +49,14 @@ bp = Blueprint("billing", __name__, url_prefix="/api/billing")
     ),
     response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
     multi_step=True,
+    # The caller's user row is made in the intent's first step, not a step of its own.
+    provision=False,
 )
 def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[str, str]]:
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
-    result = create_purchase_intent(current_user_id(), body, key)
+    result = create_purchase_intent(current_user_id(), body, key, provision=provision_current_user)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return result.body, result.status, headers
 
@@ -78,9 +80,10 @@ def transaction_history(query: HistoryQuery) -> HistoryPageOut:
     query=StatusQuery,
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
+    read_only=True,
 )
 def transaction_status(query: StatusQuery) -> TransactionStatusOut:
-    return status_out(queries.own_transaction(current_user_id(), query.transaction_id))
+    return status_out(queries.own_transaction_row(current_user_id(), query.transaction_id))
 
 
 @bp.get("/transactions/<transaction_id>")
@@ -89,14 +92,20 @@ def transaction_status(query: StatusQuery) -> TransactionStatusOut:
     tags=("billing",),
     response=TransactionStatusOut,
     errors={404: "No such transaction of yours"},
+    read_only=True,
 )
 def transaction_by_id(transaction_id: str) -> TransactionStatusOut:
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
-    return status_out(queries.own_transaction(current_user_id(), tx_id))
+    return status_out(queries.own_transaction_row(current_user_id(), tx_id))
 
 
 @bp.get("/credits")
-@endpoint(summary="Your credits and available counts", tags=("billing",), response=CreditsOut)
+@endpoint(
+    summary="Your credits and available counts",
+    tags=("billing",),
+    response=CreditsOut,
+    read_only=True,
+)
 def credits() -> CreditsOut:
     items, available = queries.credits_of(current_user_id())
     return CreditsOut(credits=[credit_out(c) for c in items], available=available)

@@ -3,7 +3,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -103,3 +113,18 @@ class PolicyAction(Model):
     subscription_status: Mapped[str] = mapped_column(String(16), primary_key=True)
     action: Mapped[str] = mapped_column(String(64), primary_key=True)
     allowed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class CatalogVersion(Model):
+    """One row; triggers on every catalog table give ``version`` a fresh number from a
+    sequence (migration 0005), never one a rolled-back change had used.
+
+    Per-process catalog caches compare their version with this one, a primary-key
+    read, instead of re-reading the catalog.
+    """
+
+    __tablename__ = "catalog_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -1,19 +1,115 @@
-"""Reads of the catalog. Every price and limit the service uses comes through here."""
+"""Reads of the catalog. Every price and limit the service uses comes through here.
+
+Products and the policy row are cached per process (purchase intents and every
+settle read them). The cache is keyed by ``catalog_version``, a one-row table
+that triggers on every catalog table set to a fresh sequence number in the same
+transaction as the change (set-price, a migration, a hand-written UPDATE alike;
+a rolled-back change's number is never reused, so a snapshot read inside it can
+never look current afterwards). Each database transaction
+that reads the cache first compares the version, one primary-key read, and
+reloads on a mismatch; so a reader never uses values older than the catalog as
+its own transaction sees it. Cached values are frozen copies, not ORM rows:
+nothing can write through them (set-price loads the rows themselves).
+
+Why a settle cannot grant with a stale catalog: the price a buyer pays is stored
+on the transaction at intent time and is never re-read. What a settle reads is
+the product's kind, code and plan id, which no command edits, and the plan's
+period and the policy's grace days from ORM rows in the settle's own step.
+"""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
-from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
+from app.catalog.models import BillingPolicy, CatalogVersion, Plan, PolicyAction, Product
 from app.domain_errors import NotFound, invalid_field
 from app.extensions import db
 from app.money import quantize
 
 
-def get_product(code: str) -> Product | None:
-    return db.session.get(Product, code)
+class Frozen:
+    """A read-only copy of an ORM row's columns, with the row's attribute names.
+
+    Built from the mapped columns, so a column a migration adds is carried too.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, row: Any) -> None:
+        values = {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
+        for key, value in values.items():
+            if isinstance(value, dict):  # JSON columns: a copy nobody else holds
+                values[key] = dict(value)
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("catalog cache entries are read-only; set-price edits the rows")
+
+    def __repr__(self) -> str:
+        return f"Frozen({self._values!r})"
+
+
+ProductView = Frozen
+PolicyView = Frozen
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    version: int
+    products: dict[str, ProductView]
+    policy: PolicyView | None
+
+
+_CHECKED = "catalog_checked_in"  # session.info: the transaction that compared versions
+_lock = threading.Lock()
+_cache: dict[str, _Snapshot] = {}  # "current": the process's snapshot
+
+
+def _load(version: int) -> _Snapshot:
+    products = {p.code: Frozen(p) for p in db.session.scalars(select(Product))}
+    row = db.session.get(BillingPolicy, 1)
+    return _Snapshot(version, products, None if row is None else Frozen(row))
+
+
+def _current() -> _Snapshot:
+    """The cached catalog, checked against ``catalog_version`` once per DB transaction."""
+    session = db.session()
+    snapshot = _cache.get("current")
+    checked = session.info.get(_CHECKED)
+    transaction = session.get_transaction()
+    if (
+        snapshot is not None
+        and transaction is not None
+        and checked is not None
+        and checked[0]() is transaction
+        and checked[1] == snapshot.version
+    ):
+        return snapshot
+    version = db.session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1))
+    if version is None:
+        raise RuntimeError("catalog_version row is missing; run the migrations")
+    if snapshot is None or snapshot.version != version:
+        snapshot = _load(version)
+        with _lock:
+            _cache["current"] = snapshot
+    session.info[_CHECKED] = (weakref.ref(session.get_transaction()), snapshot.version)
+    return snapshot
+
+
+def get_product(code: str) -> ProductView | None:
+    return _current().products.get(code)
 
 
 def list_products(active_only: bool = True) -> list[Product]:
@@ -52,8 +148,8 @@ def product_for_plan(plan_id: str) -> Product | None:
     )
 
 
-def get_policy() -> BillingPolicy:
-    policy = db.session.get(BillingPolicy, 1)
+def get_policy() -> PolicyView:
+    policy = _current().policy
     if policy is None:
         raise RuntimeError("billing policy row is missing; run the migrations")
     return policy

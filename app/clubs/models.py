@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Uuid, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Uuid, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -44,6 +44,17 @@ class ClubSubscription(Model):
         CheckConstraint("status IN ('pending', 'active', 'grace', 'expired')", name="status_known"),
         CheckConstraint("current_period_end > current_period_start", name="period_ordered"),
         CheckConstraint("grace_until >= current_period_end", name="grace_after_period"),
+        # The lifecycle sweep's two queues (migration 0005).
+        Index(
+            "ix_club_subscriptions_active_end",
+            "current_period_end",
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "ix_club_subscriptions_grace_end",
+            "grace_until",
+            postgresql_where=text("status = 'grace'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -29,7 +29,8 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         values = context.snapshot()
         if "user_id" not in values and has_request_context():
-            user_id = _user_id(g.get("user"))
+            # Read-only endpoints load no user row; the token's subject is the id.
+            user_id = _user_id(g.get("user")) or g.get("user_id")
             if user_id is not None:
                 values["user_id"] = user_id
         for name, value in values.items():

@@ -115,11 +115,16 @@ def test_token_without_exp_is_refused(client):
     )
 
 
-def test_users_are_provisioned_on_first_sight(client, db_session):
+def test_users_are_provisioned_on_their_first_write_not_on_reads(client, db_session):
     assert db_session.get(User, "newcomer") is None
     response = client.get("/api/billing/credits", headers=auth("newcomer"))
     assert response.status_code == 200
     assert response.get_json() == {"credits": [], "available": {}}
+    assert db_session.get(User, "newcomer") is None
+    created = client.post(
+        "/api/events", json={"title": "First", "max_participants": 10}, headers=auth("newcomer")
+    )
+    assert created.status_code == 201, created.get_json()
     assert db_session.get(User, "newcomer") is not None
 
 

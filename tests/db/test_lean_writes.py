@@ -1,0 +1,87 @@
+"""Purchase intents in two short steps with nothing reloaded; the catalog cache."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from app.catalog import services as catalog
+from app.db import step
+from tests.conftest import auth
+from tests.support.statements import recording
+
+pytestmark = pytest.mark.db
+
+
+def test_purchase_intent_is_two_steps_with_no_reload(client, db_session):
+    client.get("/api/billing/products")  # nothing to do with the count: warms imports
+    with recording() as sql:
+        response = client.post(
+            "/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500", "quantity": 1},
+            headers=auth("lean-buyer"),
+        )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["payment"]["payment_url"]
+    verbs = sql.verbs()
+    # Step 1: the user row, the catalog version (cache), the pending row and its audit
+    # entry. Step 2: one UPDATE ... RETURNING. Nothing reads the transaction back.
+    assert sql.releases == 2, sql.savepoints
+    assert verbs.count("UPDATE") == 1 and "RETURNING" in sql.statements[verbs.index("UPDATE")]
+    assert not any(s.startswith("SELECT") and "FROM transactions" in s for s in sql.statements), (
+        sql.statements
+    )
+    assert not any(s.startswith("SELECT") and "FROM users" in s for s in sql.statements)
+    assert len(sql.statements) <= 6, [s[:70] for s in sql.statements]
+
+
+def test_catalog_cache_follows_set_price_and_any_update(app, db_session):
+    with step():
+        before = catalog.get_product("EVENT_UPGRADE_500").price
+    with step():
+        catalog.set_price("EVENT_UPGRADE_500", before + 1)
+    with step():
+        assert catalog.get_product("EVENT_UPGRADE_500").price == before + 1
+    with step():  # a hand-written UPDATE bumps the version through the trigger too
+        db_session.execute(text("UPDATE billing_policy SET pending_ttl_minutes = 33 WHERE id = 1"))
+    with step():
+        assert catalog.get_policy().pending_ttl_minutes == 33
+        assert catalog.get_product("EVENT_UPGRADE_500").price == before + Decimal(1)
+
+
+def test_catalog_cache_reads_the_version_once_per_transaction(app, db_session):
+    with step():
+        catalog.get_product("EVENT_UPGRADE_500")
+    with recording() as sql, step():
+        catalog.get_product("EVENT_UPGRADE_500")
+        catalog.get_policy()
+        catalog.get_product("CLUB_50")
+    assert len(sql.statements) == 1 and "catalog_version" in sql.statements[0]
+
+
+def test_cached_catalog_entries_are_read_only(app, db_session):
+    with step():
+        product = catalog.get_product("EVENT_UPGRADE_500")
+    with pytest.raises(AttributeError):
+        product.price = Decimal("1.00")
+
+
+def test_a_catalog_read_inside_a_rolled_back_change_is_never_current_again(app, db_session):
+    from app.catalog.models import Product
+
+    seen = []
+
+    def abandoned_change() -> None:
+        with step():
+            db_session.get(Product, "EVENT_UPGRADE_500").price = Decimal("1.00")
+            db_session.flush()
+            seen.append(catalog.get_product("EVENT_UPGRADE_500").price)
+            raise RuntimeError("the change is abandoned")
+
+    with pytest.raises(RuntimeError, match="abandoned"):
+        abandoned_change()
+    assert seen == [Decimal("1.00")]
+    with step():
+        assert catalog.get_product("EVENT_UPGRADE_500").price != Decimal("1.00")
