@@ -93,6 +93,7 @@ def close_quietly(close: Callable[[], object]) -> None:
         log.warning("closing the lost broker connection failed (%r); carrying on", exc)
 
 
+# Type-check exemption: celery is untyped, so the base class is Any.
 class Consumer(_CeleryConsumer):  # type: ignore[misc]
     """Celery's consumer, reconnecting to a lost broker at short, bounded intervals,
     and not dying of kombu's teardown bug (``worker_consumer`` in celeryconfig)."""
@@ -102,6 +103,7 @@ class Consumer(_CeleryConsumer):  # type: ignore[misc]
         if connection is not None:
             close = connection.close
             # Celery calls ``connection.close`` next (ignoring only connection errors).
+            # Type-check exemption: the method is replaced on this one object on purpose.
             connection.close = lambda: close_quietly(close)  # type: ignore[method-assign]
         super().on_connection_error_after_connected(exc)
 
@@ -112,9 +114,11 @@ class Consumer(_CeleryConsumer):  # type: ignore[misc]
             kwargs.setdefault("interval_start", RECONNECT_INTERVAL_START_S)
             kwargs.setdefault("interval_step", RECONNECT_INTERVAL_STEP_S)
             kwargs.setdefault("interval_max", RECONNECT_INTERVAL_MAX_S)
+            # Type-check exemption: kombu's ensure_connection carries no annotations.
             connected: Connection = ensure(*args, **kwargs)  # type: ignore[no-untyped-call]
             return connected
 
+        # Type-check exemption: the method is replaced on this one object on purpose.
         conn.ensure_connection = quick_ensure  # type: ignore[method-assign]
         connected: Connection = super().ensure_connected(conn)
         return connected

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 
+# Type-check exemption: gunicorn ships no type information.
 from gunicorn import util  # type: ignore[import-untyped]
 
 # gunicorn's statuses -> the stable machine-readable codes clients branch on.

@@ -112,6 +112,7 @@ def check_batch(
         # Each thread asks Kaspi about one payment and settles it in a step of its
         # own, on its own session and connection: a settle mostly waits on round
         # trips, so several in flight keep PostgreSQL and Kaspi busy.
+        # Type-check exemption: Flask's type of current_app lacks the proxy's _get_current_object.
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         for outcome in _executor().map(
             lambda pair: _check_one(app, pair[0], pair[1], source), linked

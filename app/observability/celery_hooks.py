@@ -106,6 +106,7 @@ def _pool_child_exits(pid: int | None = None, **_: Any) -> None:
     if metrics.multiprocess_dir():
         from prometheus_client import multiprocess
 
+        # Type-check exemption: prometheus_client's multiprocess helpers are unannotated.
         multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
 
 

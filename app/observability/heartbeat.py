@@ -43,6 +43,7 @@ def age(path: str | Path) -> float | None:
         return None
 
 
+# Type-check exemption: celery is untyped, so the base class is Any.
 class HeartbeatStep(bootsteps.StartStopStep):  # type: ignore[misc]
     """Runs with the consumer: started when it connects, stopped when it loses the broker."""
 

@@ -79,6 +79,7 @@ def _clear(_exc: BaseException | None) -> None:
 def _metrics_view() -> Response:
     from flask import current_app
 
+    # Type-check exemption: Flask's type of current_app lacks the proxy's _get_current_object.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     body, content_type = metrics.exposition(app)
     return Response(body, content_type=content_type)

@@ -142,6 +142,7 @@ def process_registry() -> CollectorRegistry:
     """This process's metrics, or every process's when running in multiprocess mode."""
     if multiprocess_dir():
         registry = CollectorRegistry()
+        # Type-check exemption: prometheus_client's multiprocess helpers are unannotated.
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return registry
     return REGISTRY

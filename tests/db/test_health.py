@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.db
@@ -33,8 +32,8 @@ def test_readyz_is_ready_when_everything_answers(client):
     assert all(check["ok"] for check in body["checks"].values())
 
 
-def test_readyz_names_redis_while_it_is_down_and_recovers(app_config, own_redis):
-    app = create_app({**app_config, "REDIS_URL": own_redis.url, "READINESS_TIMEOUT_S": 1.0})
+def test_readyz_names_redis_while_it_is_down_and_recovers(make_app, own_redis):
+    app = make_app(REDIS_URL=own_redis.url, READINESS_TIMEOUT_S=1.0)
     client = app.test_client()
     assert client.get("/readyz").status_code == 200
 
@@ -54,11 +53,11 @@ def test_readyz_names_redis_while_it_is_down_and_recovers(app_config, own_redis)
     assert client.get("/readyz").status_code == 200
 
 
-def test_readyz_names_only_the_broker_when_it_is_separate_and_down(app_config, own_redis):
+def test_readyz_names_only_the_broker_when_it_is_separate_and_down(make_app, own_redis):
     from tests.support.processes import free_port
 
     dead_broker = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
-    app = create_app({**app_config, "CELERY_BROKER_URL": dead_broker, "READINESS_TIMEOUT_S": 1.0})
+    app = make_app(CELERY_BROKER_URL=dead_broker, READINESS_TIMEOUT_S=1.0)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["error"]["failed"] == ["broker"]

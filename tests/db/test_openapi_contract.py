@@ -10,7 +10,6 @@ from flask import Blueprint
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from pydantic import BaseModel
 
-from app import create_app
 from app.api import ExtraResponse, HeaderParam, endpoint
 from app.openapi.document import openapi_path
 from tests.conftest import auth
@@ -161,8 +160,8 @@ def test_the_error_schema_describes_validation_details_and_extra_fields(document
     assert all(set(schemas["ErrorDetail"]["required"]) <= set(d) for d in err["details"])
 
 
-def test_dev_endpoints_are_absent_from_the_document_when_switched_off(app_config):
-    production_like = create_app({**app_config, "BILLING_DEV_ENDPOINTS": False})
+def test_dev_endpoints_are_absent_from_the_document_when_switched_off(make_app):
+    production_like = make_app(BILLING_DEV_ENDPOINTS=False)
     doc = production_like.test_client().get("/openapi.json").get_json()
     assert not [path for path in doc["paths"] if path.startswith("/api/dev/")]
     validate(doc, cls=OpenAPIV31SpecValidator)
@@ -184,9 +183,9 @@ class _Queued(BaseModel):
     task_id: str
 
 
-def test_endpoint_spec_fields_reach_the_document(app_config):
+def test_endpoint_spec_fields_reach_the_document(make_app):
     """The decorator's documentation-only fields, on an endpoint of this test's own."""
-    application = create_app(dict(app_config))
+    application = make_app()
     extra = Blueprint("contract_probe", __name__, url_prefix="/api/probe")
 
     @extra.route("/<int:number>/<name>", methods=["POST", "PUT"])
@@ -282,12 +281,13 @@ def test_docs_page_serves_swagger_ui_from_this_app(client):
     assert any(url.endswith("swagger-ui-bundle.js") for url in parser.urls)
     assert any(url.endswith("swagger-ui.css") for url in parser.urls)
     for url in parser.urls:
-        asset = client.get(url)
-        assert asset.status_code == 200, url
-        assert asset.get_data(), url
-        if url.endswith(".js"):
-            assert "javascript" in asset.mimetype, url
-        if url.endswith(".css"):
-            assert asset.mimetype == "text/css", url
+        # Static files are streamed from an open file: each response is closed after use.
+        with client.get(url) as asset:
+            assert asset.status_code == 200, url
+            assert asset.get_data(), url
+            if url.endswith(".js"):
+                assert "javascript" in asset.mimetype, url
+            if url.endswith(".css"):
+                assert asset.mimetype == "text/css", url
     init = client.get("/docs/init.js").get_data(as_text=True)
     assert "SwaggerUIBundle(" in init and "swagger-ui" in init

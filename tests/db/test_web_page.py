@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
 from app.auth.tokens import decode_token
 from tests.conftest import JWT_SECRET
 
@@ -27,10 +26,12 @@ def test_page_is_served_with_its_script_and_a_strict_policy(client):
     policy = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "connect-src 'self'" in policy
     assert client.get("/app").headers["Location"] == "/"
-    script = client.get("/web-static/js/paywall.js")
-    assert script.status_code == 200 and b"Idempotency-Key" in script.data
-    assert script.mimetype in ("text/javascript", "application/javascript")
-    assert client.get("/web-static/app.css").status_code == 200
+    # Static files are streamed from an open file: each response is closed after use.
+    with client.get("/web-static/js/paywall.js") as script:
+        assert script.status_code == 200 and b"Idempotency-Key" in script.data
+        assert script.mimetype in ("text/javascript", "application/javascript")
+    with client.get("/web-static/app.css") as style:
+        assert style.status_code == 200
 
 
 def test_every_module_is_served_and_small():
@@ -80,8 +81,8 @@ def test_dev_token_validates_the_user_id(client):
     assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
 
 
-def test_without_dev_endpoints_there_is_no_demo_sign_in(app_config):
-    app = create_app({**app_config, "BILLING_DEV_ENDPOINTS": False})
+def test_without_dev_endpoints_there_is_no_demo_sign_in(make_app):
+    app = make_app(BILLING_DEV_ENDPOINTS=False)
     client = app.test_client()
     assert client.post("/api/dev/token", json={}).status_code == 404
     page = client.get("/")

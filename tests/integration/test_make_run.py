@@ -63,16 +63,17 @@ class Run:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Run:
-        log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scripts.run"],
-            cwd=ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,  # like a shell job: the signal goes to the whole group
-        )
+        # The child gets its own copy of the descriptor; ours is closed at once.
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scripts.run"],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,  # like a shell job: the signal goes to the whole group
+            )
         return self
 
     @property
