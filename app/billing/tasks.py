@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from celery import Task, shared_task
 from celery import uuid as celery_uuid
@@ -55,16 +56,20 @@ def expire_stale_transactions() -> int:
     return len(ids)
 
 
-@shared_task(
-    name="billing.check_transaction",
-    bind=True,
-    autoretry_for=(ProviderUnavailable,),
-    retry_backoff=1,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=5,
-    multi_step=True,
-)
+# Tasks that ask Kaspi between database steps of their own; an unreachable Kaspi is
+# asked again with backoff (and the sweep finds the row again if every retry fails).
+ASK_KASPI: dict[str, Any] = {
+    "bind": True,
+    "autoretry_for": (ProviderUnavailable,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "multi_step": True,
+}
+
+
+@shared_task(name="billing.check_transaction", **ASK_KASPI)
 def check_transaction(self: Task, transaction_id: str) -> str:
     return reconcile.reconcile(uuid.UUID(transaction_id))
 
@@ -82,16 +87,7 @@ def _enqueue_late_check(transaction_id: uuid.UUID) -> None:
     after_commit(lambda: check_late_payment.delay(str(transaction_id)))
 
 
-@shared_task(
-    name="billing.check_late_payment",
-    bind=True,
-    autoretry_for=(ProviderUnavailable,),
-    retry_backoff=1,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=5,
-    multi_step=True,
-)
+@shared_task(name="billing.check_late_payment", **ASK_KASPI)
 def check_late_payment(self: Task, transaction_id: str) -> str:
     return late.check_late(uuid.UUID(transaction_id))
 
