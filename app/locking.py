@@ -59,25 +59,29 @@ def claim_due_pending_transactions(now: datetime, limit: int) -> Sequence[Transa
 class Claimed:
     id: uuid.UUID
     poll_attempts: int
+    due_at: datetime  # when the check was due (the sweep's lag is now - due_at)
 
 
 def claim_due_pending_statement(
     now: datetime, limit: int, lease_until: datetime
-) -> ReturningUpdate[tuple[uuid.UUID, int]]:
-    """One statement: lock due pending rows (SKIP LOCKED), lease them, count the attempt."""
+) -> ReturningUpdate[tuple[uuid.UUID, int, datetime]]:
+    """One statement: lock due pending rows (SKIP LOCKED), lease them, count the attempt.
+
+    The locked rows come from a CTE so the UPDATE can also return when each was due.
+    """
     due = (
-        select(Transaction.id)
+        select(Transaction.id, Transaction.next_poll_at)
         .where(Transaction.status == TxStatus.PENDING, Transaction.next_poll_at <= now)
         .order_by(Transaction.next_poll_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        .cte("due")
     )
     return (
         update(Transaction)
-        .where(Transaction.id.in_(due))
+        .where(Transaction.id == due.c.id)
         .values(next_poll_at=lease_until, poll_attempts=Transaction.poll_attempts + 1)
-        .returning(Transaction.id, Transaction.poll_attempts)
+        .returning(Transaction.id, Transaction.poll_attempts, due.c.next_poll_at)
         .execution_options(synchronize_session=False)
     )
 
@@ -86,7 +90,7 @@ def claim_due_pending(now: datetime, limit: int, lease_until: datetime) -> list[
     """Due pending transactions, leased until ``lease_until``; rows another poller holds
     are skipped. The sweep's whole claim is this one round trip."""
     rows = db.session.execute(claim_due_pending_statement(now, limit, lease_until))
-    return [Claimed(row.id, row.poll_attempts) for row in rows]
+    return [Claimed(row[0], row[1], row[2]) for row in rows]
 
 
 def expired_pending_statement(now: datetime, limit: int) -> Select[tuple[Transaction]]:

@@ -31,6 +31,7 @@ and then settles one transaction after another.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -51,6 +52,8 @@ from app.billing.models import Transaction
 from app.billing.transitions import Source, TxStatus
 from app.db import outside_transaction, step
 from app.extensions import db
+from app.observability import metrics
+from app.observability.celery_hooks import transaction_context
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,8 @@ def claim_batches(now: datetime) -> list[list[uuid.UUID]]:
     cfg = current_app.config
     lease_until = now + timedelta(seconds=cfg["POLL_CLAIM_LEASE_S"])
     claimed = locking.claim_due_pending(now, cfg["SWEEP_CLAIM_LIMIT"], lease_until)
+    for row in claimed:
+        metrics.SWEEP_LAG.observe(max(0.0, (now - row.due_at).total_seconds()))
     size = max(1, cfg["CHECK_BATCH_SIZE"])
     ids = [row.id for row in claimed]
     return [ids[n : n + size] for n in range(0, len(ids), size)]
@@ -114,8 +119,11 @@ def check_batch(
         # trips, so several in flight keep PostgreSQL and Kaspi busy.
         # Type-check exemption: Flask's type of current_app lacks the proxy's _get_current_object.
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        # Each call runs in a copy of the task's log context (task id, name): threads
+        # of a pool do not inherit contextvars by themselves.
         for outcome in _executor().map(
-            lambda pair: _check_one(app, pair[0], pair[1], source), linked
+            lambda pair: contextvars.copy_context().run(_check_one, app, pair[0], pair[1], source),
+            linked,
         ):
             outcomes[outcome] += 1
         return _plain(outcomes)
@@ -135,7 +143,7 @@ def _check_one(app: Flask, item: Due, payment_id: str, source: Source) -> str:
 
 def _apply(item: Due, answer: PaymentStatus | Exception, asked_at: datetime, source: Source) -> str:
     try:
-        with step():
+        with transaction_context(item.id), step():
             if isinstance(answer, Exception):
                 outcome = "unavailable"
             else:

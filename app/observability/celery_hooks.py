@@ -18,6 +18,8 @@ import inspect
 import logging
 import os
 import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from celery import Celery, signals
@@ -133,6 +135,22 @@ def _transaction_argument(task: Any, args: tuple[Any, ...], kwargs: dict[str, An
         return None
     value = bound.arguments.get("transaction_id")
     return str(value) if value is not None else None
+
+
+@contextlib.contextmanager
+def transaction_context(transaction_id: uuid.UUID | str) -> Iterator[None]:
+    """Log context for work on one transaction inside a task that handles several.
+
+    Binds the transaction id and, unless a request id is already bound, the id of the
+    request that created the transaction (remembered in Redis, best effort).
+    """
+    tx = str(transaction_id)
+    request_id = None if context.get("request_id") else _origin_request_id(tx)
+    tokens = context.bind(transaction_id=tx, request_id=request_id)
+    try:
+        yield
+    finally:
+        context.reset(tokens)
 
 
 def _origin_request_id(transaction_id: str) -> str | None:

@@ -91,7 +91,7 @@ def test_one_request_id_from_purchase_to_settlement_with_metrics(stack, kaspi_st
     # The check that settled was sent by beat's sweep, not by the request: it still
     # carries the purchase's request id, with its own task id.
     assert line["request_id"] == request_id
-    assert line["task_id"] and line["task_name"] == "billing.check_transaction"
+    assert line["task_id"] and line["task_name"] == "billing.check_batch"
     assert line["logger"] == "billing.transitions" and line["source"] == "worker"
     assert {"timestamp", "level", "message"} <= set(line)
     api_lines = [r for r in json_records(stack.api.log_path) if r.get("request_id") == request_id]
@@ -120,7 +120,7 @@ def test_one_request_id_from_purchase_to_settlement_with_metrics(stack, kaspi_st
     settle_time = "billing_transaction_time_to_settle_seconds_count"
     assert metric(worker, settle_time, to_status="completed") == 1
     runs = "billing_celery_task_runs_total"
-    assert metric(worker, runs, task="billing.check_transaction") >= 1
+    assert metric(worker, runs, task="billing.check_batch") >= 1
     assert metric(worker, runs, task="billing.poll_due_transactions") >= 1
     assert metric(worker, "billing_sweep_lag_seconds_count") >= 1
     polls = metric(worker, "billing_kaspi_requests_total", endpoint="payment-status", outcome="ok")
