@@ -107,6 +107,9 @@ def delete_event(event_id: str) -> Response:
         "or PUBLISH_IN_PROGRESS (retry after Retry-After)",
     },
     multi_step=True,
+    # Publishing writes nothing that refers to the caller's user row: whoever may
+    # publish an event already has one (they created it, or joined its club).
+    provision=False,
 )
 def publish(event_id: str, query: PublishQuery) -> PublishOut:
     event_uuid = services.parse_event_id(event_id)
