@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, tuple_
 
 from app.billing.models import Credit, Transaction
+from app.billing.schemas import TransactionStateOut, state_fields
 from app.billing.transitions import TxStatus
 from app.clubs.models import SubscriptionGrant
 from app.extensions import db
@@ -90,19 +91,7 @@ class GrantedOut(BaseModel):
     plan: GrantedPlanOut | None = None
 
 
-class HistoryItemOut(BaseModel):
-    transaction_id: uuid.UUID
-    status: str
-    product_code: str
-    quantity: int
-    amount: str
-    currency: str
-    club_id: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
-    settled_at: datetime | None
-    expires_at: datetime
-    poll_interval_s: int
+class HistoryItemOut(TransactionStateOut):
     payment: HistoryPaymentOut
     granted: GrantedOut | None
 
@@ -167,18 +156,7 @@ def _granted(page: list[Transaction]) -> dict[uuid.UUID, GrantedOut]:
 
 def _item(tx: Transaction, granted: GrantedOut | None) -> HistoryItemOut:
     return HistoryItemOut(
-        transaction_id=tx.id,
-        status=tx.status,
-        product_code=tx.product_code,
-        quantity=tx.quantity,
-        amount=str(tx.amount),
-        currency=tx.currency,
-        club_id=tx.club_id,
-        created_at=tx.created_at,
-        updated_at=tx.updated_at,
-        settled_at=tx.settled_at,
-        expires_at=tx.expires_at,
-        poll_interval_s=tx.poll_interval_s,
+        **state_fields(tx),
         payment=HistoryPaymentOut(
             provider=tx.provider,
             payment_id=tx.provider_payment_id,

@@ -47,7 +47,9 @@ class PurchaseIntentOut(BaseModel):
     payment: PaymentOut
 
 
-class TransactionStatusOut(BaseModel):
+class TransactionStateOut(BaseModel):
+    """The fields every view of a transaction's state shares (status body, history item)."""
+
     transaction_id: uuid.UUID
     status: str
     product_code: str
@@ -60,6 +62,9 @@ class TransactionStatusOut(BaseModel):
     settled_at: datetime | None
     expires_at: datetime
     poll_interval_s: int
+
+
+class TransactionStatusOut(TransactionStateOut):
     # Money returned so far (partial refunds keep the status completed).
     refunded_amount: str
     payment: PaymentOut
@@ -131,12 +136,19 @@ def intent_out(tx: TransactionLike) -> PurchaseIntentOut:
     return PurchaseIntentOut(**_common(tx), payment=payment_out(tx))
 
 
+def state_fields(tx: TransactionLike) -> dict[str, Any]:
+    """The values of :class:`TransactionStateOut`'s fields."""
+    return {
+        **_common(tx),
+        "updated_at": tx.updated_at,
+        "settled_at": tx.settled_at,
+        "poll_interval_s": tx.poll_interval_s,
+    }
+
+
 def status_out(tx: TransactionLike) -> TransactionStatusOut:
     return TransactionStatusOut(
-        **_common(tx),
-        updated_at=tx.updated_at,
-        settled_at=tx.settled_at,
-        poll_interval_s=tx.poll_interval_s,
+        **state_fields(tx),
         refunded_amount=str(tx.refunded_amount),
         payment=payment_out(tx),
     )
