@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from app.billing import batch_check
 from app.billing.models import Credit, Transaction, TransactionEvent
 from app.db import step
-from tests.conftest import auth
+from tests.support import purchases
 from tests.support.stub_server import confirm_payment, fail_payment
 
 pytestmark = pytest.mark.db
@@ -28,15 +28,8 @@ def one_connection(app):
     app.config["SETTLE_CONCURRENCY"] = 4
 
 
-def intent(client, user="batch-buyer"):
-    response = client.post(
-        "/api/billing/purchase-intent",
-        json={"product_code": "EVENT_UPGRADE_500", "quantity": 1},
-        headers=auth(user),
-    )
-    assert response.status_code == 201, response.get_json()
-    data = response.get_json()
-    return uuid.UUID(data["transaction_id"]), data["payment"]["payment_id"]
+def intent(client):
+    return purchases.intent(client, "batch-buyer", quantity=1)
 
 
 def make_due(db_session, ids):

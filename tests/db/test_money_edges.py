@@ -20,6 +20,7 @@ from app.catalog.models import BillingPolicy
 from app.events.models import Event
 from tests.conftest import KASPI_KEY, auth
 from tests.support.envelope import error_of as assert_envelope
+from tests.support.purchases import credits_of, intent
 from tests.support.stub_server import (
     confirm_payment,
     expire_payment,
@@ -31,27 +32,10 @@ from tests.support.stub_server import (
 pytestmark = pytest.mark.db
 
 
-def intent(client, user="buyer", **body):
-    response = client.post(
-        "/api/billing/purchase-intent",
-        json={"product_code": "EVENT_UPGRADE_500", **body},
-        headers=auth(user),
-    )
-    assert response.status_code == 201, response.get_json()
-    data = response.get_json()
-    return uuid.UUID(data["transaction_id"]), data["payment"]["payment_id"]
-
-
 def status_of(client, tx_id, user="buyer") -> dict:
     response = client.get(f"/api/billing/transactions/{tx_id}", headers=auth(user))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
-
-
-def credits_of(db_session, tx_id) -> list[Credit]:
-    return db_session.scalars(
-        select(Credit).where(Credit.source_transaction_id == tx_id).order_by(Credit.sequence)
-    ).all()
 
 
 def events_of(db_session, tx_id) -> list[TransactionEvent]:

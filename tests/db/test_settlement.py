@@ -8,32 +8,16 @@ from sqlalchemy import func, select
 
 from app.billing import reconcile, refunds
 from app.billing import transitions as sm
-from app.billing.models import Credit, Transaction, TransactionEvent
+from app.billing.models import Transaction, TransactionEvent
 from app.billing.settlement import settle
 from app.clubs.models import ClubSubscription, SubscriptionGrant
 from app.events.models import Event
 from tests.conftest import auth
 from tests.support.factories import make_club, make_user
+from tests.support.purchases import credits_of, intent
 from tests.support.stub_server import confirm_payment, expire_payment, fail_payment
 
 pytestmark = pytest.mark.db
-
-
-def intent(client, user="buyer", **body):
-    response = client.post(
-        "/api/billing/purchase-intent",
-        json={"product_code": "EVENT_UPGRADE_500", **body},
-        headers=auth(user),
-    )
-    assert response.status_code == 201, response.get_json()
-    data = response.get_json()
-    return uuid.UUID(data["transaction_id"]), data["payment"]["payment_id"]
-
-
-def credits_of(db_session, tx_id):
-    return db_session.scalars(
-        select(Credit).where(Credit.source_transaction_id == tx_id).order_by(Credit.sequence)
-    ).all()
 
 
 def audit(db_session, tx_id):
