@@ -127,7 +127,6 @@ def test_every_payment_settles_exactly_once_across_rabbitmq_kills(
     if rabbitmq_binary() is None:
         not_run("rabbitmq-server is not installed, so no node of our own can be killed")
     node = RabbitServer(tmp_path / "rabbit").start()
-    kills, down_s, intents = broker_loss.scenario_numbers()
     reset_faults(kaspi_stub)
     env = service_env(
         app_config,
@@ -137,28 +136,18 @@ def test_every_payment_settles_exactly_once_across_rabbitmq_kills(
         POLL_MAX_DELAY_S="3",
         SWEEP_INTERVAL_S="0.5",
     )
-    stack = broker_loss.start_stack(env, tmp_path, "rabbit-loss")
     try:
-        outcome, ids = broker_loss.run_scenario(
+        outcome = broker_loss.survive_kills(
             app=app,
-            stack=stack,
+            env=env,
+            tmp_path=tmp_path,
             stub_url=kaspi_stub,
             kill=node.kill9,
             restart=node.start,
-            kills=kills,
-            down_s=down_s,
-            intents=intents,
             label="rabbitmq",
         )
-        summary = broker_loss.report("rabbitmq", outcome, kills, down_s, intents)
-        print("\nbroker loss (rabbitmq):", summary)
-        broker_loss.assert_settled_exactly_once(app, ids)
-        assert len(ids) == intents
-        assert outcome.drain_s <= broker_loss.SETTLE_DEADLINE_S
-        assert all(
-            r["status"] == 503 and r["failed"] == ["broker"] for r in outcome.readyz_while_down
-        ), outcome.readyz_while_down
-        assert stack.api.alive()
     finally:
-        stack.stop()
         node.stop()
+    assert all(
+        r["status"] == 503 and r["failed"] == ["broker"] for r in outcome.readyz_while_down
+    ), outcome.readyz_while_down

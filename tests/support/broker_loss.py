@@ -262,6 +262,45 @@ def run_scenario(
     return outcome, ids
 
 
+def survive_kills(
+    *,
+    app,
+    env: dict[str, str],
+    tmp_path: Path,
+    stub_url: str,
+    kill: Callable[[], None],
+    restart: Callable[[], None],
+    label: str,
+) -> Outcome:
+    """The whole scenario on one broker: start the stack, kill and restart the broker,
+    and check every payment settled exactly once, in time, with the API never down.
+
+    Answers the outcome for the broker-specific checks (what readiness named).
+    """
+    kills, down_s, intents = scenario_numbers()
+    stack = start_stack(env, tmp_path, f"{label}-loss")
+    try:
+        outcome, ids = run_scenario(
+            app=app,
+            stack=stack,
+            stub_url=stub_url,
+            kill=kill,
+            restart=restart,
+            kills=kills,
+            down_s=down_s,
+            intents=intents,
+            label=label,
+        )
+        print(f"\nbroker loss ({label}):", report(label, outcome, kills, down_s, intents))
+        assert_settled_exactly_once(app, ids)
+        assert len(ids) == intents
+        assert outcome.drain_s <= SETTLE_DEADLINE_S
+        assert stack.api.alive(), "the API process must never need a restart"
+    finally:
+        stack.stop()
+    return outcome
+
+
 def assert_settled_exactly_once(app, ids: list[str]) -> None:
     tx_ids = [uuid.UUID(i) for i in ids]
     with app.app_context():
