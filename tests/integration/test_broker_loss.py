@@ -49,3 +49,32 @@ def test_every_payment_settles_exactly_once_across_redis_kills(
     assert all(r["status"] == 503 and "redis" in r["failed"] for r in outcome.readyz_while_down), (
         outcome.readyz_while_down
     )
+
+
+def test_closing_a_lost_redis_connection_does_not_kill_the_worker(tmp_path):
+    """kombu's teardown bug behind issue 11's "Unrecoverable error", made deterministic."""
+    from kombu import Connection, Exchange, Queue
+
+    from app.broker import close_quietly
+
+    server = RedisServer(tmp_path / "redis-teardown", appendonly=False).start()
+    try:
+        queue = Queue("teardown", Exchange("teardown"), "teardown")
+        connections = []
+        for _ in range(2):
+            conn = Connection(server.url)
+            with conn.Producer() as producer:
+                producer.publish(
+                    {"n": 1}, exchange=queue.exchange, routing_key="teardown", declare=[queue]
+                )
+            # A message taken and not acknowledged (acks_late), as a running task holds it.
+            assert conn.default_channel.basic_get("teardown", no_ack=False) is not None
+            connections.append(conn)
+    finally:
+        server.kill9()
+    for conn in connections:
+        conn._do_close_transport()  # what collect() leaves when closing timed out
+    bare, guarded = connections
+    with pytest.raises(AttributeError, match="hostname"):
+        bare.close()  # the library's own behaviour: this is what killed the worker
+    close_quietly(guarded.close)  # ours carries on
