@@ -54,8 +54,6 @@ class Config:
     SWEEP_CLAIM_LIMIT = 500
     CHECK_BATCH_SIZE = 20
     KASPI_CONCURRENCY = 8
-    # Transactions of a batch checked and settled at once (threads, one DB connection each).
-    SETTLE_CONCURRENCY = 4
     # Read timeout of the poller's status calls. Shorter than KASPI_TIMEOUT_S: a slow
     # answer is simply asked for again at the next poll, and must not hold up a batch.
     KASPI_POLL_TIMEOUT_S = 2.0
@@ -146,7 +144,6 @@ class Config:
             "SWEEP_CLAIM_LIMIT",
             "CHECK_BATCH_SIZE",
             "KASPI_CONCURRENCY",
-            "SETTLE_CONCURRENCY",
         ):
             if env.get(key):
                 values[key] = int(env[key])

@@ -61,7 +61,7 @@ def start_stub(cleanup: ExitStack, workdir: Path, api_key: str, workers: int = 2
         {"KASPI_STUB_DB": str(workdir / "kaspi_stub.sqlite3"), "KASPI_STUB_API_KEY": api_key}
     )
     port = free_port()
-    argv = gunicorn_argv(port, workers, STUB_APP, graceful_s=2)
+    argv = gunicorn_argv(port, workers, STUB_APP, graceful_s=2, threads=4)
     proc = _started(cleanup, Process("bench-kaspi-stub", argv, env).start())
     base_url = f"http://127.0.0.1:{port}"
 

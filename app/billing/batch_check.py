@@ -3,10 +3,11 @@
 The sweep (``claim_batches``) leases due pending rows in one statement and hands
 them out as batches of ids. A batch task (``check_batch``):
 
-1. reads what it needs of its rows in one short step (plain values, no ORM rows);
-2. outside any transaction, asks Kaspi about its payments concurrently over the
-   provider client's pooled keep-alive sessions (one per thread of a
-   per-process pool);
+1. reads what it needs of its rows in one short step (plain values, no ORM rows),
+   and the creating requests' ids for its log lines in one Redis round trip;
+2. outside any transaction, asks Kaspi about all its payments at once
+   (``KASPI_CONCURRENCY`` calls in flight over the provider client's pooled
+   keep-alive connections);
 3. applies each answer in its own short step through
    ``reconcile.apply_provider_status``: the row lock, the status machine, the
    grant and the audit entry, exactly as a single check does. A row still
@@ -14,35 +15,31 @@ them out as batches of ids. A batch task (``check_batch``):
    payment's ``poll_interval_s`` (Kaspi's StatusPollingInterval), the floor
    between two checks of one payment.
 
+Step 3 runs on the task's own thread, one transaction after another. Settling
+in several threads of one process was measured slower (benchmarks/, the
+settle section): the threads' short CPU bursts between round trips queue on
+the interpreter lock, and each statement then waited 4-10 ms instead of 0.4.
+More throughput comes from more worker processes, not threads.
+
 Nothing here weakens a guarantee: settling is idempotent and serialised on the
 transaction's row lock, so a batch that runs twice (redelivered after a crash)
 or overlaps a manual settle grants once. A batch lost with its worker comes due
 again when the lease ends.
-
-With ``SETTLE_CONCURRENCY`` > 1 (the default), steps 2 and 3 run per transaction
-in that many threads, each with its own app context, session and connection:
-ask Kaspi, then settle in a step. A settle mostly waits on round trips, so a few
-in flight use PostgreSQL and Kaspi far better than one after another. The
-transactions of a batch are distinct rows; each thread takes its locks in the
-usual order, so threads can only queue on a shared club subscription, never
-deadlock. With 1, the batch asks Kaspi (``KASPI_CONCURRENCY`` calls in flight)
-and then settles one transaction after another.
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select, update
 
 from app import locking
@@ -53,7 +50,7 @@ from app.billing.transitions import Source, TxStatus
 from app.db import outside_transaction, step
 from app.extensions import db
 from app.observability import metrics
-from app.observability.celery_hooks import transaction_context
+from app.observability.celery_hooks import origin_request_ids, transaction_context
 
 log = logging.getLogger(__name__)
 
@@ -113,37 +110,24 @@ def check_batch(
         return _plain(outcomes)
 
     outside_transaction()
-    if current_app.config["SETTLE_CONCURRENCY"] > 1 and len(linked) > 1:
-        # Each thread asks Kaspi about one payment and settles it in a step of its
-        # own, on its own session and connection: a settle mostly waits on round
-        # trips, so several in flight keep PostgreSQL and Kaspi busy.
-        # Type-check exemption: Flask's type of current_app lacks the proxy's _get_current_object.
-        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-        # Each call runs in a copy of the task's log context (task id, name): threads
-        # of a pool do not inherit contextvars by themselves.
-        for outcome in _executor().map(
-            lambda pair: contextvars.copy_context().run(_check_one, app, pair[0], pair[1], source),
-            linked,
-        ):
-            outcomes[outcome] += 1
-        return _plain(outcomes)
+    # One round trip for the whole batch's log correlation, not one per settle.
+    origins = origin_request_ids([item.id for item, _ in linked])
     asked_at = datetime.now(UTC)
     answers = _ask_all([payment_id for _, payment_id in linked])
     for (item, _), answer in zip(linked, answers, strict=True):
-        outcomes[_apply(item, answer, asked_at, source)] += 1
+        outcomes[_apply(item, answer, asked_at, source, origins)] += 1
     return _plain(outcomes)
 
 
-def _check_one(app: Flask, item: Due, payment_id: str, source: Source) -> str:
-    with app.app_context():
-        outside_transaction()
-        asked_at = datetime.now(UTC)
-        return _apply(item, _ask(_poll_provider(), payment_id), asked_at, source)
-
-
-def _apply(item: Due, answer: PaymentStatus | Exception, asked_at: datetime, source: Source) -> str:
+def _apply(
+    item: Due,
+    answer: PaymentStatus | Exception,
+    asked_at: datetime,
+    source: Source,
+    origins: Mapping[str, str | None],
+) -> str:
     try:
-        with transaction_context(item.id), step():
+        with transaction_context(item.id, origins), step():
             if isinstance(answer, Exception):
                 outcome = "unavailable"
             else:
@@ -203,7 +187,7 @@ def _executor() -> ThreadPoolExecutor:
         pool = _pools.get(os.getpid())
         if pool is None:
             cfg = current_app.config
-            workers = max(1, int(cfg["KASPI_CONCURRENCY"]), int(cfg["SETTLE_CONCURRENCY"]))
+            workers = max(1, int(cfg["KASPI_CONCURRENCY"]))
             pool = _pools[os.getpid()] = ThreadPoolExecutor(workers, thread_name_prefix="check")
         return pool
 

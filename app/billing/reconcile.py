@@ -22,7 +22,7 @@ from app.billing.intents import CREATE_GRACE, attach_payment
 from app.billing.kaspi_client import PaymentStatus
 from app.billing.models import Transaction
 from app.billing.provider import get_provider
-from app.billing.settlement import settle
+from app.billing.settlement import settle, settle_locked
 from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus
 from app.db import outside_transaction, step
 from app.extensions import db
@@ -140,8 +140,8 @@ def apply_provider_status(
         if reason is not None:
             verify.hold_for_review(tx, answer, reason, source=source)
             return "needs_review"
-        result = settle(
-            transaction_id,
+        result = settle_locked(
+            tx,
             TxStatus.COMPLETED,
             source=source,
             provider_status=answer.provider_status,
@@ -151,15 +151,15 @@ def apply_provider_status(
         )
         return "completed" if result.changed else "unchanged"
     if answer.state == "error":
-        result = settle(
-            transaction_id, TxStatus.FAILED, source=source, provider_status=answer.provider_status
+        result = settle_locked(
+            tx, TxStatus.FAILED, source=source, provider_status=answer.provider_status
         )
         return "failed" if result.changed else "unchanged"
     if answer.expires_at is not None and answer.expires_at != tx.provider_expires_at:
         tx.provider_expires_at = answer.expires_at  # Kaspi may move its ExpireDate
     if provider_link_closed(tx.provider_expires_at, tx.expires_at, asked_at):
-        result = settle(
-            transaction_id,
+        result = settle_locked(
+            tx,
             TxStatus.EXPIRED,
             source=source,
             provider_status=answer.provider_status,

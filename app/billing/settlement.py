@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 
 from app import locking
@@ -25,7 +26,7 @@ from app.billing.transitions import (
     TxStatus,
     transition,
 )
-from app.catalog.services import get_product
+from app.catalog.services import sold_product
 from app.clubs import subscriptions
 from app.domain_errors import NotFound
 from app.extensions import db
@@ -62,6 +63,33 @@ def settle(
     tx = locking.lock_transaction(transaction_id)
     if tx is None:
         return SettleResult(None, False)
+    return settle_locked(
+        tx,
+        target,
+        source=source,
+        provider_status=provider_status,
+        note=note,
+        provider_transaction_id=provider_transaction_id,
+        amount=amount,
+        provider_amount=provider_amount,
+        allowed_from=allowed_from,
+    )
+
+
+def settle_locked(
+    tx: Transaction,
+    target: TxStatus,
+    *,
+    source: Source | str,
+    provider_status: str | None = None,
+    note: str | None = None,
+    provider_transaction_id: str | None = None,
+    amount: Decimal | None = None,
+    provider_amount: Decimal | None = None,
+    allowed_from: frozenset[TxStatus] = frozenset({TxStatus.PENDING}),
+) -> SettleResult:
+    """:func:`settle` for a transaction the caller has already locked in this step
+    (``locking.lock_transaction``): one round trip fewer than locking it again."""
     if tx.status == target:
         return SettleResult(tx, False)
     if tx.status not in allowed_from:
@@ -84,7 +112,7 @@ def settle(
 
 
 def grant_entitlements(tx: Transaction, now: datetime) -> int:
-    product = get_product(tx.product_code)
+    product = sold_product(tx.product_code)
     if product is None:  # the foreign key keeps a sold product; never expected
         raise NotFound("PRODUCT_NOT_FOUND", f"No product {tx.product_code}")
     if product.type == "credit":
@@ -107,12 +135,18 @@ def grant_entitlements(tx: Transaction, now: datetime) -> int:
     return 1 if granted else 0
 
 
+_CREDITS = cast(Table, Credit.__table__)  # mapped classes type it as a FromClause
+# A Core statement on the table, compiled once and cached: an ORM insert or a
+# multi-row VALUES built per call costs more than the round trip on the settle
+# path. Several rows go as one executemany, which SQLAlchemy sends as one
+# INSERT ... VALUES (...), (...) RETURNING ("insertmanyvalues").
+_INSERT_GRANT = (
+    insert(_CREDITS)
+    .on_conflict_do_nothing(constraint="uq_billing_credits_grant")
+    .returning(_CREDITS.c.id)
+)
+
+
 def _insert_credit_grants(rows: list[dict[str, Any]]) -> int:
     """Insert grants; rows that already exist (same source and sequence) are skipped."""
-    stmt = (
-        insert(Credit)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="uq_billing_credits_grant")
-        .returning(Credit.id)
-    )
-    return len(db.session.execute(stmt).scalars().all())
+    return len(db.session.execute(_INSERT_GRANT, rows).all())

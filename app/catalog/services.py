@@ -14,7 +14,9 @@ nothing can write through them (set-price loads the rows themselves).
 Why a settle cannot grant with a stale catalog: the price a buyer pays is stored
 on the transaction at intent time and is never re-read. What a settle reads is
 the product's kind, code and plan id, which no command edits, and the plan's
-period and the policy's grace days from ORM rows in the settle's own step.
+period and the policy's grace days from ORM rows in the settle's own step. So
+a settle takes the product from whatever snapshot the process holds
+(``sold_product``) and skips the version read.
 """
 
 from __future__ import annotations
@@ -110,6 +112,21 @@ def _current() -> _Snapshot:
 
 def get_product(code: str) -> ProductView | None:
     return _current().products.get(code)
+
+
+def sold_product(code: str) -> ProductView | None:
+    """The product a transaction sold, for granting it: no version check.
+
+    A settle reads only the product's kind, code and plan id, which no command
+    edits (see the module's notes), so any snapshot that holds the product is
+    current enough; only a product the snapshot lacks (added since it was
+    loaded) costs the checked read. Settling is the hot path: this saves one
+    round trip per settle.
+    """
+    snapshot = _cache.get("current")
+    if snapshot is not None and code in snapshot.products:
+        return snapshot.products[code]
+    return get_product(code)
 
 
 def list_products(active_only: bool = True) -> list[Product]:

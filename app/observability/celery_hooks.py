@@ -19,7 +19,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from celery import Celery, signals
@@ -138,14 +138,20 @@ def _transaction_argument(task: Any, args: tuple[Any, ...], kwargs: dict[str, An
 
 
 @contextlib.contextmanager
-def transaction_context(transaction_id: uuid.UUID | str) -> Iterator[None]:
+def transaction_context(
+    transaction_id: uuid.UUID | str, origins: Mapping[str, str | None] | None = None
+) -> Iterator[None]:
     """Log context for work on one transaction inside a task that handles several.
 
     Binds the transaction id and, unless a request id is already bound, the id of the
-    request that created the transaction (remembered in Redis, best effort).
+    request that created the transaction: from ``origins`` (see
+    :func:`origin_request_ids`) when the caller fetched them for its whole batch,
+    else from Redis (best effort).
     """
     tx = str(transaction_id)
-    request_id = None if context.get("request_id") else _origin_request_id(tx)
+    request_id = None
+    if not context.get("request_id"):
+        request_id = origins.get(tx) if origins is not None else _origin_request_id(tx)
     tokens = context.bind(transaction_id=tx, request_id=request_id)
     try:
         yield
@@ -153,9 +159,26 @@ def transaction_context(transaction_id: uuid.UUID | str) -> Iterator[None]:
         context.reset(tokens)
 
 
-def _origin_request_id(transaction_id: str) -> str | None:
+def origin_request_ids(transaction_ids: Sequence[uuid.UUID | str]) -> dict[str, str | None]:
+    """The creating requests' ids of a batch in one round trip (empty when Redis is down)."""
+    keys = [str(transaction_id) for transaction_id in transaction_ids]
+    client = _redis()
+    if client is None or not keys or context.get("request_id"):
+        return {}
+    try:
+        values = client.mget([ORIGIN_KEY + key for key in keys])
+    except Exception:  # Redis down: only the correlation is lost
+        return {}
+    return {key: value.decode() if value else None for key, value in zip(keys, values, strict=True)}
+
+
+def _redis() -> Any:
     app = _state["flask_app"]
-    client = app.extensions.get("redis") if app is not None else None
+    return app.extensions.get("redis") if app is not None else None
+
+
+def _origin_request_id(transaction_id: str) -> str | None:
+    client = _redis()
     if client is None:
         return None
     try:

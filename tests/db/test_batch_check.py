@@ -17,17 +17,6 @@ from tests.support.stub_server import confirm_payment, fail_payment
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture(autouse=True)
-def one_connection(app):
-    """The db tier runs every test on one connection; threads would share it.
-
-    The threaded path (SETTLE_CONCURRENCY > 1) runs in the integration tier's
-    workers and in the benchmark."""
-    app.config["SETTLE_CONCURRENCY"] = 1
-    yield
-    app.config["SETTLE_CONCURRENCY"] = 4
-
-
 def intent(client):
     return purchases.intent(client, "batch-buyer", quantity=1)
 

@@ -108,11 +108,16 @@ def http_ready(url: str) -> Callable[[], bool]:
     return check
 
 
-def gunicorn_argv(port: int, workers: int, app_spec: str, graceful_s: int = 5) -> list[str]:
+def gunicorn_argv(
+    port: int, workers: int, app_spec: str, graceful_s: int = 5, threads: int = 1
+) -> list[str]:
+    # More than one thread makes gunicorn use its gthread worker, which keeps
+    # connections alive (the sync worker closes each after one response).
     return [
         bin_path("gunicorn"),
         "--workers",
         str(workers),
+        *(["--threads", str(threads)] if threads > 1 else []),
         "--bind",
         f"127.0.0.1:{port}",
         # Workers may be sleeping in an injected latency; don't wait long on stop.
