@@ -52,7 +52,7 @@ class Config:
     # CHECK_BATCH_SIZE; each batch asks Kaspi with at most KASPI_CONCURRENCY calls
     # in flight over pooled keep-alive connections.
     SWEEP_CLAIM_LIMIT = 500
-    CHECK_BATCH_SIZE = 20
+    CHECK_BATCH_SIZE = 50
     KASPI_CONCURRENCY = 8
     # Read timeout of the poller's status calls. Shorter than KASPI_TIMEOUT_S: a slow
     # answer is simply asked for again at the next poll, and must not hold up a batch.

@@ -90,7 +90,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick or os.environ.get("QUICK") not in (None, "", "0")
     defaults = (
-        {"settle": 400, "floor": 400, "requests": 3000, "duration": 9, "race_rounds": 3}
+        {"settle": 1500, "floor": 1500, "requests": 3000, "duration": 9, "race_rounds": 3}
         if quick
         else {"settle": 2000, "floor": 2000, "requests": 8000, "duration": 15, "race_rounds": 5}
     )

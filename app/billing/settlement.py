@@ -12,13 +12,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 
 from app import locking
-from app.billing.models import Credit, Transaction
+from app.billing.models import Transaction
 from app.billing.transitions import (
     CreditStatus,
     IllegalTransition,
@@ -116,37 +114,40 @@ def grant_entitlements(tx: Transaction, now: datetime) -> int:
     if product is None:  # the foreign key keeps a sold product; never expected
         raise NotFound("PRODUCT_NOT_FOUND", f"No product {tx.product_code}")
     if product.type == "credit":
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "user_id": tx.user_id,
-                "credit_code": product.code,
-                "source_transaction_id": tx.id,
-                "sequence": seq,
-                "status": CreditStatus.AVAILABLE,
-                "created_at": now,
-            }
-            for seq in range(1, tx.quantity + 1)
-        ]
-        return _insert_credit_grants(rows)
+        return _insert_credit_grants(tx, product.code, now)
     if tx.club_id is None or product.plan_id is None:  # a plan's sale names its club
         raise NotFound("CLUB_NOT_FOUND", "A club plan transaction without its club or plan")
     granted = subscriptions.grant_period(tx.club_id, product.plan_id, tx.id, now)
     return 1 if granted else 0
 
 
-_CREDITS = cast(Table, Credit.__table__)  # mapped classes type it as a FromClause
-# A Core statement on the table, compiled once and cached: an ORM insert or a
-# multi-row VALUES built per call costs more than the round trip on the settle
-# path. Several rows go as one executemany, which SQLAlchemy sends as one
-# INSERT ... VALUES (...), (...) RETURNING ("insertmanyvalues").
-_INSERT_GRANT = (
-    insert(_CREDITS)
-    .on_conflict_do_nothing(constraint="uq_billing_credits_grant")
-    .returning(_CREDITS.c.id)
+# Grants in one statement whatever the quantity, as text: SQLAlchemy cannot
+# cache the PostgreSQL dialect's INSERT ... ON CONFLICT, and compiling it anew
+# cost more than its round trip on every settle.
+_INSERT_GRANTS = text(
+    """
+    INSERT INTO billing_credits
+        (id, user_id, credit_code, source_transaction_id, sequence, status, created_at)
+    SELECT unit.id, :user_id, :credit_code, :source_transaction_id, unit.sequence,
+           :status, :created_at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:sequences AS integer[])) AS unit(id, sequence)
+    ON CONFLICT ON CONSTRAINT uq_billing_credits_grant DO NOTHING
+    RETURNING id
+    """
 )
 
 
-def _insert_credit_grants(rows: list[dict[str, Any]]) -> int:
-    """Insert grants; rows that already exist (same source and sequence) are skipped."""
-    return len(db.session.execute(_INSERT_GRANT, rows).all())
+def _insert_credit_grants(tx: Transaction, credit_code: str, now: datetime) -> int:
+    """Grant ``tx.quantity`` credits; units that already exist (same source and
+    sequence) are skipped. Answers how many were inserted."""
+    sequences = list(range(1, tx.quantity + 1))
+    params = {
+        "ids": [uuid.uuid4() for _ in sequences],
+        "sequences": sequences,
+        "user_id": tx.user_id,
+        "credit_code": credit_code,
+        "source_transaction_id": tx.id,
+        "status": CreditStatus.AVAILABLE.value,
+        "created_at": now,
+    }
+    return len(db.session.execute(_INSERT_GRANTS, params).all())

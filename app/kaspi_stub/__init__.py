@@ -80,7 +80,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     init_db(app.config["KASPI_STUB_DB"])
 
-    context.init_app(app)
     faults.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(buyer.bp)

@@ -81,12 +81,13 @@ def test_a_batch_settles_paid_fails_declined_and_reschedules_waiting(
 def test_claims_are_split_into_batches_of_the_configured_size(client, db_session, app):
     ids = [intent(client)[0] for _ in range(5)]
     make_due(db_session, ids)
+    configured = app.config["CHECK_BATCH_SIZE"]
     app.config["CHECK_BATCH_SIZE"] = 2
     try:
         with step():
             batches = batch_check.claim_batches(datetime.now(UTC))
     finally:
-        app.config["CHECK_BATCH_SIZE"] = 20
+        app.config["CHECK_BATCH_SIZE"] = configured
     assert [len(batch) for batch in batches] == [2, 2, 1]
     db_session.expire_all()
     leased = db_session.scalars(select(Transaction.next_poll_at).where(Transaction.id.in_(ids)))
