@@ -14,8 +14,8 @@
   buyer pays after 30 s, watched by 3-s polling or by one stream (counted, with
   reconnects); both run against a worker and beat with the production backoff.
 
-Standalone: ``python -m benchmarks.push_bench [--streams N]`` (its own database,
-``billing_bench_push`` by default, and Redis DB ``BENCH_REDIS_DB``, default 6).
+Standalone: ``python -m benchmarks.push_bench [--streams N]`` (like ``make bench``:
+a database of its own, and a Redis database it claimed empty).
 """
 
 from __future__ import annotations
@@ -546,8 +546,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks import stack
 
-    stack.BENCH_DB = os.environ.get("BENCH_DB", "billing_bench_push")
-    stack.REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "6"))
     with ExitStack() as cleanup:
         world = stack.open_stack(cleanup)
         results = run(

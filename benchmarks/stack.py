@@ -1,8 +1,14 @@
-"""The benchmarks' own world: a throwaway database, Redis DB 14, a Kaspi stub.
+"""The benchmarks' own world: a throwaway database, a Redis DB it claimed, a Kaspi stub.
+
+The database gets a name of its own per run (``billing_bench_<pid>_<random>``,
+or ``BENCH_DB``), and the Redis database is one that was empty when the run
+claimed it (tests/support/owned.py, as the test suite does): two runs side by
+side, or a run beside the tests, never touch each other's data, and nothing a
+run did not create is dropped or flushed.
 
 Everything created here is registered on an ExitStack before anything waits on
-it, so an error or Ctrl-C at any point still drops the database and stops the
-stub.
+it, so an error or Ctrl-C at any point still drops the database, releases the
+Redis database and stops the stub.
 """
 
 from __future__ import annotations
@@ -10,20 +16,19 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-import redis
 from flask import Flask
 
 from benchmarks import servers
 from scripts.localservices import ensure_services, recreate_database
+from tests.support import owned
 
-BENCH_DB = "billing_bench"
-REDIS_DB = 14
+BENCH_DB = os.environ.get("BENCH_DB") or f"billing_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 # Long enough for the production check too, though the benchmarks run as "testing".
 JWT_SECRET = "bench-secret-0123456789abcdef0123456789"
 KASPI_KEY = "bench-kaspi-key"
@@ -40,10 +45,6 @@ class Stack:
     workdir: Path
     env: dict[str, str]  # what every child process (gunicorn, celery) runs with
     app: Flask  # the benchmark's own in-process app, on the same database
-
-
-def _redis_db(url: str, number: int) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{number}"))
 
 
 def _plain(url: str) -> str:
@@ -113,10 +114,11 @@ def open_stack(cleanup: ExitStack) -> Stack:
     recreate_database(services.postgres_server_url, BENCH_DB)
     database_url = services.database_url(BENCH_DB)
 
-    redis_url = _redis_db(services.redis_url, REDIS_DB)
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    cleanup.callback(client.flushdb)
+    claimed = owned.claim(services.redis_url, explicit=False)
+    if claimed is None:
+        raise RuntimeError(f"no empty Redis database to claim on {services.redis_url}")
+    cleanup.callback(claimed.release)
+    redis_url = claimed.url
 
     kaspi_url = servers.start_stub(cleanup, workdir, KASPI_KEY)
     env = service_env(database_url, redis_url, kaspi_url)

@@ -10,12 +10,12 @@ from typing import Any
 
 from app.billing.provider import PROVIDER_NAME
 from app.catalog import services as catalog
-from app.catalog.models import Plan, Product
+from app.catalog.services import PlanLike, ProductLike
 from app.domain_errors import Conflict, PaymentRequired
 from app.money import money
 
 
-def credit_option(product: Product) -> dict[str, Any]:
+def credit_option(product: ProductLike) -> dict[str, Any]:
     return {
         "type": "ONE_OFF_CREDIT",
         "product_code": product.code,
@@ -24,7 +24,7 @@ def credit_option(product: Product) -> dict[str, Any]:
     }
 
 
-def club_option(plan: Plan) -> dict[str, Any] | None:
+def club_option(plan: PlanLike) -> dict[str, Any] | None:
     product = catalog.product_for_plan(plan.id)
     if product is None:
         return None  # not on sale: nothing to recommend
@@ -40,8 +40,8 @@ def paywall(
     message: str,
     *,
     current_plan_id: str | None,
-    required_plan: Plan | None,
-    credit_product: Product | None = None,
+    required_plan: PlanLike | None,
+    credit_product: ProductLike | None = None,
     meta: dict[str, Any] | None = None,
 ) -> PaymentRequired:
     """402 PAYWALL: the reason, what the caller has, what would do, and how to buy it."""

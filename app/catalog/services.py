@@ -1,6 +1,6 @@
 """Reads of the catalog. Every price and limit the service uses comes through here.
 
-Products and the policy row are cached per process (purchase intents and every
+Products, plans and the policy row are cached per process (purchase intents and every
 settle read them). The cache is keyed by ``catalog_version``, a one-row table
 that triggers on every catalog table set to a fresh sequence number in the same
 transaction as the change (set-price, a migration, a hand-written UPDATE alike;
@@ -65,6 +65,10 @@ class Frozen:
 
 ProductView = Frozen
 PolicyView = Frozen
+PlanView = Frozen
+# What readers get: a cached copy, or the row itself where a caller loaded it.
+PlanLike = Plan | PlanView
+ProductLike = Product | ProductView
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class _Snapshot:
     version: int
     products: dict[str, ProductView]
     policy: PolicyView | None
+    plans: tuple[PlanView, ...]  # cheapest first (price, then id)
 
 
 _CHECKED = "catalog_checked_in"  # session.info: the transaction that compared versions
@@ -82,7 +87,8 @@ _cache: dict[str, _Snapshot] = {}  # "current": the process's snapshot
 def _load(version: int) -> _Snapshot:
     products = {p.code: Frozen(p) for p in db.session.scalars(select(Product))}
     row = db.session.get(BillingPolicy, 1)
-    return _Snapshot(version, products, None if row is None else Frozen(row))
+    plans = tuple(Frozen(p) for p in db.session.scalars(select(Plan).order_by(Plan.price, Plan.id)))
+    return _Snapshot(version, products, None if row is None else Frozen(row), plans)
 
 
 def _current() -> _Snapshot:
@@ -136,12 +142,13 @@ def list_products(active_only: bool = True) -> list[Product]:
     return list(db.session.scalars(stmt))
 
 
-def list_plans() -> list[Plan]:
-    return list(db.session.scalars(select(Plan).order_by(Plan.price, Plan.id)))
+def list_plans() -> list[PlanView]:
+    """Every plan, cheapest first (from the cached catalog)."""
+    return list(_current().plans)
 
 
-def default_plan() -> Plan:
-    plan = db.session.scalar(select(Plan).where(Plan.is_default.is_(True)))
+def default_plan() -> PlanView:
+    plan = next((p for p in _current().plans if p.is_default), None)
     if plan is None:
         raise RuntimeError("catalog has no default (free) plan; run the migrations")
     return plan
@@ -159,10 +166,21 @@ def require_plan(plan_id: str) -> Plan:
     return plan
 
 
-def product_for_plan(plan_id: str) -> Product | None:
-    return db.session.scalar(
-        select(Product).where(Product.plan_id == plan_id, Product.active.is_(True))
-    )
+def product_for_plan(plan_id: str) -> ProductView | None:
+    """The product on sale that buys ``plan_id`` (from the cached catalog)."""
+    products = _current().products.values()
+    return next((p for p in products if p.plan_id == plan_id and p.active), None)
+
+
+def personal_credit_product() -> ProductView | None:
+    """The personal upgrade product; one on sale wins over one withdrawn."""
+    candidates = [
+        p
+        for p in _current().products.values()
+        if p.type == "credit" and (p.constraints or {}).get("scope") == "personal"
+    ]
+    candidates.sort(key=lambda p: (not p.active, p.code))
+    return candidates[0] if candidates else None
 
 
 def get_policy() -> PolicyView:
@@ -186,7 +204,7 @@ def fits(limit: int | None, wanted: int | None) -> bool:
 
 def cheapest_plan_fitting(
     participants: int | None = None, *, members: int | None = None, paid_events: bool = False
-) -> Plan | None:
+) -> PlanView | None:
     """The cheapest purchasable plan whose limits fit; computed from plan data."""
     for plan in list_plans():
         if plan.is_default or product_for_plan(plan.id) is None:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import locking
 from app.catalog import services as catalog
-from app.catalog.models import Plan
+from app.catalog.services import PlanLike
 from app.clubs.models import ClubSubscription, SubscriptionGrant
 from app.clubs.transitions import CURRENT, SubStatus, move_subscription
 from app.extensions import db
@@ -22,7 +22,7 @@ from app.extensions import db
 
 @dataclass(frozen=True)
 class EffectivePlan:
-    plan: Plan
+    plan: PlanLike
     status: SubStatus | None  # None: no subscription, the free plan
     subscription: ClubSubscription | None
 

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from app.billing.models import Credit
 from app.catalog import services as catalog
-from app.catalog.models import Plan, Product
+from app.catalog.models import Plan
 from app.catalog.paywall import paywall
+from app.catalog.services import PlanLike, ProductView
 from app.clubs.subscriptions import EffectivePlan, effective_plan
 from app.domain_errors import PaymentRequired
 from app.events import decision as d
@@ -27,17 +28,10 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 
-def personal_credit_product() -> Product | None:
-    """The personal upgrade product; one on sale wins over one withdrawn."""
-    return db.session.scalar(
-        select(Product)
-        .where(Product.type == "credit", Product.constraints["scope"].astext == "personal")
-        .order_by(Product.active.desc(), Product.code)
-        .limit(1)
-    )
+personal_credit_product = catalog.personal_credit_product
 
 
-def credit_terms(product: Product | None) -> d.CreditTerms | None:
+def credit_terms(product: ProductView | None) -> d.CreditTerms | None:
     if product is None:
         return None
     ceiling = (product.constraints or {}).get("max_participants")
@@ -99,7 +93,7 @@ def facts(event: Event) -> d.EventFacts:
     )
 
 
-def _plan_fitting(wanted: d.EventFacts, preferred: Plan | None = None) -> Plan | None:
+def _plan_fitting(wanted: d.EventFacts, preferred: PlanLike | None = None) -> PlanLike | None:
     """A plan for the event: the preferred (renewal) one if it fits, else the cheapest."""
     if (
         preferred is not None
