@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Required, TypedDict, Unpack
 
 from sqlalchemy import text
 
@@ -39,8 +40,30 @@ class SettleResult:
     granted: int = 0
 
 
+class SettleOptions(TypedDict, total=False):
+    """What a settle records besides the target status (see :func:`settle_locked`)."""
+
+    source: Required[Source | str]
+    provider_status: str | None
+    note: str | None
+    provider_transaction_id: str | None
+    amount: Decimal | None
+    provider_amount: Decimal | None
+    allowed_from: frozenset[TxStatus]
+
+
 def settle(
-    transaction_id: uuid.UUID,
+    transaction_id: uuid.UUID, target: TxStatus, **options: Unpack[SettleOptions]
+) -> SettleResult:
+    """Lock the transaction, then :func:`settle_locked`; a missing one changes nothing."""
+    tx = locking.lock_transaction(transaction_id)
+    if tx is None:
+        return SettleResult(None, False)
+    return settle_locked(tx, target, **options)
+
+
+def settle_locked(
+    tx: Transaction,
     target: TxStatus,
     *,
     source: Source | str,
@@ -57,37 +80,10 @@ def settle(
     A transaction already in ``target`` is a no-op (the caller's retry, or a race
     it lost); any other state raises :class:`transitions.IllegalTransition` — in
     particular a closed one, which only the late-payment path may reopen.
+
+    ``tx`` is locked by the caller in this step (``locking.lock_transaction``);
+    :func:`settle` locks it first.
     """
-    tx = locking.lock_transaction(transaction_id)
-    if tx is None:
-        return SettleResult(None, False)
-    return settle_locked(
-        tx,
-        target,
-        source=source,
-        provider_status=provider_status,
-        note=note,
-        provider_transaction_id=provider_transaction_id,
-        amount=amount,
-        provider_amount=provider_amount,
-        allowed_from=allowed_from,
-    )
-
-
-def settle_locked(
-    tx: Transaction,
-    target: TxStatus,
-    *,
-    source: Source | str,
-    provider_status: str | None = None,
-    note: str | None = None,
-    provider_transaction_id: str | None = None,
-    amount: Decimal | None = None,
-    provider_amount: Decimal | None = None,
-    allowed_from: frozenset[TxStatus] = frozenset({TxStatus.PENDING}),
-) -> SettleResult:
-    """:func:`settle` for a transaction the caller has already locked in this step
-    (``locking.lock_transaction``): one round trip fewer than locking it again."""
     if tx.status == target:
         return SettleResult(tx, False)
     if tx.status not in allowed_from:
