@@ -51,6 +51,7 @@ from app.db import outside_transaction, step
 from app.extensions import db
 from app.observability import metrics
 from app.observability.celery_hooks import origin_request_ids, transaction_context
+from app.push.notify import batched_notices
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,9 @@ def check_batch(
     origins = origin_request_ids([item.id for item, _ in linked])
     asked_at = datetime.now(UTC)
     answers = _ask_all([payment_id for _, payment_id in linked])
-    for (item, _), answer in zip(linked, answers, strict=True):
-        outcomes[_apply(item, answer, asked_at, source, origins)] += 1
+    with batched_notices():
+        for (item, _), answer in zip(linked, answers, strict=True):
+            outcomes[_apply(item, answer, asked_at, source, origins)] += 1
     return _plain(outcomes)
 
 
