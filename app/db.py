@@ -22,10 +22,11 @@ so a task can never see a row that does not exist.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, Executable, Row, event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
@@ -47,10 +48,45 @@ def after_commit(fn: Callable[[], object]) -> None:
     db.session.info.setdefault(_HOOKS, []).append(fn)
 
 
+def _session_in_transaction() -> bool:
+    # A session nobody made has no transaction: asking must not make one.
+    return db.session.registry.has() and db.session().in_transaction()
+
+
 def outside_transaction() -> None:
     """Assert that no database transaction is open, before slow network I/O."""
-    if db.session().in_transaction():
+    if _session_in_transaction():
         raise TransactionAlreadyOpen("a database transaction is open before network I/O")
+
+
+def read_first(statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+    """The first row of one read-only statement (the status poll's SELECT).
+
+    Inside a session transaction it reads there, seeing what that transaction
+    wrote. Otherwise it needs no transaction at all: a single statement sees one
+    snapshot by itself, so it runs in autocommit on a pooled connection, with no
+    BEGIN before it, no ROLLBACK after it and no ORM session around it (each of
+    those round trips costs a poll as much CPU as the SELECT). The connection
+    goes back to the pool as it came: the pool restores its isolation level.
+    """
+    if _session_in_transaction():
+        return db.session.execute(statement, params).first()
+    bind = _read_bind()
+    if isinstance(bind, Connection):
+        return bind.execute(statement, params).first()
+    with bind.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn.execute(statement, params).first()
+
+
+def _read_bind() -> Engine | Connection:
+    """Where the session would run the read: a session already made decides (it may
+    be bound to a caller's connection and its transaction); else the app's engine."""
+    if db.session.registry.has():
+        bind = db.session.get_bind()
+        if isinstance(bind, Engine | Connection):
+            return bind
+    return db.engine
 
 
 @contextmanager
@@ -84,9 +120,12 @@ def edge(*, multi_step: bool = False, read_only: bool = False) -> Iterator[None]
         try:
             yield
         finally:
-            db.session.info.pop(_HOOKS, None)
-            if db.session().in_transaction():
-                db.session.rollback()
+            # A read that made no session (read_first) leaves nothing to end: no
+            # session is made here just to find that out.
+            if db.session.registry.has():
+                db.session.info.pop(_HOOKS, None)
+                if db.session().in_transaction():
+                    db.session.rollback()
         return
     if not multi_step:
         with step():

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from app.billing.models import Credit, Transaction
+from app.db import read_first
 from app.domain_errors import NotFound
 from app.extensions import db
 
@@ -39,9 +40,7 @@ def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
 def own_transaction_row(user_id: str, transaction_id: uuid.UUID) -> Row[Any]:
     """``own_transaction`` for reads that only show it (the status poll): the row's
     columns with a ``Transaction``'s attribute names, no ORM object."""
-    row = db.session.execute(
-        _OWN_TRANSACTION, {"transaction_id": transaction_id, "user_id": user_id}
-    ).first()
+    row = read_first(_OWN_TRANSACTION, {"transaction_id": transaction_id, "user_id": user_id})
     if row is None:
         raise transaction_not_found()
     return row
