@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable, Row, event
+from flask import current_app
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
@@ -64,29 +65,45 @@ def read_first(statement: Executable, params: Mapping[str, Any]) -> Row[Any] | N
 
     Inside a session transaction it reads there, seeing what that transaction
     wrote. Otherwise it needs no transaction at all: a single statement sees one
-    snapshot by itself, so it runs in autocommit on a pooled connection, with no
-    BEGIN before it, no ROLLBACK after it and no ORM session around it (each of
-    those round trips costs a poll as much CPU as the SELECT). The connection
-    goes back to the pool as it came: the pool restores its isolation level.
+    snapshot by itself, so it runs in autocommit (:func:`autocommit_engine`), with
+    no BEGIN before it, no ROLLBACK after it and no ORM session around it (each of
+    those round trips costs a poll as much CPU as the SELECT).
     """
     if _session_in_transaction():
         return db.session.execute(statement, params).first()
-    bind = _read_bind()
-    if isinstance(bind, Connection):
-        return bind.execute(statement, params).first()
-    with bind.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
+    if db.session.registry.has():
+        # A session already made decides: one bound to a caller's connection (and
+        # its transaction) reads there.
+        bind = db.session.get_bind()
+        if isinstance(bind, Connection):
+            return bind.execute(statement, params).first()
+    with autocommit_engine().connect() as conn:
         return conn.execute(statement, params).first()
 
 
-def _read_bind() -> Engine | Connection:
-    """Where the session would run the read: a session already made decides (it may
-    be bound to a caller's connection and its transaction); else the app's engine."""
-    if db.session.registry.has():
-        bind = db.session.get_bind()
-        if isinstance(bind, Engine | Connection):
-            return bind
-    return db.engine
+_AUTOCOMMIT_ENGINE = "billing_autocommit_engine"
+
+
+def autocommit_engine() -> Engine:
+    """The app's pool for single-statement reads: ``db.engine``'s database and
+    options, its connections in autocommit for their whole life.
+
+    A pool of its own rather than ``db.engine`` switched to autocommit at each
+    checkout and back at each return: the switching costs a poll three driver
+    calls and SQLAlchemy's bookkeeping every time. It holds as many connections
+    as reads run at once (one per sync worker); made on first use, so after fork.
+    """
+    extensions = current_app.extensions
+    engine: Engine | None = extensions.get(_AUTOCOMMIT_ENGINE)
+    if engine is None:
+        config = current_app.config
+        options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "isolation_level": "AUTOCOMMIT"}
+        made = create_engine(config["SQLALCHEMY_DATABASE_URI"], **options)
+        # Two first reads at once: one engine wins, the other never connected.
+        engine = extensions.setdefault(_AUTOCOMMIT_ENGINE, made)
+        if engine is not made:
+            made.dispose()
+    return engine
 
 
 @contextmanager

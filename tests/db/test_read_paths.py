@@ -9,7 +9,7 @@ from sqlalchemy import event, insert, select
 
 from app.auth.models import User
 from app.billing.queries import own_transaction_row
-from app.db import read_first
+from app.db import autocommit_engine, read_first
 from app.domain_errors import NotFound
 from app.extensions import db
 from tests.conftest import auth
@@ -73,24 +73,29 @@ def test_the_pool_does_not_ping_on_checkout(app):
 
 
 def test_the_poll_reads_in_autocommit_without_a_session(app):
-    """Outside any session (as under gunicorn): no ORM session is made, the SELECT runs
-    in autocommit (no BEGIN, no ROLLBACK round trip), and the pooled connection goes
-    back to the pool in its default transactional mode."""
+    """Outside any session (as under gunicorn): no ORM session is made and the SELECT
+    runs in autocommit (no BEGIN, no ROLLBACK round trip), on a pool of its own: the
+    ORM's pool is never switched out of its transactional mode."""
     modes: list[bool] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
         modes.append(conn.connection.driver_connection.autocommit)
 
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", before)
+        reads = autocommit_engine()
+        event.listen(reads, "before_cursor_execute", before)
         try:
             with pytest.raises(NotFound):
                 own_transaction_row("nobody", uuid.uuid4())
             assert not db.session.registry.has()
+            assert autocommit_engine() is reads
+            assert reads.url == db.engine.url and reads.pool is not db.engine.pool
+            assert reads.pool._pre_ping is False
             with db.engine.connect() as conn:
                 assert conn.connection.driver_connection.autocommit is False
         finally:
-            event.remove(db.engine, "before_cursor_execute", before)
+            event.remove(reads, "before_cursor_execute", before)
+            reads.dispose()
     assert modes == [True]
 
 
