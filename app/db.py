@@ -22,10 +22,12 @@ so a task can never see a row that does not exist.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import event
+from flask import current_app
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
@@ -47,10 +49,61 @@ def after_commit(fn: Callable[[], object]) -> None:
     db.session.info.setdefault(_HOOKS, []).append(fn)
 
 
+def _session_in_transaction() -> bool:
+    # A session nobody made has no transaction: asking must not make one.
+    return db.session.registry.has() and db.session().in_transaction()
+
+
 def outside_transaction() -> None:
     """Assert that no database transaction is open, before slow network I/O."""
-    if db.session().in_transaction():
+    if _session_in_transaction():
         raise TransactionAlreadyOpen("a database transaction is open before network I/O")
+
+
+def read_first(statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+    """The first row of one read-only statement (the status poll's SELECT).
+
+    Inside a session transaction it reads there, seeing what that transaction
+    wrote. Otherwise it needs no transaction at all: a single statement sees one
+    snapshot by itself, so it runs in autocommit (:func:`autocommit_engine`), with
+    no BEGIN before it, no ROLLBACK after it and no ORM session around it (each of
+    those round trips costs a poll as much CPU as the SELECT).
+    """
+    if _session_in_transaction():
+        return db.session.execute(statement, params).first()
+    if db.session.registry.has():
+        # A session already made decides: one bound to a caller's connection (and
+        # its transaction) reads there.
+        bind = db.session.get_bind()
+        if isinstance(bind, Connection):
+            return bind.execute(statement, params).first()
+    with autocommit_engine().connect() as conn:
+        return conn.execute(statement, params).first()
+
+
+_AUTOCOMMIT_ENGINE = "billing_autocommit_engine"
+
+
+def autocommit_engine() -> Engine:
+    """The app's pool for single-statement reads: ``db.engine``'s database and
+    options, its connections in autocommit for their whole life.
+
+    A pool of its own rather than ``db.engine`` switched to autocommit at each
+    checkout and back at each return: the switching costs a poll three driver
+    calls and SQLAlchemy's bookkeeping every time. It holds as many connections
+    as reads run at once (one per sync worker); made on first use, so after fork.
+    """
+    extensions = current_app.extensions
+    engine: Engine | None = extensions.get(_AUTOCOMMIT_ENGINE)
+    if engine is None:
+        config = current_app.config
+        options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "isolation_level": "AUTOCOMMIT"}
+        made = create_engine(config["SQLALCHEMY_DATABASE_URI"], **options)
+        # Two first reads at once: one engine wins, the other never connected.
+        engine = extensions.setdefault(_AUTOCOMMIT_ENGINE, made)
+        if engine is not made:
+            made.dispose()
+    return engine
 
 
 @contextmanager
@@ -84,9 +137,12 @@ def edge(*, multi_step: bool = False, read_only: bool = False) -> Iterator[None]
         try:
             yield
         finally:
-            db.session.info.pop(_HOOKS, None)
-            if db.session().in_transaction():
-                db.session.rollback()
+            # A read that made no session (read_first) leaves nothing to end: no
+            # session is made here just to find that out.
+            if db.session.registry.has():
+                db.session.info.pop(_HOOKS, None)
+                if db.session().in_transaction():
+                    db.session.rollback()
         return
     if not multi_step:
         with step():

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from app.billing.models import Credit, Transaction
+from app.db import read_first
 from app.domain_errors import NotFound
 from app.extensions import db
 
@@ -18,9 +19,30 @@ def transaction_not_found() -> NotFound:
 
 
 # Built once: the status poll is the hottest read. Core columns, not an ORM entity:
-# a poll needs plain values, not an object in the identity map.
+# a poll needs plain values, not an object in the identity map. Only the columns
+# the status body shows (schemas.status_out): the driver describes and converts
+# each column of every row, and the poll's sweep-bookkeeping columns are not shown.
 _TRANSACTIONS = Transaction.__table__
-_OWN_TRANSACTION = select(_TRANSACTIONS).where(
+_STATUS_COLUMNS = (
+    "id",
+    "status",
+    "product_code",
+    "quantity",
+    "amount",
+    "currency",
+    "club_id",
+    "created_at",
+    "updated_at",
+    "settled_at",
+    "expires_at",
+    "poll_interval_s",
+    "refunded_amount",
+    "provider",
+    "provider_payment_id",
+    "payment_url",
+    "provider_expires_at",
+)
+_OWN_TRANSACTION = select(*(_TRANSACTIONS.c[name] for name in _STATUS_COLUMNS)).where(
     _TRANSACTIONS.c.id == bindparam("transaction_id"),
     _TRANSACTIONS.c.user_id == bindparam("user_id"),
 )
@@ -37,11 +59,9 @@ def own_transaction(user_id: str, transaction_id: uuid.UUID) -> Transaction:
 
 
 def own_transaction_row(user_id: str, transaction_id: uuid.UUID) -> Row[Any]:
-    """``own_transaction`` for reads that only show it (the status poll): the row's
-    columns with a ``Transaction``'s attribute names, no ORM object."""
-    row = db.session.execute(
-        _OWN_TRANSACTION, {"transaction_id": transaction_id, "user_id": user_id}
-    ).first()
+    """``own_transaction`` for reads that only show it (the status poll): the
+    status body's columns with a ``Transaction``'s attribute names, no ORM object."""
+    row = read_first(_OWN_TRANSACTION, {"transaction_id": transaction_id, "user_id": user_id})
     if row is None:
         raise transaction_not_found()
     return row

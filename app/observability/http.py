@@ -13,6 +13,7 @@ import logging
 import time
 
 from flask import Flask, Response, g, request
+from prometheus_client import Counter, Histogram
 
 from app.observability import context, metrics
 
@@ -31,36 +32,68 @@ def init_app(app: Flask) -> None:
 
 
 def _start() -> None:
-    g.request_started = time.perf_counter()
-    g.request_id = context.accept_request_id(request.headers.get(REQUEST_ID_HEADER))
-    view_args = request.view_args or {}
-    transaction_id = view_args.get("transaction_id") or request.args.get("transaction_id")
-    g.log_context = context.bind(request_id=g.request_id, transaction_id=transaction_id)
+    # Runs on every request: each ``request.``/``g.`` is a context-local lookup, so
+    # each is read once.
+    started = time.perf_counter()
+    req = request
+    request_id = context.accept_request_id(req.headers.get(REQUEST_ID_HEADER))
+    view_args = req.view_args
+    transaction_id = (view_args and view_args.get("transaction_id")) or req.args.get(
+        "transaction_id"
+    )
+    g.request_started = started
+    g.request_id = request_id
+    g.log_context = context.bind(request_id=request_id, transaction_id=transaction_id)
+
+
+# (route template, method, status) -> the two metric children it updates. prometheus
+# labels() validates and locks on every call; the label sets of one process are few
+# (route templates, not paths) and each child lives as long as its metric.
+_CHILDREN: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+
+def _observe(endpoint: str, method: str, status: str, elapsed: float) -> None:
+    key = (endpoint, method, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = (
+            metrics.HTTP_REQUESTS.labels(endpoint, method, status),
+            metrics.HTTP_LATENCY.labels(endpoint, method),
+        )
+        _CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(elapsed)
 
 
 def _finish(response: Response) -> Response:
-    request_id = g.get("request_id")
+    finished = time.perf_counter()
+    state = g
+    request_id = state.get("request_id")
     if request_id is None:  # a failure before _start ran
         return response
     response.headers[REQUEST_ID_HEADER] = request_id
-    endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
-    status = str(response.status_code)
-    metrics.HTTP_REQUESTS.labels(endpoint, request.method, status).inc()
-    metrics.HTTP_LATENCY.labels(endpoint, request.method).observe(elapsed)
-    if request.endpoint == PUBLISH_ENDPOINT:
-        metrics.PUBLISH_OUTCOMES.labels(status, g.get("error_code") or "OK").inc()
+    req = request
+    rule = req.url_rule
+    endpoint = rule.rule if rule is not None else "unmatched"
+    method = req.method
+    path = req.path
+    elapsed = finished - state.get("request_started", finished)
+    status_code = response.status_code
+    status = str(status_code)
+    _observe(endpoint, method, status, elapsed)
+    if req.endpoint == PUBLISH_ENDPOINT:
+        metrics.PUBLISH_OUTCOMES.labels(status, state.get("error_code") or "OK").inc()
     log.log(
         logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO,
         "%s %s %s",
-        request.method,
-        request.path,
+        method,
+        path,
         status,
         extra={
-            "http_method": request.method,
-            "path": request.path,
+            "http_method": method,
+            "path": path,
             "endpoint": endpoint,
-            "status": response.status_code,
+            "status": status_code,
             "duration_ms": round(elapsed * 1000, 2),
         },
     )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy import event, insert, select
 
 from app.auth.models import User
+from app.billing.queries import own_transaction_row
+from app.db import autocommit_engine, read_first
+from app.domain_errors import NotFound
 from app.extensions import db
 from tests.conftest import auth
 from tests.support.factories import grant_credits, make_transaction, make_user
@@ -64,3 +70,43 @@ def test_a_bad_token_still_answers_401_on_a_read(client):
 def test_the_pool_does_not_ping_on_checkout(app):
     with app.app_context():
         assert db.engine.pool._pre_ping is False
+
+
+def test_the_poll_reads_in_autocommit_without_a_session(app):
+    """Outside any session (as under gunicorn): no ORM session is made and the SELECT
+    runs in autocommit (no BEGIN, no ROLLBACK round trip), on a pool of its own: the
+    ORM's pool is never switched out of its transactional mode."""
+    modes: list[bool] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        modes.append(conn.connection.driver_connection.autocommit)
+
+    with app.app_context():
+        reads = autocommit_engine()
+        event.listen(reads, "before_cursor_execute", before)
+        try:
+            with pytest.raises(NotFound):
+                own_transaction_row("nobody", uuid.uuid4())
+            assert not db.session.registry.has()
+            assert autocommit_engine() is reads
+            assert reads.url == db.engine.url and reads.pool is not db.engine.pool
+            assert reads.pool._pre_ping is False
+            with db.engine.connect() as conn:
+                assert conn.connection.driver_connection.autocommit is False
+        finally:
+            event.remove(reads, "before_cursor_execute", before)
+            reads.dispose()
+    assert modes == [True]
+
+
+def test_a_read_inside_an_open_transaction_reads_there(app):
+    """Called inside a session transaction, read_first sees what that transaction wrote
+    (a connection of its own would not)."""
+    user_id = f"uncommitted-{uuid.uuid4().hex[:8]}"
+    with app.app_context():
+        db.session.execute(insert(User).values(id=user_id))
+        try:
+            row = read_first(select(User.id).where(User.id == user_id), {})
+        finally:
+            db.session.rollback()
+    assert row is not None and row.id == user_id
