@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from app.db import edge, step
 from app.errors import ApiError, validation_error
+from app.request_locals import current_request, flask_app, request_globals
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,8 @@ def _printable(text: str) -> str:
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:
-    data = {key: request.args.get(key) for key in request.args}
+    args = current_request().args
+    data = {key: args.get(key) for key in args}
     _reject_unstorable_text(data)
     try:
         return model.model_validate(data)
@@ -207,7 +209,8 @@ def endpoint(
             with edge(multi_step=multi_step, read_only=read_only):
                 if auth:
                     if not provision:
-                        g.user, g.user_id = None, authenticate_token()
+                        state = request_globals()
+                        state.user, state.user_id = None, authenticate_token()
                     elif multi_step:
                         with step():
                             _authenticate(authenticate_request)
@@ -245,7 +248,7 @@ def _to_response(result: Any, default_status: int) -> Response:
             result, status = result
     if isinstance(result, BaseModel):
         # Straight to JSON text: one pass instead of a dict that jsonify walks again.
-        response = current_app.response_class(result.model_dump_json(), mimetype="application/json")
+        response = flask_app().response_class(result.model_dump_json(), mimetype="application/json")
         response.status_code = status
         response.headers.update(headers)
         return response

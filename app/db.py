@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
+from app.request_locals import flask_app
 
 _HOOKS = "after_commit_hooks"
 log = logging.getLogger(__name__)
@@ -93,10 +93,11 @@ def autocommit_engine() -> Engine:
     calls and SQLAlchemy's bookkeeping every time. It holds as many connections
     as reads run at once (one per sync worker); made on first use, so after fork.
     """
-    extensions = current_app.extensions
+    app = flask_app()
+    extensions = app.extensions
     engine: Engine | None = extensions.get(_AUTOCOMMIT_ENGINE)
     if engine is None:
-        config = current_app.config
+        config = app.config
         options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "isolation_level": "AUTOCOMMIT"}
         made = create_engine(config["SQLALCHEMY_DATABASE_URI"], **options)
         # Two first reads at once: one engine wins, the other never connected.

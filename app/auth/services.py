@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g
 from sqlalchemy.dialects.postgresql import insert
 
 from app.auth.models import User
 from app.auth.tokens import InvalidToken, decode_token
 from app.domain_errors import Unauthenticated
 from app.extensions import db
+from app.request_locals import current_request, flask_app, request_globals
 
 
 def _unauthenticated(message: str) -> Unauthenticated:
@@ -16,15 +17,15 @@ def _unauthenticated(message: str) -> Unauthenticated:
 
 
 def _claims() -> dict[str, Any]:
-    header = request.headers.get("Authorization", "")
+    header = current_request().headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("A Bearer token is required")
     try:
-        claims = decode_token(current_app.config["AUTH_JWT_SECRET"], token.strip())
+        claims = decode_token(flask_app().config["AUTH_JWT_SECRET"], token.strip())
     except InvalidToken as exc:
         raise _unauthenticated(str(exc).capitalize()) from exc
-    g.auth_claims = claims
+    request_globals().auth_claims = claims
     return claims
 
 
@@ -93,5 +94,5 @@ def current_user() -> User:
 
 def current_user_id() -> str:
     """The caller's id; safe to read after a COMMIT (a plain string, not an ORM row)."""
-    user_id: str = g.user_id
+    user_id: str = request_globals().user_id
     return user_id

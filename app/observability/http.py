@@ -12,10 +12,11 @@ import contextlib
 import logging
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response
 from prometheus_client import Counter, Histogram
 
 from app.observability import context, metrics
+from app.request_locals import current_request, request_globals
 
 log = logging.getLogger("billing.http")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -32,18 +33,16 @@ def init_app(app: Flask) -> None:
 
 
 def _start() -> None:
-    # Runs on every request: each ``request.``/``g.`` is a context-local lookup, so
-    # each is read once.
     started = time.perf_counter()
-    req = request
+    req, state = current_request(), request_globals()
     request_id = context.accept_request_id(req.headers.get(REQUEST_ID_HEADER))
     view_args = req.view_args
     transaction_id = (view_args and view_args.get("transaction_id")) or req.args.get(
         "transaction_id"
     )
-    g.request_started = started
-    g.request_id = request_id
-    g.log_context = context.bind(request_id=request_id, transaction_id=transaction_id)
+    state.request_started = started
+    state.request_id = request_id
+    state.log_context = context.bind(request_id=request_id, transaction_id=transaction_id)
 
 
 # (route template, method, status) -> the two metric children it updates. prometheus
@@ -67,12 +66,12 @@ def _observe(endpoint: str, method: str, status: str, elapsed: float) -> None:
 
 def _finish(response: Response) -> Response:
     finished = time.perf_counter()
-    state = g
+    state = request_globals()
     request_id = state.get("request_id")
     if request_id is None:  # a failure before _start ran
         return response
     response.headers[REQUEST_ID_HEADER] = request_id
-    req = request
+    req = current_request()
     rule = req.url_rule
     endpoint = rule.rule if rule is not None else "unmatched"
     method = req.method
@@ -101,7 +100,7 @@ def _finish(response: Response) -> Response:
 
 
 def _clear(_exc: BaseException | None) -> None:
-    tokens = g.pop("log_context", None)
+    tokens = request_globals().pop("log_context", None)
     if tokens:
         # Teardown in another context than the request's start (a streamed
         # response finishing late): the values die with that context anyway.

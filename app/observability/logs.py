@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from flask import g, has_request_context
+from flask import has_request_context
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import inspect as sa_inspect
 
 from app.observability import context
+from app.request_locals import request_globals
 
 _HANDLER_MARK = "_billing_handler"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s%(task_ref)s] %(message)s"
@@ -30,7 +31,8 @@ class ContextFilter(logging.Filter):
         values = context.snapshot()
         if "user_id" not in values and has_request_context():
             # Read-only endpoints load no user row; the token's subject is the id.
-            user_id = _user_id(g.get("user")) or g.get("user_id")
+            state = request_globals()
+            user_id = _user_id(state.get("user")) or state.get("user_id")
             if user_id is not None:
                 values["user_id"] = user_id
         for name, value in values.items():

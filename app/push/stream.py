@@ -36,6 +36,7 @@ from app.db import step
 from app.observability import metrics
 from app.push import snapshot
 from app.push.hub import Hub, Watch, get_hub
+from app.request_locals import current_request
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +188,11 @@ def allow_stream_origin(response: Response) -> Response:
     run``); the page then opens streams cross-origin with a Bearer header, which
     needs a preflight. Behind a proxy that serves both on one origin nothing is set.
     """
-    if request.endpoint != "billing.transaction_events":
+    # Runs after every billing request: the request is resolved once (app.request_locals).
+    req = current_request()
+    if req.endpoint != "billing.transaction_events":
         return response
-    origin = request.headers.get("Origin")
+    origin = req.headers.get("Origin")
     allowed = {
         o.strip().rstrip("/")
         for o in str(current_app.config["PUSH_ALLOWED_ORIGINS"]).split(",")
