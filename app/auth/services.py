@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, g, request
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.auth.models import User
@@ -44,18 +46,34 @@ def authenticate_token() -> str:
     return subject
 
 
-def provision_current_user() -> None:
-    """Create the verified caller's user row if missing: one INSERT ... ON CONFLICT.
+# Creates the caller's user row if missing; concurrent first requests race safely.
+# Text, not a Core insert: SQLAlchemy does not cache the compiled form of an
+# ON CONFLICT insert, and a writer may embed this one as a CTE of its own first
+# statement (app.billing.intents does).
+PROVISION_SQL = (
+    "INSERT INTO users (id, email, name) VALUES (:user_id, :user_email, :user_name) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+_PROVISION = text(PROVISION_SQL)
 
-    For multi-step writers that authenticate without provisioning and do it in
-    their own first step (saving a transaction of its own).
+
+def current_user_row() -> dict[str, str | None]:
+    """The verified caller's user row as the token describes it (PROVISION_SQL's values).
+
+    For multi-step writers that authenticate without provisioning and create the
+    row in their own first step (saving a transaction of its own).
     """
     claims = g.auth_claims
-    db.session.execute(
-        insert(User)
-        .values(id=claims["sub"], email=_text(claims.get("email")), name=_text(claims.get("name")))
-        .on_conflict_do_nothing(index_elements=[User.id])
-    )
+    return {
+        "user_id": claims["sub"],
+        "user_email": _text(claims.get("email")),
+        "user_name": _text(claims.get("name")),
+    }
+
+
+def provision_row(row: Mapping[str, str | None]) -> None:
+    """Create the user row ``row`` (from :func:`current_user_row`) if missing."""
+    db.session.execute(_PROVISION, dict(row))
 
 
 def _text(value: object) -> str | None:

@@ -65,6 +65,12 @@ def _note_new_events(session: Session, _flush_context: object, _instances: objec
         )
 
 
+def note_written(session: Session, seen: Seen) -> None:
+    """A transition written by a Core statement (no ``TransactionEvent`` object for the
+    flush hook to see): counted and logged at COMMIT like the others, or forgotten."""
+    session.info.setdefault(_PENDING, []).append(seen)
+
+
 def _count_committed(session: Session) -> None:
     seen: list[Seen] = session.info.pop(_PENDING, [])
     created_here = []
