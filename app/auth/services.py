@@ -48,17 +48,15 @@ def authenticate_token() -> str:
 
 # Creates the caller's user row if missing; concurrent first requests race safely.
 # Text, not a Core insert: SQLAlchemy does not cache the compiled form of an
-# ON CONFLICT insert, and a writer may embed this one as a CTE of its own first
-# statement (app.billing.intents does).
-PROVISION_SQL = (
+# ON CONFLICT insert.
+_PROVISION = text(
     "INSERT INTO users (id, email, name) VALUES (:user_id, :user_email, :user_name) "
     "ON CONFLICT (id) DO NOTHING"
 )
-_PROVISION = text(PROVISION_SQL)
 
 
 def current_user_row() -> dict[str, str | None]:
-    """The verified caller's user row as the token describes it (PROVISION_SQL's values).
+    """The verified caller's user row as the token describes it.
 
     For multi-step writers that authenticate without provisioning and create the
     row in their own first step (saving a transaction of its own).

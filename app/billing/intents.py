@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from app import locking
-from app.auth.services import PROVISION_SQL, provision_row
+from app.auth.services import provision_row
 from app.billing import idempotency
 from app.billing.kaspi_client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.models import Transaction
@@ -58,11 +58,11 @@ _DEFAULTS = {
 
 # The first step's one statement: the pending row, priced from the catalog rows
 # (billing_policy holds one row, CHECK id = 1), and its first audit entry (see
-# ``creation_recorded``); optionally the caller's user row first. Text, not Core:
-# SQLAlchemy compiles an ON CONFLICT insert anew on every execution.
+# ``creation_recorded``); optionally the caller's user row, made only along with
+# the transaction. Text, not Core: SQLAlchemy compiles an ON CONFLICT insert
+# anew on every execution.
 _PENDING_SQL = """
-WITH {provisioned}
-created AS (
+WITH created AS (
     INSERT INTO transactions (
         id, user_id, product_code, club_id, quantity, amount, currency, status, provider,
         poll_interval_s, poll_attempts, refunded_amount,
@@ -79,13 +79,19 @@ created AS (
 creation_event AS (
     INSERT INTO transaction_events (transaction_id, from_status, to_status, source)
     SELECT id, NULL, status, :source FROM created
-)
+){provisioned}
 SELECT id, amount FROM created
 """
+# The user row goes in the same statement (its foreign key is checked at the end).
+_PROVISIONED = """,
+provisioned AS (
+    INSERT INTO users (id, email, name) SELECT :user_id, :user_email, :user_name FROM created
+    ON CONFLICT (id) DO NOTHING
+)"""
 _INSERT_PENDING = text(_PENDING_SQL.format(provisioned="")).columns(id=Uuid, amount=Numeric(12, 2))
-_INSERT_PENDING_AND_USER = text(
-    _PENDING_SQL.format(provisioned=f"provisioned AS ({PROVISION_SQL}),")
-).columns(id=Uuid, amount=Numeric(12, 2))
+_INSERT_PENDING_AND_USER = text(_PENDING_SQL.format(provisioned=_PROVISIONED)).columns(
+    id=Uuid, amount=Numeric(12, 2)
+)
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,8 @@ def create_purchase_intent(
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
-        with step():
+        # Without a key the steps write one statement each: no BEGIN/COMMIT round trips.
+        with step(single_write=not claims_key):
             product = _product_on_sale(body.product_code)
             _check_club(user_id, product, body)
             resumed = _resumable(held.resumed_transaction_id, user_id)
@@ -155,7 +162,7 @@ def create_purchase_intent(
                 ) from exc
             raise
 
-        with step():
+        with step(single_write=not claims_key):
             response = intent_out(_store_link(tx_id, payment)).model_dump(mode="json")
             held.complete(201, response)
     return IntentResult(201, response)
