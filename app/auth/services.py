@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, g, request
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.auth.models import User
@@ -46,20 +44,23 @@ def authenticate_token() -> str:
     return subject
 
 
-# Creates the caller's user row if missing; concurrent first requests race safely.
-# Text, not a Core insert: SQLAlchemy does not cache the compiled form of an
-# ON CONFLICT insert.
-_PROVISION = text(
-    "INSERT INTO users (id, email, name) VALUES (:user_id, :user_email, :user_name) "
-    "ON CONFLICT (id) DO NOTHING"
-)
+def user_row_insert(rows: str = "VALUES (:user_id, :user_email, :user_name)") -> str:
+    """SQL that creates the caller's user row from ``rows`` if missing (parameters
+    ``user_id``, ``user_email``, ``user_name``: :func:`current_user_row`).
+
+    Concurrent first requests race safely. A writer makes it a CTE of its own first
+    statement; as text, because SQLAlchemy compiles a Core ON CONFLICT insert anew
+    on every execution.
+    """
+    return f"INSERT INTO users (id, email, name) {rows} ON CONFLICT (id) DO NOTHING"
 
 
 def current_user_row() -> dict[str, str | None]:
     """The verified caller's user row as the token describes it.
 
     For multi-step writers that authenticate without provisioning and create the
-    row in their own first step (saving a transaction of its own).
+    row in their own first statement (saving a step of its own): see
+    :func:`user_row_insert`.
     """
     claims = g.auth_claims
     return {
@@ -67,11 +68,6 @@ def current_user_row() -> dict[str, str | None]:
         "user_email": _text(claims.get("email")),
         "user_name": _text(claims.get("name")),
     }
-
-
-def provision_row(row: Mapping[str, str | None]) -> None:
-    """Create the user row ``row`` (from :func:`current_user_row`) if missing."""
-    db.session.execute(_PROVISION, dict(row))
 
 
 def _text(value: object) -> str | None:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from app import locking
-from app.auth.services import provision_row
+from app.auth.services import user_row_insert
 from app.billing import idempotency
 from app.billing.kaspi_client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.models import Transaction
@@ -83,11 +83,9 @@ creation_event AS (
 SELECT id, amount FROM created
 """
 # The user row goes in the same statement (its foreign key is checked at the end).
-_PROVISIONED = """,
-provisioned AS (
-    INSERT INTO users (id, email, name) SELECT :user_id, :user_email, :user_name FROM created
-    ON CONFLICT (id) DO NOTHING
-)"""
+_PROVISIONED = ",\nprovisioned AS ({})".format(
+    user_row_insert("SELECT :user_id, :user_email, :user_name FROM created")
+)
 _INSERT_PENDING = text(_PENDING_SQL.format(provisioned="")).columns(id=Uuid, amount=Numeric(12, 2))
 _INSERT_PENDING_AND_USER = text(_PENDING_SQL.format(provisioned=_PROVISIONED)).columns(
     id=Uuid, amount=Numeric(12, 2)
@@ -120,14 +118,7 @@ def create_purchase_intent(
     claims_key = idempotency_key is not None
     # The fingerprint is only ever compared with another request's under the same key.
     payload = body.model_dump(mode="json") if claims_key else {}
-    before_claim = None
-    if claims_key and new_user is not None:
-        row = new_user
-
-        def before_claim() -> None:
-            provision_row(row)
-
-    with idempotency.slot(user_id, idempotency_key, payload, before_claim=before_claim) as held:
+    with idempotency.slot(user_id, idempotency_key, payload, new_user=new_user) as held:
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
