@@ -108,10 +108,20 @@ def autocommit_engine() -> Engine:
 
 
 @contextmanager
-def step() -> Iterator[None]:
-    """One short database transaction: COMMIT on success, ROLLBACK on any error."""
+def step(*, single_write: bool = False) -> Iterator[None]:
+    """One short database transaction: COMMIT on success, ROLLBACK on any error.
+
+    ``single_write``: the step writes with one statement, after plain reads if any.
+    One statement is atomic on its own and READ COMMITTED reads see the same with
+    or without a transaction around them, so the step then runs in autocommit:
+    PostgreSQL commits the statement as it completes, and the two round trips of
+    BEGIN and COMMIT are saved. A session bound to a connection instead of the
+    engine has joined a transaction its caller owns; there the step is ordinary.
+    """
     outside_transaction()
     try:
+        if single_write and not isinstance(db.session.get_bind(), Connection):
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield
         db.session.commit()
     except BaseException:

@@ -45,18 +45,30 @@ def authenticate_token() -> str:
     return subject
 
 
-def provision_current_user() -> None:
-    """Create the verified caller's user row if missing: one INSERT ... ON CONFLICT.
+def user_row_insert(rows: str = "VALUES (:user_id, :user_email, :user_name)") -> str:
+    """SQL that creates the caller's user row from ``rows`` if missing (parameters
+    ``user_id``, ``user_email``, ``user_name``: :func:`current_user_row`).
 
-    For multi-step writers that authenticate without provisioning and do it in
-    their own first step (saving a transaction of its own).
+    Concurrent first requests race safely. A writer makes it a CTE of its own first
+    statement; as text, because SQLAlchemy compiles a Core ON CONFLICT insert anew
+    on every execution.
+    """
+    return f"INSERT INTO users (id, email, name) {rows} ON CONFLICT (id) DO NOTHING"
+
+
+def current_user_row() -> dict[str, str | None]:
+    """The verified caller's user row as the token describes it.
+
+    For multi-step writers that authenticate without provisioning and create the
+    row in their own first statement (saving a step of its own): see
+    :func:`user_row_insert`.
     """
     claims = g.auth_claims
-    db.session.execute(
-        insert(User)
-        .values(id=claims["sub"], email=_text(claims.get("email")), name=_text(claims.get("name")))
-        .on_conflict_do_nothing(index_elements=[User.id])
-    )
+    return {
+        "user_id": claims["sub"],
+        "user_email": _text(claims.get("email")),
+        "user_name": _text(claims.get("name")),
+    }
 
 
 def _text(value: object) -> str | None:

@@ -10,22 +10,54 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import CursorResult, Table, bindparam, delete, select, text, update
 
+from app.auth.services import user_row_insert
 from app.billing.models import IdempotencyRecord
 from app.db import step
 from app.domain_errors import Conflict, InvalidRequest, Unprocessable
 from app.extensions import db
 
 MAX_KEY_LENGTH = 255
+# The claim: one INSERT guarded by the unique (user_id, key) index; optionally the
+# caller's user row first, in the same statement (its foreign key is checked at
+# the end). Text, not Core: SQLAlchemy compiles an ON CONFLICT insert anew on
+# every execution.
+_CLAIM_SQL = """
+{provisioned}INSERT INTO idempotency_records
+    (user_id, key, request_hash, state, created_at, expires_at)
+VALUES (:user_id, :key, :request_hash, :state, :created_at, :expires_at)
+ON CONFLICT (user_id, key) DO NOTHING
+RETURNING id
+"""
+_CLAIM = text(_CLAIM_SQL.format(provisioned=""))
+_CLAIM_AND_USER = text(
+    _CLAIM_SQL.format(provisioned=f"WITH provisioned AS ({user_row_insert()})\n")
+)
+# The writes of every keyed intent, built once: SQLAlchemy then reuses their
+# compiled form without working out a cache key each time.
+_RECORDS = cast(Table, IdempotencyRecord.__table__)  # mapped classes type it as a FromClause
+_THE_SLOT = (
+    _RECORDS.c.user_id == bindparam("slot_user_id"),
+    _RECORDS.c.key == bindparam("slot_key"),
+)
+_BIND = update(_RECORDS).where(*_THE_SLOT).values(transaction_id=bindparam("slot_transaction_id"))
+_COMPLETE = (
+    update(_RECORDS)
+    .where(*_THE_SLOT)
+    .values(
+        state="done",
+        response_status=bindparam("slot_status"),
+        response_body=bindparam("slot_body"),
+    )
+)
 # A claim this old whose request never finished (a crashed process) may be taken over.
 STALE_CLAIM = timedelta(minutes=2)
 
@@ -82,12 +114,12 @@ def slot(
     key: str | None,
     payload: dict[str, Any],
     *,
-    before_claim: Callable[[], None] | None = None,
+    new_user: Mapping[str, str | None] | None = None,
 ) -> Iterator[Slot]:
-    """Claim ``key`` for the block (a step of its own), or hand back the stored reply.
+    """Claim ``key`` for the block, or hand back the stored reply.
 
-    ``before_claim`` runs first in the claim's step (the caller's user row, which
-    the claim refers to, is made there instead of in a step of its own).
+    ``new_user`` (the caller's user row, from ``current_user_row``, which the claim
+    refers to) is created if missing by the claim's own statement.
 
     Raises 422/409 domain errors like :func:`claim`. If the block fails before it
     completed or released the slot, the claim is released in a step of its own so
@@ -95,10 +127,7 @@ def slot(
     """
     held = Slot(user_id, key)
     if key is not None:
-        with step():
-            if before_claim is not None:
-                before_claim()
-            claimed = claim(user_id, key, request_fingerprint(payload))
+        claimed = claim(user_id, key, request_fingerprint(payload), new_user=new_user)
         if isinstance(claimed, Replay):
             held.replay = claimed
         elif isinstance(claimed, Resume):
@@ -133,38 +162,52 @@ def validate_key(key: str) -> str:
     return key
 
 
-def claim(user_id: str, key: str, fingerprint: str) -> Replay | Resume | None:
+def claim(
+    user_id: str,
+    key: str,
+    fingerprint: str,
+    *,
+    new_user: Mapping[str, str | None] | None = None,
+) -> Replay | Resume | None:
     """Claim ``key`` for this request, or return the stored reply to replay.
 
     ``Resume`` means a crashed request's claim was taken over: the caller carries
     on with the transaction that request made instead of making a second one.
 
     Raises 422 for a different body and 409 while the first request still runs.
-    The claim is committed (a step of its own) before the work starts.
+    The claim is committed before the work starts, by a step that is one INSERT
+    (with ``new_user``'s row, when given); a key already taken costs a second step,
+    which reads the record and may take the claim over.
     """
     now = datetime.now(UTC)
     ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
-    claimed = db.session.execute(
-        insert(IdempotencyRecord)
-        .values(
-            user_id=user_id,
-            key=key,
-            request_hash=fingerprint,
-            state="in_progress",
-            created_at=now,
-            expires_at=now + ttl,
-        )
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotencyRecord.id)
-    ).scalar()
+    params: dict[str, Any] = {
+        "user_id": user_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "state": "in_progress",
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
+    stmt = _CLAIM
+    if new_user is not None:
+        stmt = _CLAIM_AND_USER
+        params.update(new_user)
+    with step(single_write=True):
+        claimed = db.session.execute(stmt, params).scalar()
     if claimed is not None:
         return None
+    with step():
+        return _claimed_before(user_id, key, fingerprint, now)
+
+
+def _claimed_before(user_id: str, key: str, fingerprint: str, now: datetime) -> Replay | Resume:
     record = db.session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
         )
     )
-    if record is None:  # expired and purged between the two statements
+    if record is None:  # expired and purged between the two steps
         raise _in_use()
     if record.request_hash != fingerprint:
         raise Unprocessable(
@@ -186,9 +229,7 @@ def claim(user_id: str, key: str, fingerprint: str) -> Replay | Resume | None:
 def bind_transaction(user_id: str, key: str, transaction_id: uuid.UUID) -> None:
     """Remember the claim's transaction, in the same commit that creates it."""
     db.session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-        .values(transaction_id=transaction_id)
+        _BIND, {"slot_user_id": user_id, "slot_key": key, "slot_transaction_id": transaction_id}
     )
 
 
@@ -217,9 +258,8 @@ def _in_use() -> Conflict:
 
 def complete(user_id: str, key: str, status: int, body: dict[str, Any]) -> None:
     db.session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-        .values(state="done", response_status=status, response_body=body)
+        _COMPLETE,
+        {"slot_user_id": user_id, "slot_key": key, "slot_status": status, "slot_body": body},
     )
 
 

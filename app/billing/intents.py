@@ -11,36 +11,85 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Row, case, select, update
+from sqlalchemy import (
+    ColumnDefault,
+    Numeric,
+    Row,
+    Table,
+    Uuid,
+    bindparam,
+    case,
+    select,
+    text,
+    update,
+)
 
 from app import locking
+from app.auth.services import user_row_insert
 from app.billing import idempotency
 from app.billing.kaspi_client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.models import Transaction
 from app.billing.provider import PROVIDER_NAME, get_provider
 from app.billing.schemas import PurchaseIntentIn, intent_out
-from app.billing.transitions import Source, TxStatus, record_creation, transition
-from app.catalog.services import ProductView, get_policy, get_product
+from app.billing.transitions import Source, TxStatus, creation_recorded, transition
+from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
 from app.db import outside_transaction, step
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
 from app.extensions import db
-from app.money import quantize
 
 log = logging.getLogger(__name__)
 # Until the provider answers, the poller leaves the row alone this long; after it,
 # the poller asks the provider (idempotently) for the payment a crash lost.
 CREATE_GRACE = timedelta(seconds=60)
+TRANSACTIONS = cast(Table, Transaction.__table__)  # mapped classes type it as a FromClause
+# The model's Python-side defaults of a new row: a text INSERT gets none filled in.
+_DEFAULTS = {
+    name: cast(ColumnDefault, TRANSACTIONS.c[name].default).arg
+    for name in ("poll_interval_s", "poll_attempts", "refunded_amount")
+}
 
-
-def _nothing() -> None:
-    return None
+# The first step's one statement: the pending row, priced from the catalog rows
+# (billing_policy holds one row, CHECK id = 1), and its first audit entry (see
+# ``creation_recorded``); optionally the caller's user row, made only along with
+# the transaction. Text, not Core: SQLAlchemy compiles an ON CONFLICT insert
+# anew on every execution.
+_PENDING_SQL = """
+WITH created AS (
+    INSERT INTO transactions (
+        id, user_id, product_code, club_id, quantity, amount, currency, status, provider,
+        poll_interval_s, poll_attempts, refunded_amount,
+        created_at, updated_at, expires_at, next_poll_at
+    )
+    SELECT CAST(:id AS uuid), :user_id, product.code, CAST(:club_id AS uuid), :quantity,
+        product.price * :quantity, product.currency, :status, :provider,
+        :poll_interval_s, :poll_attempts, :refunded_amount,
+        :now, :now, :now + policy.pending_ttl_minutes * interval '1 minute', :next_poll_at
+    FROM billing_products AS product JOIN billing_policy AS policy ON policy.id = 1
+    WHERE product.code = :product_code AND product.active
+    RETURNING id, amount, status
+),
+creation_event AS (
+    INSERT INTO transaction_events (transaction_id, from_status, to_status, source)
+    SELECT id, NULL, status, :source FROM created
+){provisioned}
+SELECT id, amount FROM created
+"""
+# The user row goes in the same statement (its foreign key is checked at the end).
+_PROVISIONED = ",\nprovisioned AS ({})".format(
+    user_row_insert("SELECT :user_id, :user_email, :user_name FROM created")
+)
+_INSERT_PENDING = text(_PENDING_SQL.format(provisioned="")).columns(id=Uuid, amount=Numeric(12, 2))
+_INSERT_PENDING_AND_USER = text(_PENDING_SQL.format(provisioned=_PROVISIONED)).columns(
+    id=Uuid, amount=Numeric(12, 2)
+)
 
 
 @dataclass(frozen=True)
@@ -55,35 +104,37 @@ def create_purchase_intent(
     body: PurchaseIntentIn,
     idempotency_key: str | None,
     *,
-    provision: Callable[[], None] = _nothing,
+    new_user: Mapping[str, str | None] | None = None,
 ) -> IntentResult:
     """Two short steps around the provider call: insert the pending row; store the link.
 
     With an Idempotency-Key, claiming it comes first, in a step of its own.
-    ``provision`` (the caller's user row) runs in the first step there is.
-    Nothing is reloaded between the steps: the first hands plain values to the
-    provider call, the second writes the link with one UPDATE ... RETURNING whose
-    row is the response.
+    ``new_user`` (the caller's user row, from ``current_user_row``) is created if
+    missing in the first step there is: the claim's, or else by the statement that
+    inserts the pending row. Nothing is reloaded between the steps: the first hands
+    plain values to the provider call, the second writes the link with one
+    UPDATE ... RETURNING whose row is the response.
     """
-    payload = body.model_dump(mode="json")
     claims_key = idempotency_key is not None
-    with idempotency.slot(
-        user_id, idempotency_key, payload, before_claim=provision if claims_key else None
-    ) as held:
+    # The fingerprint is only ever compared with another request's under the same key.
+    payload = body.model_dump(mode="json") if claims_key else {}
+    with idempotency.slot(user_id, idempotency_key, payload, new_user=new_user) as held:
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
-        with step():
-            if not claims_key:
-                provision()
-            product = _purchasable_product(body)
+        # Without a key the steps write one statement each: no BEGIN/COMMIT round trips.
+        with step(single_write=not claims_key):
+            product = _product_on_sale(body.product_code)
             _check_club(user_id, product, body)
-            tx = _resumable(held.resumed_transaction_id, user_id) or _create_pending(
-                user_id, product, body
-            )
-            held.bind(tx.id)
-            # Plain values: the ORM object expires at this step's COMMIT.
-            tx_id, amount = tx.id, tx.amount
+            resumed = _resumable(held.resumed_transaction_id, user_id)
+            if resumed is not None:
+                # Plain values: the ORM object expires at this step's COMMIT.
+                tx_id, amount = resumed.id, resumed.amount
+            else:
+                tx_id, amount = _insert_pending(
+                    user_id, body, new_user=None if claims_key else new_user
+                )
+            held.bind(tx_id)
 
         outside_transaction()
         try:
@@ -102,34 +153,45 @@ def create_purchase_intent(
                 ) from exc
             raise
 
-        with step():
+        with step(single_write=not claims_key):
             response = intent_out(_store_link(tx_id, payment)).model_dump(mode="json")
             held.complete(201, response)
     return IntentResult(201, response)
 
 
-def _store_link(transaction_id: uuid.UUID, payment: CreatedPayment) -> Row[Any]:
-    """``attach_payment`` as one UPDATE ... RETURNING: the row lock, the write and the
-    values of the response in one round trip, with no ORM reload of the row."""
-    columns = Transaction.__table__.columns
-    first_poll = datetime.now(UTC) + timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
-    stmt = (
-        update(Transaction)
-        .where(Transaction.id == transaction_id)
-        .values(
-            provider_payment_id=str(payment.payment_id),
-            payment_url=payment.payment_url,
-            provider_expires_at=payment.expires_at,
-            poll_interval_s=max(1, int(payment.poll_interval_s)),
-            next_poll_at=case(
-                (Transaction.status == TxStatus.PENDING, first_poll),
-                else_=Transaction.next_poll_at,
-            ),
-        )
-        .returning(*columns)
-        .execution_options(synchronize_session=False)
+# ``attach_payment`` as one UPDATE ... RETURNING: the row lock, the write and the
+# values of the response in one round trip, with no ORM reload of the row. Built
+# once: SQLAlchemy then reuses its compiled form without working out its cache key.
+_STORE_LINK = (
+    update(TRANSACTIONS)
+    .where(TRANSACTIONS.c.id == bindparam("tx_id"))
+    .values(
+        provider_payment_id=bindparam("link_payment_id"),
+        payment_url=bindparam("link_url"),
+        provider_expires_at=bindparam("link_expires_at"),
+        poll_interval_s=bindparam("link_poll_interval_s"),
+        next_poll_at=case(
+            (TRANSACTIONS.c.status == TxStatus.PENDING.value, bindparam("link_first_poll_at")),
+            else_=TRANSACTIONS.c.next_poll_at,
+        ),
     )
-    return db.session.execute(stmt).one()
+    .returning(*TRANSACTIONS.columns)
+)
+
+
+def _store_link(transaction_id: uuid.UUID, payment: CreatedPayment) -> Row[Any]:
+    delay = timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
+    return db.session.execute(
+        _STORE_LINK,
+        {
+            "tx_id": transaction_id,
+            "link_payment_id": str(payment.payment_id),
+            "link_url": payment.payment_url,
+            "link_expires_at": payment.expires_at,
+            "link_poll_interval_s": max(1, int(payment.poll_interval_s)),
+            "link_first_poll_at": datetime.now(UTC) + delay,
+        },
+    ).one()
 
 
 def _resumable(transaction_id: uuid.UUID | None, user_id: str) -> Transaction | None:
@@ -142,10 +204,24 @@ def _resumable(transaction_id: uuid.UUID | None, user_id: str) -> Transaction | 
     return tx
 
 
-def _purchasable_product(body: PurchaseIntentIn) -> ProductView:
-    product = get_product(body.product_code)
+def _product_on_sale(code: str) -> ProductView:
+    """The product, for its kind (credit or plan), without the catalog version read.
+
+    A product's kind never changes, so the process's snapshot is current enough
+    for that; its price and whether it is on sale are read from the row itself by
+    the INSERT that stores the transaction (:func:`_insert_pending`). A product
+    the snapshot lacks or shows off sale gets the checked read and its error.
+    """
+    product = sold_product(code)
+    if product is None or not product.active:
+        return _purchasable_product(code)
+    return product
+
+
+def _purchasable_product(code: str) -> ProductView:
+    product = get_product(code)
     if product is None:
-        raise NotFound("PRODUCT_NOT_FOUND", f"No product {body.product_code}")
+        raise NotFound("PRODUCT_NOT_FOUND", f"No product {code}")
     if not product.active:
         raise InvalidRequest("PRODUCT_INACTIVE", f"Product {product.code} is not on sale")
     return product
@@ -172,27 +248,44 @@ def _check_club(user_id: str, product: ProductView, body: PurchaseIntentIn) -> N
         raise Forbidden("FORBIDDEN", "Only the club owner can buy a plan")
 
 
-def _create_pending(user_id: str, product: ProductView, body: PurchaseIntentIn) -> Transaction:
+def _insert_pending(
+    user_id: str, body: PurchaseIntentIn, *, new_user: Mapping[str, str | None] | None
+) -> tuple[uuid.UUID, Decimal]:
+    """The pending row and its audit entry (and ``new_user``'s row, when given) in one
+    statement; answers the row's id and amount.
+
+    The price, the currency and the pending TTL come from the catalog rows in the
+    same statement, so they are the catalog as this transaction sees it. No row
+    means the product went off sale (or away) since the snapshot was taken: the
+    checked catalog read says which, or, if the catalog changed back meanwhile,
+    the insert runs again.
+    """
+    tx_id = uuid.uuid4()
     now = datetime.now(UTC)
-    tx = Transaction(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        product_code=product.code,
-        club_id=body.club_id,
-        quantity=body.quantity,
-        amount=quantize(product.price * body.quantity),
-        currency=product.currency,
-        status=TxStatus.PENDING,
-        provider=PROVIDER_NAME,
-        created_at=now,
-        updated_at=now,
-        expires_at=now + timedelta(minutes=get_policy().pending_ttl_minutes),
-        next_poll_at=now + CREATE_GRACE,
-    )
-    db.session.add(tx)
-    db.session.flush()
-    record_creation(tx, source=Source.API)
-    return tx
+    params: dict[str, Any] = {
+        "id": tx_id,
+        "user_id": user_id,
+        "product_code": body.product_code,
+        "club_id": body.club_id,
+        "quantity": body.quantity,
+        "status": TxStatus.PENDING.value,
+        "provider": PROVIDER_NAME,
+        **_DEFAULTS,
+        "now": now,
+        "next_poll_at": now + CREATE_GRACE,
+        "source": Source.API.value,
+    }
+    stmt = _INSERT_PENDING
+    if new_user is not None:
+        stmt = _INSERT_PENDING_AND_USER
+        params.update(new_user)
+    row = db.session.execute(stmt, params).first()
+    if row is None:
+        _purchasable_product(body.product_code)
+        get_policy()
+        row = db.session.execute(stmt, params).one()
+    creation_recorded(tx_id, source=Source.API)
+    return tx_id, row.amount
 
 
 def attach_payment(transaction_id: uuid.UUID, payment: CreatedPayment) -> Transaction:

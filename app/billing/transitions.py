@@ -9,6 +9,7 @@ UPDATE that consumes one, :func:`credit_status_update`.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -18,6 +19,7 @@ from sqlalchemy import Update, update
 
 from app.billing.models import Credit, Transaction, TransactionEvent
 from app.extensions import db
+from app.observability.transitions import Seen, note_written
 from app.push.notify import announce_after_commit
 from app.state_machine import IllegalTransition, TransitionTable
 
@@ -141,12 +143,12 @@ def transition(
     announce_after_commit(tx.id)
 
 
-def record_creation(tx: Transaction, *, source: Source | str) -> None:
-    """The first audit entry: the transaction came to exist as pending."""
-    db.session.add(
-        TransactionEvent(
-            transaction_id=tx.id, from_status=None, to_status=tx.status, source=Source(source)
-        )
+def creation_recorded(transaction_id: uuid.UUID, *, source: Source | str) -> None:
+    """The first audit entry of a transaction written by a Core statement (an INSERT
+    into transaction_events beside the one into transactions, to_status pending):
+    metrics and the log count it at COMMIT like a transition."""
+    note_written(
+        db.session(), Seen(str(transaction_id), None, TxStatus.PENDING, Source(source), None)
     )
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from app.api import HeaderParam, endpoint
-from app.auth.services import current_user_id, provision_current_user
+from app.auth.services import current_user_id, current_user_row
 from app.billing import cancel, idempotency, queries
 from app.billing.history import HistoryPageOut, HistoryQuery, history_page
 from app.billing.intents import create_purchase_intent
@@ -58,7 +58,7 @@ def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[s
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
-    result = create_purchase_intent(current_user_id(), body, key, provision=provision_current_user)
+    result = create_purchase_intent(current_user_id(), body, key, new_user=current_user_row())
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return result.body, result.status, headers
 

@@ -7,16 +7,22 @@ touching the status machine. New rows are noted at flush time in
 rollback they are forgotten — a refused or rolled-back change is never counted.
 
 A creation (from nothing to pending) made inside an HTTP request also records
-which request made it (in Redis, for the pending period), so the worker's later
-log lines about that transaction can carry the purchase request's id.
+which request made it (in Redis, for the pending period, written off the
+request's path), so the worker's later log lines about that transaction can
+carry the purchase request's id.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.util import identity_key
@@ -27,6 +33,9 @@ log = logging.getLogger("billing.transitions")
 _PENDING = "observability_transitions"
 ORIGIN_KEY = "billing:origin-request:"
 ORIGIN_TTL_S = 6 * 3600
+# How long the origin writer gathers ids before a round trip: far below the first
+# poll of a transaction (POLL_INITIAL_DELAY_S), which is when the worker reads one.
+ORIGIN_BATCH_WAIT_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,12 @@ def _note_new_events(session: Session, _flush_context: object, _instances: objec
         session.info.setdefault(_PENDING, []).append(
             Seen(str(obj.transaction_id), obj.from_status, obj.to_status, obj.source, since)
         )
+
+
+def note_written(session: Session, seen: Seen) -> None:
+    """A transition written by a Core statement (no ``TransactionEvent`` object for the
+    flush hook to see): counted and logged at COMMIT like the others, or forgotten."""
+    session.info.setdefault(_PENDING, []).append(seen)
 
 
 def _count_committed(session: Session) -> None:
@@ -104,17 +119,80 @@ def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
 
 
 def remember_origin(transaction_ids: list[str], request_id: str) -> None:
-    """Best effort: Redis may be down, and then only the correlation is lost."""
+    """Best effort: Redis may be down, and then only the correlation is lost.
+
+    Handed to the process's origin writer: the request does not wait on Redis.
+    """
     from flask import has_app_context
 
     from app.extensions import get_redis
 
     if not has_app_context():
         return
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        for transaction_id in transaction_ids:
-            pipe.set(ORIGIN_KEY + transaction_id, request_id, ex=ORIGIN_TTL_S)
-        pipe.execute()
-    except Exception as exc:
-        log.debug("origin request id not recorded: %s", exc)
+    _writer.put(get_redis(), [(ORIGIN_KEY + tx, request_id) for tx in transaction_ids])
+
+
+class OriginWriter:
+    """Writes origin request ids to Redis from a thread of its own.
+
+    A purchase should not wait on a round trip to Redis for a log correlation: it
+    queues the ids and returns, and the thread sends whatever has piled up in one
+    pipeline (a burst of purchases costs one round trip). The worker asks for an
+    id when it first polls the transaction, long after it was queued. Ids still
+    queued when the process ends are written by :meth:`flush` at exit; ones a
+    killed process held are lost, as when Redis is down.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        # A forked child (a gunicorn worker) starts with no thread and nothing queued.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._queued = threading.Condition(self._lock)
+        self._items: list[tuple[redis.Redis, str, str]] = []
+        self._started = False
+
+    def put(self, client: redis.Redis, items: list[tuple[str, str]]) -> None:
+        with self._lock:
+            self._items.extend((client, key, value) for key, value in items)
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="origin-writer", daemon=True).start()
+            self._queued.notify()
+
+    def flush(self) -> None:
+        """Write what is queued, in the calling thread."""
+        with self._lock:
+            items, self._items = self._items, []
+        _write(items)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._items:
+                    self._queued.wait()
+            # Let the purchases of the next moments join this round trip.
+            time.sleep(ORIGIN_BATCH_WAIT_S)
+            with self._lock:
+                items, self._items = self._items, []
+            _write(items)
+
+
+def _write(items: list[tuple[redis.Redis, str, str]]) -> None:
+    clients: dict[int, tuple[redis.Redis, list[tuple[str, str]]]] = {}
+    for client, key, value in items:
+        clients.setdefault(id(client), (client, []))[1].append((key, value))
+    for client, pairs in clients.values():
+        try:
+            pipe = client.pipeline(transaction=False)
+            for key, value in pairs:
+                pipe.set(key, value, ex=ORIGIN_TTL_S)
+            pipe.execute()
+        except Exception as exc:
+            log.debug("origin request ids not recorded: %s", exc)
+
+
+_writer = OriginWriter()
+atexit.register(_writer.flush)

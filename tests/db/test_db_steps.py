@@ -3,7 +3,8 @@
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.db import TransactionAlreadyOpen, after_commit, edge, outside_transaction, step
@@ -137,3 +138,44 @@ def test_a_multi_step_task_runs_its_own_steps(app, db_session):
 
     two_steps()
     assert db_session.get(User, user_id).name == "named"
+
+
+def test_a_single_write_step_commits_its_statement_as_it_runs(make_app):
+    # An app of its own, on the engine: the test tier's shared session is bound to a
+    # connection whose transaction the test owns, and there a step is always ordinary.
+    app = make_app()
+    user_id, other_id = f"u-{uuid.uuid4()}", f"u-{uuid.uuid4()}"
+    ran = []
+    with app.app_context():
+        try:
+            with step(single_write=True):
+                after_commit(lambda: ran.append("sent"))
+                db.session.execute(insert(User).values(id=user_id))
+                # No BEGIN around it: another connection sees the row before the step ends.
+                with db.engine.connect() as other:
+                    assert other.scalar(select(User.id).where(User.id == user_id)) == user_id
+                assert ran == []
+            assert ran == ["sent"]
+            # The pooled connection is transactional again: a failing step undoes all of it.
+            with pytest.raises(RuntimeError, match="boom"), step():  # noqa: PT012
+                db.session.execute(insert(User).values(id=other_id))
+                db.session.execute(delete(User).where(User.id == user_id))
+                raise RuntimeError("boom")
+            with db.engine.connect() as other:
+                left = set(other.scalars(select(User.id).where(User.id.in_([user_id, other_id]))))
+            assert left == {user_id}
+        finally:
+            with step():
+                db.session.execute(delete(User).where(User.id.in_([user_id, other_id])))
+
+
+def test_a_failing_single_write_step_drops_its_hooks(make_app):
+    app = make_app()
+    ran = []
+    with app.app_context():
+        with pytest.raises(IntegrityError), step(single_write=True):  # noqa: PT012
+            after_commit(lambda: ran.append("sent"))
+            db.session.execute(insert(User).values(id=None))
+        with step():
+            db.session.execute(select(1))
+    assert ran == []

@@ -26,8 +26,9 @@ def test_purchase_intent_is_two_steps_with_no_reload(client, db_session):
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["payment"]["payment_url"]
     verbs = sql.verbs()
-    # Step 1: the user row, the catalog version (cache), the pending row and its audit
-    # entry. Step 2: one UPDATE ... RETURNING. Nothing reads the transaction back.
+    # Step 1: one statement writes the pending row priced from the catalog rows, its
+    # audit entry and the user row. Step 2: one UPDATE ... RETURNING. Nothing reads
+    # the transaction back.
     assert sql.releases == 2, sql.savepoints
     assert verbs.count("UPDATE") == 1 and "RETURNING" in sql.statements[verbs.index("UPDATE")]
     assert not any(s.startswith("SELECT") and "FROM transactions" in s for s in sql.statements), (
@@ -35,6 +36,10 @@ def test_purchase_intent_is_two_steps_with_no_reload(client, db_session):
     )
     assert not any(s.startswith("SELECT") and "FROM users" in s for s in sql.statements)
     assert len(sql.statements) <= 6, [s[:70] for s in sql.statements]
+    first = sql.statements[0]
+    assert len(sql.statements) == 2, [s[:70] for s in sql.statements]
+    assert all(f"INSERT INTO {table}" in first for table in ("transactions", "transaction_events"))
+    assert "INSERT INTO users" in first and "catalog_version" not in first
 
 
 def test_catalog_cache_follows_set_price_and_any_update(app, db_session):

@@ -98,6 +98,28 @@ def test_a_purchase_logs_its_transaction_with_the_request_id(
     assert created[0]["user_id"] == "log-buyer"
 
 
+def test_a_purchases_request_id_is_kept_for_the_workers_lines(client, db_session, kaspi_stub):
+    from tests.support.processes import wait_until
+
+    request_ids = [f"purchase-{n}" for n in range(3)]
+    tx_ids = []
+    for request_id in request_ids:
+        response = client.post(
+            "/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers={**auth("origin-buyer"), "X-Request-ID": request_id},
+        )
+        assert response.status_code == 201
+        tx_ids.append(response.get_json()["transaction_id"])
+    expected = dict(zip(tx_ids, request_ids, strict=True))
+    # Written off the request's path: there within moments, before any first poll.
+    wait_until(
+        lambda: celery_hooks.origin_request_ids(tx_ids) == expected,
+        timeout=5,
+        message="the origin request ids in Redis",
+    )
+
+
 def test_a_task_sent_from_a_request_carries_its_request_id():
     headers: dict = {}
     tokens = context.bind(request_id="from-request")

@@ -212,3 +212,44 @@ def test_a_crashed_requests_claim_is_taken_over_and_its_transaction_resumed(clie
     assert count(db_session, Transaction) == 1
     replay = buy(client, key="crash-key", quantity=2)
     assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_request_that_dies_after_its_first_step_leaves_a_row_the_poller_completes(
+    client, db_session, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    from app.auth.models import User
+    from app.billing import reconcile
+    from app.billing.intents import CREATE_GRACE
+    from app.billing.kaspi_client import KaspiClient
+
+    class ProcessDied(BaseException):
+        """Stands for kill -9 between the first step and the provider call."""
+
+    def die(*_args, **_kwargs):
+        raise ProcessDied
+
+    monkeypatch.setattr(KaspiClient, "create_payment", die)
+    started = datetime.now(UTC)
+    with pytest.raises(ProcessDied):
+        buy(client, user="new-buyer", quantity=2)
+    monkeypatch.undo()
+    tx = db_session.scalars(select(Transaction)).one()
+    # Committed with its audit entry and its new buyer, but without a payment link;
+    # the poller leaves it alone while the request could still be storing one.
+    assert (tx.status, tx.quantity, tx.amount) == ("pending", 2, Decimal("2000.00"))
+    assert tx.provider_payment_id is None and tx.payment_url is None
+    assert tx.next_poll_at >= started + CREATE_GRACE
+    assert db_session.get(User, "new-buyer") is not None
+    assert count(db_session, TransactionEvent) == 1
+    tx_id = tx.id
+    db_session.commit()
+    assert reconcile.reconcile(tx_id) == "creating"
+
+    tx.created_at = started - CREATE_GRACE - timedelta(seconds=1)
+    db_session.commit()
+    assert reconcile.reconcile(tx_id) == "payment_recovered"
+    db_session.refresh(tx)
+    assert tx.status == "pending" and tx.provider_payment_id and tx.payment_url
+    assert get_provider().get_status(tx.provider_payment_id).state == "wait"
