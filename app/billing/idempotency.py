@@ -41,22 +41,24 @@ _CLAIM = text(_CLAIM_SQL.format(provisioned=""))
 _CLAIM_AND_USER = text(
     _CLAIM_SQL.format(provisioned=f"WITH provisioned AS ({user_row_insert()})\n")
 )
-# The writes of every keyed intent, built once: SQLAlchemy then reuses their
-# compiled form without working out a cache key each time.
+# The reply's write, built once: SQLAlchemy then reuses its compiled form without
+# working out a cache key each time.
 _RECORDS = cast(Table, IdempotencyRecord.__table__)  # mapped classes type it as a FromClause
-_THE_SLOT = (
-    _RECORDS.c.user_id == bindparam("slot_user_id"),
-    _RECORDS.c.key == bindparam("slot_key"),
-)
-_BIND = update(_RECORDS).where(*_THE_SLOT).values(transaction_id=bindparam("slot_transaction_id"))
 _COMPLETE = (
     update(_RECORDS)
-    .where(*_THE_SLOT)
+    .where(_RECORDS.c.user_id == bindparam("slot_user_id"), _RECORDS.c.key == bindparam("slot_key"))
     .values(
         state="done",
         response_status=bindparam("slot_status"),
         response_body=bindparam("slot_body"),
     )
+)
+# Remembers the claim's transaction, committed with the transaction row: an UPDATE
+# for the statement that creates the row, taking its id from that statement's CTE
+# named ``created`` (parameters ``user_id`` and ``slot_key``).
+BIND_CREATED_SQL = (
+    "UPDATE idempotency_records SET transaction_id = created.id FROM created "
+    "WHERE idempotency_records.user_id = :user_id AND idempotency_records.key = :slot_key"
 )
 # A claim this old whose request never finished (a crashed process) may be taken over.
 STALE_CLAIM = timedelta(minutes=2)
@@ -89,11 +91,6 @@ class Slot:
     replay: Replay | None = None
     resumed_transaction_id: uuid.UUID | None = None
     _finished: bool = field(default=False, repr=False)
-
-    def bind(self, transaction_id: uuid.UUID) -> None:
-        """Remember the transaction this request made, in the step that creates it."""
-        if self.key is not None:
-            bind_transaction(self.user_id, self.key, transaction_id)
 
     def complete(self, status: int, body: dict[str, Any]) -> None:
         """Store the reply, in the step that makes the request's last change."""
@@ -224,13 +221,6 @@ def _claimed_before(user_id: str, key: str, fingerprint: str, now: datetime) -> 
     if record.created_at < now - STALE_CLAIM and _take_over(record.id, record.created_at, now):
         return Resume(record.transaction_id)
     raise _in_use()
-
-
-def bind_transaction(user_id: str, key: str, transaction_id: uuid.UUID) -> None:
-    """Remember the claim's transaction, in the same commit that creates it."""
-    db.session.execute(
-        _BIND, {"slot_user_id": user_id, "slot_key": key, "slot_transaction_id": transaction_id}
-    )
 
 
 def _take_over(record_id: int, seen_created_at: datetime, now: datetime) -> bool:

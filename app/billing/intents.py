@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
 from flask import current_app
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Numeric,
     Row,
     Table,
+    TextualSelect,
     Uuid,
     bindparam,
     case,
@@ -59,8 +61,8 @@ _DEFAULTS = {
 # The first step's one statement: the pending row, priced from the catalog rows
 # (billing_policy holds one row, CHECK id = 1), and its first audit entry (see
 # ``creation_recorded``); optionally the caller's user row, made only along with
-# the transaction. Text, not Core: SQLAlchemy compiles an ON CONFLICT insert
-# anew on every execution.
+# the transaction, and the Idempotency-Key record's link to it. Text, not Core:
+# SQLAlchemy compiles an ON CONFLICT insert anew on every execution.
 _PENDING_SQL = """
 WITH created AS (
     INSERT INTO transactions (
@@ -79,17 +81,20 @@ WITH created AS (
 creation_event AS (
     INSERT INTO transaction_events (transaction_id, from_status, to_status, source)
     SELECT id, NULL, status, :source FROM created
-){provisioned}
+){more}
 SELECT id, amount FROM created
 """
-# The user row goes in the same statement (its foreign key is checked at the end).
-_PROVISIONED = ",\nprovisioned AS ({})".format(
-    user_row_insert("SELECT :user_id, :user_email, :user_name FROM created")
-)
-_INSERT_PENDING = text(_PENDING_SQL.format(provisioned="")).columns(id=Uuid, amount=Numeric(12, 2))
-_INSERT_PENDING_AND_USER = text(_PENDING_SQL.format(provisioned=_PROVISIONED)).columns(
-    id=Uuid, amount=Numeric(12, 2)
-)
+# Foreign keys are checked at the end of the statement: the user row may come last.
+_PROVISIONED = user_row_insert("SELECT :user_id, :user_email, :user_name FROM created")
+
+
+@cache
+def _pending_statement(with_user: bool, with_slot: bool) -> TextualSelect:
+    more = [f"provisioned AS ({_PROVISIONED})"] if with_user else []
+    if with_slot:
+        more.append(f"bound AS ({idempotency.BIND_CREATED_SQL})")
+    sql = _PENDING_SQL.format(more="".join(f",\n{cte}" for cte in more))
+    return text(sql).columns(id=Uuid, amount=Numeric(12, 2))
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,8 @@ def create_purchase_intent(
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
         # Without a key the steps write one statement each: no BEGIN/COMMIT round trips.
-        with step(single_write=not claims_key):
+        # Reads, then one statement that writes: no BEGIN/COMMIT round trips.
+        with step(single_write=True):
             product = _product_on_sale(body.product_code)
             _check_club(user_id, product, body)
             resumed = _resumable(held.resumed_transaction_id, user_id)
@@ -131,10 +137,10 @@ def create_purchase_intent(
                 # Plain values: the ORM object expires at this step's COMMIT.
                 tx_id, amount = resumed.id, resumed.amount
             else:
+                # With a key, the claim made the user row and this binds the key to the row.
                 tx_id, amount = _insert_pending(
-                    user_id, body, new_user=None if claims_key else new_user
+                    user_id, body, new_user=None if claims_key else new_user, slot=held
                 )
-            held.bind(tx_id)
 
         outside_transaction()
         try:
@@ -153,6 +159,7 @@ def create_purchase_intent(
                 ) from exc
             raise
 
+        # With a key, the reply is stored too: two writes, an ordinary step.
         with step(single_write=not claims_key):
             response = intent_out(_store_link(tx_id, payment)).model_dump(mode="json")
             held.complete(201, response)
@@ -249,10 +256,15 @@ def _check_club(user_id: str, product: ProductView, body: PurchaseIntentIn) -> N
 
 
 def _insert_pending(
-    user_id: str, body: PurchaseIntentIn, *, new_user: Mapping[str, str | None] | None
+    user_id: str,
+    body: PurchaseIntentIn,
+    *,
+    new_user: Mapping[str, str | None] | None,
+    slot: idempotency.Slot,
 ) -> tuple[uuid.UUID, Decimal]:
-    """The pending row and its audit entry (and ``new_user``'s row, when given) in one
-    statement; answers the row's id and amount.
+    """The pending row and its audit entry in one statement, with ``new_user``'s row
+    when given and the binding of ``slot``'s key when it has one; answers the
+    row's id and amount.
 
     The price, the currency and the pending TTL come from the catalog rows in the
     same statement, so they are the catalog as this transaction sees it. No row
@@ -275,10 +287,11 @@ def _insert_pending(
         "next_poll_at": now + CREATE_GRACE,
         "source": Source.API.value,
     }
-    stmt = _INSERT_PENDING
     if new_user is not None:
-        stmt = _INSERT_PENDING_AND_USER
         params.update(new_user)
+    if slot.key is not None:
+        params["slot_key"] = slot.key
+    stmt = _pending_statement(new_user is not None, slot.key is not None)
     row = db.session.execute(stmt, params).first()
     if row is None:
         _purchasable_product(body.product_code)

@@ -90,3 +90,20 @@ def test_a_catalog_read_inside_a_rolled_back_change_is_never_current_again(app, 
     assert seen == [Decimal("1.00")]
     with step():
         assert catalog.get_product("EVENT_UPGRADE_500").price != Decimal("1.00")
+
+
+def test_purchase_intent_with_a_key_is_four_statements(client, db_session):
+    client.get("/api/billing/products")
+    with recording() as sql:
+        response = client.post(
+            "/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500", "quantity": 1},
+            headers={**auth("lean-keyed-buyer"), "Idempotency-Key": "lean-1"},
+        )
+    assert response.status_code == 201, response.get_json()
+    # The claim (with the user row); the pending row, its audit entry and the key's
+    # link to it; the payment link and the stored reply.
+    assert sql.releases == 3, sql.savepoints
+    assert sql.verbs() == ["WITH", "WITH", "UPDATE", "UPDATE"], [s[:70] for s in sql.statements]
+    assert all(f"INSERT INTO {t}" in sql.statements[0] for t in ("users", "idempotency_records"))
+    assert "UPDATE idempotency_records" in sql.statements[1]
