@@ -127,8 +127,8 @@ def create_purchase_intent(
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
-        # Without a key the steps write one statement each: no BEGIN/COMMIT round trips.
-        # Reads, then one statement that writes: no BEGIN/COMMIT round trips.
+        # Reads, then one statement that writes: sent in autocommit, with no
+        # BEGIN/COMMIT round trips.
         with step(single_write=True):
             product = _product_on_sale(body.product_code)
             _check_club(user_id, product, body)
