@@ -28,9 +28,6 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 
-personal_credit_product = catalog.personal_credit_product
-
-
 def credit_terms(product: ProductView | None) -> d.CreditTerms | None:
     if product is None:
         return None
@@ -54,7 +51,7 @@ def available_credits(user_id: str, credit_code: str) -> int:
 
 
 def personal_terms(owner_id: str, *, count_credits: bool = True) -> d.PersonalTerms:
-    product = personal_credit_product()
+    product = catalog.personal_credit_product()
     terms = credit_terms(product)
     count = available_credits(owner_id, terms.code) if terms and count_credits else 0
     return d.PersonalTerms(
@@ -122,7 +119,7 @@ def personal_paywall(
 ) -> PaymentRequired:
     reason = _paywall_reason(decision)
     ceiling = terms.credit.ceiling if terms.credit else None
-    product = personal_credit_product() if decision.offer_credit else None
+    product = catalog.personal_credit_product() if decision.offer_credit else None
     free_plan = catalog.default_plan()
     requested = _limit_text(wanted.max_participants)
     if decision.reason == d.PUBLISH_REQUIRES_PAYMENT:
