@@ -13,6 +13,9 @@ transaction, another short step. Such a service writes its steps visibly::
     with step():
         attach_payment(tx_id, payment)
 
+A step that is one writing statement can be sent alone in autocommit
+(:func:`write_alone`), which saves its BEGIN and COMMIT round trips.
+
 Everything else only adds, flushes and locks. Work that must only happen once data
 is durable (sending Celery tasks, pub/sub notices) is registered with
 :func:`after_commit`: it runs after a successful COMMIT and is dropped on rollback,
@@ -71,27 +74,35 @@ def read_first(statement: Executable, params: Mapping[str, Any]) -> Row[Any] | N
     """
     if _session_in_transaction():
         return db.session.execute(statement, params).first()
-    if db.session.registry.has():
-        # A session already made decides: one bound to a caller's connection (and
-        # its transaction) reads there.
-        bind = db.session.get_bind()
-        if isinstance(bind, Connection):
-            return bind.execute(statement, params).first()
+    joined = _caller_connection()
+    if joined is not None:
+        return joined.execute(statement, params).first()
     with autocommit_engine().connect() as conn:
         return conn.execute(statement, params).first()
+
+
+def _caller_connection() -> Connection | None:
+    """The connection the session is bound to (its transaction is its caller's, as
+    in the test tier), or None. A session is not made to find out: the factory's
+    bind tells, or else that of a session already made."""
+    bind = db.session.session_factory.kw.get("bind")
+    if bind is None and db.session.registry.has():
+        bind = db.session.get_bind()
+    return bind if isinstance(bind, Connection) else None
 
 
 _AUTOCOMMIT_ENGINE = "billing_autocommit_engine"
 
 
 def autocommit_engine() -> Engine:
-    """The app's pool for single-statement reads: ``db.engine``'s database and
-    options, its connections in autocommit for their whole life.
+    """The app's pool for single statements (:func:`read_first`, :func:`write_alone`):
+    ``db.engine``'s database and options, its connections in autocommit for their
+    whole life.
 
     A pool of its own rather than ``db.engine`` switched to autocommit at each
-    checkout and back at each return: the switching costs a poll three driver
-    calls and SQLAlchemy's bookkeeping every time. It holds as many connections
-    as reads run at once (one per sync worker); made on first use, so after fork.
+    checkout and back at each return: the switching costs three driver calls and
+    SQLAlchemy's bookkeeping every time. It holds as many connections as single
+    statements run at once (one per sync worker); made on first use, so after fork.
     """
     app = flask_app()
     extensions = app.extensions
@@ -108,20 +119,10 @@ def autocommit_engine() -> Engine:
 
 
 @contextmanager
-def step(*, single_write: bool = False) -> Iterator[None]:
-    """One short database transaction: COMMIT on success, ROLLBACK on any error.
-
-    ``single_write``: the step writes with one statement, after plain reads if any.
-    One statement is atomic on its own and READ COMMITTED reads see the same with
-    or without a transaction around them, so the step then runs in autocommit:
-    PostgreSQL commits the statement as it completes, and the two round trips of
-    BEGIN and COMMIT are saved. A session bound to a connection instead of the
-    engine has joined a transaction its caller owns; there the step is ordinary.
-    """
+def step() -> Iterator[None]:
+    """One short database transaction: COMMIT on success, ROLLBACK on any error."""
     outside_transaction()
     try:
-        if single_write and not isinstance(db.session.get_bind(), Connection):
-            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield
         db.session.commit()
     except BaseException:
@@ -130,6 +131,44 @@ def step(*, single_write: bool = False) -> Iterator[None]:
         db.session.info.pop(_HOOKS, None)
         db.session.rollback()
         raise
+
+
+@contextmanager
+def write_alone() -> Iterator[Connection]:
+    """A step that is one writing statement, after plain reads if any, on a
+    connection of :func:`autocommit_engine`: PostgreSQL commits the statement as
+    it completes, with no BEGIN or COMMIT round trip and no ORM session around it.
+
+    One statement is atomic by itself, and READ COMMITTED reads see the same with
+    or without a transaction around them, so nothing is lost by sending it alone.
+    The caller writes with that one statement only; it is committed once it has
+    returned, so what must follow a COMMIT (counting a transition) follows the
+    block. A session bound to a connection has joined a transaction its caller
+    owns (the test tier): the statement runs there instead.
+
+    Reads made through the session meanwhile (a catalog check) open a transaction
+    of their own, which ends here: it holds nothing to keep.
+    """
+    outside_transaction()
+    joined = _caller_connection()
+    if joined is None:
+        try:
+            with autocommit_engine().connect() as conn:
+                yield conn
+        finally:
+            if _session_in_transaction():
+                db.session.rollback()
+        return
+    # The session shares the statement's connection: a transaction its reads opened
+    # is a savepoint around the statement, released (not rolled back) on success.
+    try:
+        yield joined
+    except BaseException:
+        if _session_in_transaction():
+            db.session.rollback()
+        raise
+    if _session_in_transaction():
+        db.session.commit()
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.auth.tokens import issue_token
+from app.db import autocommit_engine
 from app.extensions import db
 from scripts.localservices import (
     Services,
@@ -148,6 +149,7 @@ def make_app(app_config: dict) -> Iterator[Callable[..., Flask]]:
     for application in made:
         with application.app_context():
             db.engine.dispose()
+            autocommit_engine().dispose()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, select, text, upd
 
 from app.auth.services import user_row_insert
 from app.billing.models import IdempotencyRecord
-from app.db import step
+from app.db import step, write_alone
 from app.domain_errors import Conflict, InvalidRequest, Unprocessable
 from app.extensions import db
 
@@ -190,8 +190,8 @@ def claim(
     if new_user is not None:
         stmt = _CLAIM_AND_USER
         params.update(new_user)
-    with step(single_write=True):
-        claimed = db.session.execute(stmt, params).scalar()
+    with write_alone() as conn:
+        claimed = conn.execute(stmt, params).scalar()
     if claimed is not None:
         return None
     with step():

@@ -21,6 +21,7 @@ from typing import Any, cast
 from flask import current_app
 from sqlalchemy import (
     ColumnDefault,
+    Connection,
     Numeric,
     Row,
     Table,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.orm import scoped_session
 
 from app import locking
 from app.auth.services import user_row_insert
@@ -40,10 +42,10 @@ from app.billing.kaspi_client import CreatedPayment, ProviderRejected, ProviderU
 from app.billing.models import Transaction
 from app.billing.provider import PROVIDER_NAME, get_provider
 from app.billing.schemas import PurchaseIntentIn, intent_out
-from app.billing.transitions import Source, TxStatus, creation_recorded, transition
+from app.billing.transitions import Source, TxStatus, creation_committed, transition
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
-from app.db import outside_transaction, step
+from app.db import outside_transaction, step, write_alone
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
 from app.extensions import db
 
@@ -60,7 +62,7 @@ _DEFAULTS = {
 
 # The first step's one statement: the pending row, priced from the catalog rows
 # (billing_policy holds one row, CHECK id = 1), and its first audit entry (see
-# ``creation_recorded``); optionally the caller's user row, made only along with
+# ``creation_committed``); optionally the caller's user row, made only along with
 # the transaction, and the Idempotency-Key record's link to it. Text, not Core:
 # SQLAlchemy compiles an ON CONFLICT insert anew on every execution.
 _PENDING_SQL = """
@@ -127,20 +129,20 @@ def create_purchase_intent(
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
-        # Reads, then one statement that writes: sent in autocommit, with no
-        # BEGIN/COMMIT round trips.
-        with step(single_write=True):
+        # Reads, then the one statement that writes: committed as it returns.
+        with write_alone() as conn:
             product = _product_on_sale(body.product_code)
-            _check_club(user_id, product, body)
-            resumed = _resumable(held.resumed_transaction_id, user_id)
+            _check_club(conn, user_id, product, body)
+            resumed = _resumable(conn, held.resumed_transaction_id, user_id)
             if resumed is not None:
-                # Plain values: the ORM object expires at this step's COMMIT.
-                tx_id, amount = resumed.id, resumed.amount
+                tx_id, amount = resumed
             else:
                 # With a key, the claim made the user row and this binds the key to the row.
                 tx_id, amount = _insert_pending(
-                    user_id, body, new_user=None if claims_key else new_user, slot=held
+                    conn, user_id, body, new_user=None if claims_key else new_user, slot=held
                 )
+        if resumed is None:
+            creation_committed(tx_id, source=Source.API)
 
         outside_transaction()
         try:
@@ -159,9 +161,13 @@ def create_purchase_intent(
                 ) from exc
             raise
 
+        if not claims_key:
+            with write_alone() as conn:
+                stored = _store_link(conn, tx_id, payment)
+            return IntentResult(201, intent_out(stored).model_dump(mode="json"))
         # With a key, the reply is stored too: two writes, an ordinary step.
-        with step(single_write=not claims_key):
-            response = intent_out(_store_link(tx_id, payment)).model_dump(mode="json")
+        with step():
+            response = intent_out(_store_link(db.session, tx_id, payment)).model_dump(mode="json")
             held.complete(201, response)
     return IntentResult(201, response)
 
@@ -182,13 +188,38 @@ _STORE_LINK = (
             else_=TRANSACTIONS.c.next_poll_at,
         ),
     )
-    .returning(*TRANSACTIONS.columns)
+    # What ``intent_out`` shows, not the whole row.
+    .returning(
+        *(
+            TRANSACTIONS.c[name]
+            for name in (
+                "id",
+                "status",
+                "product_code",
+                "quantity",
+                "amount",
+                "currency",
+                "club_id",
+                "created_at",
+                "expires_at",
+                "provider",
+                "provider_payment_id",
+                "payment_url",
+                "poll_interval_s",
+                "provider_expires_at",
+            )
+        )
+    )
 )
 
 
-def _store_link(transaction_id: uuid.UUID, payment: CreatedPayment) -> Row[Any]:
+def _store_link(
+    executor: Connection | scoped_session[Any],
+    transaction_id: uuid.UUID,
+    payment: CreatedPayment,
+) -> Row[Any]:
     delay = timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
-    return db.session.execute(
+    return executor.execute(
         _STORE_LINK,
         {
             "tx_id": transaction_id,
@@ -201,14 +232,20 @@ def _store_link(transaction_id: uuid.UUID, payment: CreatedPayment) -> Row[Any]:
     ).one()
 
 
-def _resumable(transaction_id: uuid.UUID | None, user_id: str) -> Transaction | None:
-    """The crashed first request's transaction, if it can still be paid."""
+def _resumable(
+    conn: Connection, transaction_id: uuid.UUID | None, user_id: str
+) -> tuple[uuid.UUID, Decimal] | None:
+    """The crashed first request's transaction (its id and amount), if it can still be paid."""
     if transaction_id is None:
         return None
-    tx = db.session.get(Transaction, transaction_id)
-    if tx is None or tx.user_id != user_id or tx.status != TxStatus.PENDING:
-        return None
-    return tx
+    row = conn.execute(
+        select(Transaction.amount).where(
+            Transaction.id == transaction_id,
+            Transaction.user_id == user_id,
+            Transaction.status == TxStatus.PENDING,
+        )
+    ).first()
+    return None if row is None else (transaction_id, row.amount)
 
 
 def _product_on_sale(code: str) -> ProductView:
@@ -234,7 +271,9 @@ def _purchasable_product(code: str) -> ProductView:
     return product
 
 
-def _check_club(user_id: str, product: ProductView, body: PurchaseIntentIn) -> None:
+def _check_club(
+    conn: Connection, user_id: str, product: ProductView, body: PurchaseIntentIn
+) -> None:
     if product.type != "plan":
         if body.club_id is not None:
             raise invalid_field("club_id", "only club plans are bought for a club")
@@ -243,12 +282,13 @@ def _check_club(user_id: str, product: ProductView, body: PurchaseIntentIn) -> N
         raise invalid_field("club_id", "required for club plans")
     if body.quantity != 1:
         raise invalid_field("quantity", "club plans are bought one period at a time")
-    role = db.session.scalar(
-        select(ClubMember.role).where(
-            ClubMember.club_id == body.club_id, ClubMember.user_id == user_id
-        )
+    # The club's row too: a membership row outliving its club must not sell a plan.
+    role = conn.scalar(
+        select(ClubMember.role)
+        .join(Club, Club.id == ClubMember.club_id)
+        .where(ClubMember.club_id == body.club_id, ClubMember.user_id == user_id)
     )
-    if role is None or db.session.get(Club, body.club_id) is None:
+    if role is None:
         # Non-members learn nothing about whether the club exists.
         raise NotFound("CLUB_NOT_FOUND", "Club not found")
     if role != "owner":
@@ -256,6 +296,7 @@ def _check_club(user_id: str, product: ProductView, body: PurchaseIntentIn) -> N
 
 
 def _insert_pending(
+    conn: Connection,
     user_id: str,
     body: PurchaseIntentIn,
     *,
@@ -292,12 +333,11 @@ def _insert_pending(
     if slot.key is not None:
         params["slot_key"] = slot.key
     stmt = _pending_statement(new_user is not None, slot.key is not None)
-    row = db.session.execute(stmt, params).first()
+    row = conn.execute(stmt, params).first()
     if row is None:
         _purchasable_product(body.product_code)
         get_policy()
-        row = db.session.execute(stmt, params).one()
-    creation_recorded(tx_id, source=Source.API)
+        row = conn.execute(stmt, params).one()
     return tx_id, row.amount
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Update, update
 
 from app.billing.models import Credit, Transaction, TransactionEvent
 from app.extensions import db
-from app.observability.transitions import Seen, note_written
+from app.observability.transitions import Seen, count_committed
 from app.push.notify import announce_after_commit
 from app.state_machine import IllegalTransition, TransitionTable
 
@@ -143,13 +143,11 @@ def transition(
     announce_after_commit(tx.id)
 
 
-def creation_recorded(transaction_id: uuid.UUID, *, source: Source | str) -> None:
-    """The first audit entry of a transaction written by a Core statement (an INSERT
-    into transaction_events beside the one into transactions, to_status pending):
-    metrics and the log count it at COMMIT like a transition."""
-    note_written(
-        db.session(), Seen(str(transaction_id), None, TxStatus.PENDING, Source(source), None)
-    )
+def creation_committed(transaction_id: uuid.UUID, *, source: Source | str) -> None:
+    """The first audit entry of a transaction, written and committed by a statement
+    sent alone (an INSERT into transaction_events beside the one into transactions,
+    to_status pending): metrics and the log count it as they count a transition."""
+    count_committed([Seen(str(transaction_id), None, TxStatus.PENDING, Source(source), None)])
 
 
 def move_credit(credit: Credit, target: CreditStatus, *, now: datetime) -> None:

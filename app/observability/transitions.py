@@ -81,7 +81,12 @@ def note_written(session: Session, seen: Seen) -> None:
 
 
 def _count_committed(session: Session) -> None:
-    seen: list[Seen] = session.info.pop(_PENDING, [])
+    count_committed(session.info.pop(_PENDING, []))
+
+
+def count_committed(seen: list[Seen]) -> None:
+    """Count and log transitions that are committed: the session's, at its COMMIT, or
+    one a statement sent alone in autocommit wrote (``app.db.write_alone``)."""
     created_here = []
     for item in seen:
         try:

@@ -7,7 +7,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.db import TransactionAlreadyOpen, after_commit, edge, outside_transaction, step
+from app.db import (
+    TransactionAlreadyOpen,
+    after_commit,
+    autocommit_engine,
+    edge,
+    outside_transaction,
+    step,
+    write_alone,
+)
 from app.extensions import db
 
 pytestmark = pytest.mark.db
@@ -140,42 +148,56 @@ def test_a_multi_step_task_runs_its_own_steps(app, db_session):
     assert db_session.get(User, user_id).name == "named"
 
 
-def test_a_single_write_step_commits_its_statement_as_it_runs(make_app):
+def test_write_alone_commits_its_statement_as_it_runs(make_app):
     # An app of its own, on the engine: the test tier's shared session is bound to a
-    # connection whose transaction the test owns, and there a step is always ordinary.
+    # connection whose transaction the test owns, and there the statement runs in it.
     app = make_app()
-    user_id, other_id = f"u-{uuid.uuid4()}", f"u-{uuid.uuid4()}"
-    ran = []
+    user_id = f"u-{uuid.uuid4()}"
     with app.app_context():
         try:
-            with step(single_write=True):
-                after_commit(lambda: ran.append("sent"))
-                db.session.execute(insert(User).values(id=user_id))
-                # No BEGIN around it: another connection sees the row before the step ends.
+            with write_alone() as conn:
+                conn.execute(insert(User).values(id=user_id))
+                # No BEGIN around it: another connection sees the row before the block ends.
                 with db.engine.connect() as other:
                     assert other.scalar(select(User.id).where(User.id == user_id)) == user_id
-                assert ran == []
-            assert ran == ["sent"]
-            # The pooled connection is transactional again: a failing step undoes all of it.
-            with pytest.raises(RuntimeError, match="boom"), step():  # noqa: PT012
-                db.session.execute(insert(User).values(id=other_id))
-                db.session.execute(delete(User).where(User.id == user_id))
-                raise RuntimeError("boom")
-            with db.engine.connect() as other:
-                left = set(other.scalars(select(User.id).where(User.id.in_([user_id, other_id]))))
-            assert left == {user_id}
+            # Its connection went back to the single statements' pool, not the session's.
+            assert autocommit_engine().pool.checkedin() == 1
         finally:
             with step():
-                db.session.execute(delete(User).where(User.id.in_([user_id, other_id])))
+                db.session.execute(delete(User).where(User.id == user_id))
 
 
-def test_a_failing_single_write_step_drops_its_hooks(make_app):
+def test_write_alone_ends_the_reads_made_through_the_session(make_app):
+    """A catalog check read through the session beside the statement leaves no
+    transaction open, so the provider call after the block may run."""
     app = make_app()
-    ran = []
+    user_id = f"u-{uuid.uuid4()}"
     with app.app_context():
-        with pytest.raises(IntegrityError), step(single_write=True):  # noqa: PT012
-            after_commit(lambda: ran.append("sent"))
-            db.session.execute(insert(User).values(id=None))
-        with step():
-            db.session.execute(select(1))
-    assert ran == []
+        try:
+            with write_alone() as conn:
+                db.session.execute(select(1))  # a read through the session
+                conn.execute(insert(User).values(id=user_id))
+            outside_transaction()  # raises if the read's transaction were still open
+            assert db.session.get(User, user_id) is not None
+        finally:
+            db.session.rollback()
+            with step():
+                db.session.execute(delete(User).where(User.id == user_id))
+
+
+def test_a_failing_write_alone_raises_and_writes_nothing(make_app):
+    app = make_app()
+    with app.app_context():
+        with pytest.raises(IntegrityError), write_alone() as conn:
+            conn.execute(insert(User).values(id=None))
+        outside_transaction()
+
+
+def test_write_alone_joins_the_callers_transaction(app, db_session):
+    """The test tier's session is bound to a connection in a transaction the test
+    owns: the statement runs there, and is rolled back with it."""
+    user_id = f"u-{uuid.uuid4()}"
+    with write_alone() as conn:
+        assert conn is db_session.get_bind()
+        conn.execute(insert(User).values(id=user_id))
+    assert db_session.get(User, user_id) is not None

@@ -15,7 +15,7 @@ from tests.support.statements import recording
 pytestmark = pytest.mark.db
 
 
-def test_purchase_intent_is_two_steps_with_no_reload(client, db_session):
+def test_purchase_intent_is_two_statements_with_no_reload(client, db_session):
     client.get("/api/billing/products")  # nothing to do with the count: warms imports
     with recording() as sql:
         response = client.post(
@@ -27,9 +27,10 @@ def test_purchase_intent_is_two_steps_with_no_reload(client, db_session):
     assert response.get_json()["payment"]["payment_url"]
     verbs = sql.verbs()
     # Step 1: one statement writes the pending row priced from the catalog rows, its
-    # audit entry and the user row. Step 2: one UPDATE ... RETURNING. Nothing reads
-    # the transaction back.
-    assert sql.releases == 2, sql.savepoints
+    # audit entry and the user row. Step 2: one UPDATE ... RETURNING. Each is sent
+    # alone (write_alone): no session transaction (in this tier, a savepoint) around
+    # either. Nothing reads the transaction back.
+    assert sql.releases == 0, sql.savepoints
     assert verbs.count("UPDATE") == 1 and "RETURNING" in sql.statements[verbs.index("UPDATE")]
     assert not any(s.startswith("SELECT") and "FROM transactions" in s for s in sql.statements), (
         sql.statements
@@ -101,9 +102,10 @@ def test_purchase_intent_with_a_key_is_four_statements(client, db_session):
             headers={**auth("lean-keyed-buyer"), "Idempotency-Key": "lean-1"},
         )
     assert response.status_code == 201, response.get_json()
-    # The claim (with the user row); the pending row, its audit entry and the key's
-    # link to it; the payment link and the stored reply.
-    assert sql.releases == 3, sql.savepoints
+    # The claim (with the user row) and the pending row, its audit entry and the key's
+    # link to it, each one statement sent alone; the payment link and the stored
+    # reply, two statements in one step (in this tier, a savepoint).
+    assert sql.releases == 1, sql.savepoints
     assert sql.verbs() == ["WITH", "WITH", "UPDATE", "UPDATE"], [s[:70] for s in sql.statements]
     assert all(f"INSERT INTO {t}" in sql.statements[0] for t in ("users", "idempotency_records"))
     assert "UPDATE idempotency_records" in sql.statements[1]
