@@ -12,13 +12,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Required, TypedDict, Unpack
+from typing import Protocol, Required, TypedDict, Unpack
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from app import locking
 from app.billing.models import Transaction
 from app.billing.transitions import (
+    TRANSACTIONS,
     CreditStatus,
     IllegalTransition,
     Source,
@@ -29,6 +30,8 @@ from app.catalog.services import sold_product
 from app.clubs import subscriptions
 from app.domain_errors import NotFound
 from app.extensions import db
+from app.observability.transitions import Seen, count_committed
+from app.push.notify import publish
 
 log = logging.getLogger(__name__)
 
@@ -147,3 +150,107 @@ def _insert_credit_grants(tx: Transaction, credit_code: str, now: datetime) -> i
         "created_at": now,
     }
     return len(db.session.execute(_INSERT_GRANTS, params).all())
+
+
+class PaidTerms(Protocol):
+    """What settling a paid credit purchase in one statement needs of its row: the
+    values the intent wrote, which never change afterwards."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+# A paid credit purchase settled by one statement: the conditional UPDATE is the
+# row lock and the status machine's from-state (pending) at once, and the audit
+# entry and the grants are written only if it changed the row. Text, for the
+# reason _INSERT_GRANTS is. Lock order holds: the transaction row first, then new
+# rows in transaction_events and billing_credits.
+_COMPLETE_CREDIT_PURCHASE = text(
+    """
+    WITH settled AS (
+        UPDATE transactions
+        SET status = :completed, settled_at = :now, updated_at = :now, next_poll_at = NULL,
+            provider_transaction_id = COALESCE(:provider_transaction_id, provider_transaction_id)
+        WHERE id = :id AND status = :pending
+        RETURNING id, user_id
+    ),
+    audited AS (
+        INSERT INTO transaction_events
+            (transaction_id, from_status, to_status, source, provider_status,
+             amount, provider_amount, created_at)
+        SELECT id, :pending, :completed, :source, :provider_status,
+               :amount, :provider_amount, :now
+        FROM settled
+    ),
+    granted AS (
+        INSERT INTO billing_credits
+            (id, user_id, credit_code, source_transaction_id, sequence, status, created_at)
+        SELECT unit.id, settled.user_id, :credit_code, settled.id, unit.sequence,
+               :available, :now
+        FROM settled,
+             unnest(CAST(:ids AS uuid[]), CAST(:sequences AS integer[])) AS unit(id, sequence)
+        ON CONFLICT ON CONSTRAINT uq_billing_credits_grant DO NOTHING
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM settled) AS settled, (SELECT count(*) FROM granted) AS granted
+    """
+)
+
+
+def complete_credit_purchase(
+    conn: Connection,
+    terms: PaidTerms,
+    credit_code: str,
+    *,
+    source: Source | str,
+    provider_status: str | None,
+    provider_transaction_id: str | None,
+    provider_amount: Decimal | None,
+    now: datetime,
+) -> SettleResult:
+    """Complete a pending credit purchase and grant its credits with one statement on
+    ``conn``, whose caller sends it alone (``app.db.write_alone``) and, once it
+    has returned, counts the transition (:func:`completion_committed`).
+
+    The provider's answer was verified against ``terms`` beforehand (they cannot
+    change). A row that is no longer pending is left alone and answers
+    ``changed=False``: the locked path (:func:`settle_locked`) decides what that
+    means. The same rows as :func:`settle_locked` with completed are written.
+    """
+    TRANSACTIONS.check(TxStatus.PENDING, TxStatus.COMPLETED)
+    sequences = list(range(1, terms.quantity + 1))
+    row = conn.execute(
+        _COMPLETE_CREDIT_PURCHASE,
+        {
+            "id": terms.id,
+            "pending": TxStatus.PENDING.value,
+            "completed": TxStatus.COMPLETED.value,
+            "now": now,
+            "provider_transaction_id": provider_transaction_id or None,
+            "source": Source(source).value,
+            "provider_status": provider_status,
+            "amount": terms.amount,
+            "provider_amount": provider_amount,
+            "credit_code": credit_code,
+            "available": CreditStatus.AVAILABLE.value,
+            "ids": [uuid.uuid4() for _ in sequences],
+            "sequences": sequences,
+        },
+    ).one()
+    return SettleResult(None, bool(row.settled), int(row.granted))
+
+
+def completion_committed(terms: PaidTerms, *, source: Source | str, now: datetime) -> None:
+    """After :func:`complete_credit_purchase` committed a completion: count and log the
+    transition as the flush hook counts an ORM one, and tell the status streams."""
+    since = (now - terms.created_at).total_seconds()
+    count_committed(
+        [Seen(str(terms.id), TxStatus.PENDING, TxStatus.COMPLETED, Source(source), since)]
+    )
+    publish(terms.id)

@@ -10,6 +10,9 @@ an ERROR logged with the transaction id, and an operator decides.
 from __future__ import annotations
 
 import logging
+import uuid
+from decimal import Decimal
+from typing import Protocol
 
 from app.billing.kaspi_client import PaymentStatus
 from app.billing.models import Transaction
@@ -21,7 +24,20 @@ log = logging.getLogger(__name__)
 PROVIDER_CURRENCY = "KZT"
 
 
-def mismatch(tx: Transaction, answer: PaymentStatus) -> str | None:
+class Terms(Protocol):
+    """What an answer is checked against: set when the intent was made, never changed."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def provider_payment_id(self) -> str | None: ...
+
+
+def mismatch(tx: Terms, answer: PaymentStatus) -> str | None:
     """Why ``answer`` may not settle ``tx`` (a readable reason), or None when it may."""
     reasons = []
     if answer.amount is None:

@@ -6,12 +6,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
-from app.billing import batch_check
+from app.billing import batch_check, settlement
 from app.billing.models import Credit, Transaction, TransactionEvent
+from app.billing.transitions import Source, TxStatus
+from app.catalog import services as catalog_services
 from app.db import step
 from tests.support import purchases
+from tests.support.statements import recording
 from tests.support.stub_server import confirm_payment, fail_payment
 
 pytestmark = pytest.mark.db
@@ -97,3 +101,110 @@ def test_claims_are_split_into_batches_of_the_configured_size(client, db_session
 
 def test_an_unknown_id_in_a_batch_is_counted_not_fatal(client, db_session):
     assert batch_check.check_batch([uuid.uuid4()]) == {"not_found": 1}
+
+
+def completions_counted() -> float:
+    labels = {"from_status": "pending", "to_status": "completed", "source": "worker"}
+    return REGISTRY.get_sample_value("billing_transaction_transitions_total", labels) or 0.0
+
+
+def test_a_paid_credit_purchase_settles_in_one_statement(client, db_session, kaspi_stub):
+    tx_id, payment_id = purchases.intent(client, "batch-buyer", quantity=3)
+    confirm_payment(kaspi_stub, payment_id)
+    make_due(db_session, [tx_id])
+    with step():
+        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+    counted = completions_counted()
+
+    with recording() as sql:
+        assert batch_check.check_batch(batch) == {"completed": 1}
+
+    # The batch's read, then one statement: no row lock of its own, no ORM flush.
+    writes = [s for s in sql.statements if not s.startswith("SELECT")]
+    assert len(writes) == 1, writes
+    assert all(f"INSERT INTO {t}" in writes[0] for t in ("transaction_events", "billing_credits"))
+    assert not any("FOR UPDATE" in s for s in sql.statements)
+    db_session.expire_all()
+    tx = db_session.get(Transaction, tx_id)
+    assert tx.status == "completed" and tx.settled_at is not None and tx.next_poll_at is None
+    credits = db_session.scalars(
+        select(Credit.sequence).where(Credit.source_transaction_id == tx_id)
+    ).all()
+    assert sorted(credits) == [1, 2, 3]
+    (event,) = db_session.scalars(
+        select(TransactionEvent).where(
+            TransactionEvent.transaction_id == tx_id, TransactionEvent.to_status == "completed"
+        )
+    ).all()
+    assert (event.from_status, event.source, event.provider_status) == (
+        "pending",
+        "worker",
+        "Processed",
+    )
+    assert event.amount == event.provider_amount == tx.amount
+    assert completions_counted() == counted + 1
+
+
+def test_a_row_closed_after_the_batch_read_it_is_not_settled_by_the_statement(
+    client, db_session, kaspi_stub, monkeypatch
+):
+    """The buyer's cancel commits between the batch's read and its settle: the
+    statement's UPDATE finds no pending row, changes nothing, and the locked path
+    reports the paid-but-closed conflict for the late-payment sweep."""
+    tx_id, payment_id = purchases.intent(client, "batch-buyer", quantity=2)
+    confirm_payment(kaspi_stub, payment_id)
+    make_due(db_session, [tx_id])
+    with step():
+        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+
+    ask_all = batch_check._ask_all
+
+    def answers_then_a_cancel(payment_ids):
+        answers = ask_all(payment_ids)
+        with step():  # the competing write, at exactly this point
+            settlement.settle(tx_id, TxStatus.CANCELED, source=Source.API)
+        return answers
+
+    monkeypatch.setattr(batch_check, "_ask_all", answers_then_a_cancel)
+    counted = completions_counted()
+    assert batch_check.check_batch(batch) == {"conflict": 1}
+    db_session.expire_all()
+    assert db_session.get(Transaction, tx_id).status == "canceled"
+    granted = db_session.scalar(
+        select(func.count()).select_from(Credit).where(Credit.source_transaction_id == tx_id)
+    )
+    assert granted == 0
+    assert completions_counted() == counted
+
+
+def test_a_paid_answer_for_another_amount_is_held_for_review_by_a_batch(
+    client, db_session, kaspi_stub
+):
+    tx_id, payment_id = purchases.intent(client, "batch-buyer", quantity=1)
+    confirm_payment(kaspi_stub, payment_id, amount="1.00")
+    make_due(db_session, [tx_id])
+    with step():
+        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+    assert batch_check.check_batch(batch) == {"needs_review": 1}
+    db_session.expire_all()
+    assert db_session.get(Transaction, tx_id).status == "needs_review"
+    granted = db_session.scalar(
+        select(func.count()).select_from(Credit).where(Credit.source_transaction_id == tx_id)
+    )
+    assert granted == 0
+
+
+def test_a_worker_with_a_cold_catalog_cache_settles_a_batch(
+    client, db_session, kaspi_stub, monkeypatch
+):
+    """A fresh worker process reads the catalog on its first settle, beside the
+    statement: that read must not be left open across the rest of the batch."""
+    first, second = intent(client), intent(client)
+    for _, payment_id in (first, second):
+        confirm_payment(kaspi_stub, payment_id)
+    make_due(db_session, [first[0], second[0]])
+    with step():
+        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+    monkeypatch.setattr(catalog_services, "_cache", {})
+    assert batch_check.check_batch(batch) == {"completed": 2}
+    assert catalog_services._cache  # the first settle loaded the snapshot
