@@ -202,7 +202,7 @@ def edge(*, multi_step: bool = False, read_only: bool = False) -> Iterator[None]
     try:
         yield
     finally:
-        if db.session().in_transaction():
+        if _session_in_transaction():
             # Work outside any step (a read after the last COMMIT): never committed.
             db.session.info.pop(_HOOKS, None)
             db.session.rollback()

@@ -5,6 +5,8 @@ so watching those rows is watching every transition, whoever made it, without
 touching the status machine. New rows are noted at flush time in
 ``session.info``; after COMMIT they are counted, timed and logged, and on a
 rollback they are forgotten — a refused or rolled-back change is never counted.
+A transition written by one statement sent alone (the intent's creation, a paid
+settle) is counted by its caller once the statement has returned: committed.
 
 A creation (from nothing to pending) made inside an HTTP request also records
 which request made it (in Redis, for the pending period, written off the
@@ -72,12 +74,6 @@ def _note_new_events(session: Session, _flush_context: object, _instances: objec
         session.info.setdefault(_PENDING, []).append(
             Seen(str(obj.transaction_id), obj.from_status, obj.to_status, obj.source, since)
         )
-
-
-def note_written(session: Session, seen: Seen) -> None:
-    """A transition written by a Core statement (no ``TransactionEvent`` object for the
-    flush hook to see): counted and logged at COMMIT like the others, or forgotten."""
-    session.info.setdefault(_PENDING, []).append(seen)
 
 
 def _count_committed(session: Session) -> None:
