@@ -9,8 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 
 from app import locking
 from app.catalog import services as catalog
@@ -55,6 +54,19 @@ def status_at(sub: ClubSubscription, now: datetime) -> SubStatus:
     return SubStatus(sub.status)
 
 
+# Text: SQLAlchemy compiles the PostgreSQL dialect's INSERT ... ON CONFLICT anew on
+# every execution (it is never cached), which costs more than the round trip.
+_INSERT_GRANT = text(
+    """
+    INSERT INTO subscription_grants
+        (id, source_transaction_id, club_id, plan_id, period_start, period_end)
+    VALUES (:id, :source_transaction_id, :club_id, :plan_id, :period_start, :period_end)
+    ON CONFLICT (source_transaction_id) DO NOTHING
+    RETURNING id
+    """
+)
+
+
 def grant_period(
     club_id: uuid.UUID, plan_id: str, source_transaction_id: uuid.UUID, now: datetime
 ) -> bool:
@@ -76,17 +88,15 @@ def grant_period(
         start = now
     end = start + period
     inserted = db.session.execute(
-        insert(SubscriptionGrant)
-        .values(
-            id=uuid.uuid4(),
-            source_transaction_id=source_transaction_id,
-            club_id=club_id,
-            plan_id=plan_id,
-            period_start=start,
-            period_end=end,
-        )
-        .on_conflict_do_nothing(index_elements=[SubscriptionGrant.source_transaction_id])
-        .returning(SubscriptionGrant.id)
+        _INSERT_GRANT,
+        {
+            "id": uuid.uuid4(),
+            "source_transaction_id": source_transaction_id,
+            "club_id": club_id,
+            "plan_id": plan_id,
+            "period_start": start,
+            "period_end": end,
+        },
     ).scalar()
     if inserted is None:
         return False
