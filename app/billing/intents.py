@@ -41,7 +41,7 @@ from app.billing import idempotency
 from app.billing.kaspi_client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.models import Transaction
 from app.billing.provider import PROVIDER_NAME, get_provider
-from app.billing.schemas import PurchaseIntentIn, intent_out
+from app.billing.schemas import INTENT_COLUMNS, PurchaseIntentIn, intent_out
 from app.billing.transitions import Source, TxStatus, creation_committed, transition
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
@@ -189,27 +189,7 @@ _STORE_LINK = (
         ),
     )
     # What ``intent_out`` shows, not the whole row.
-    .returning(
-        *(
-            TRANSACTIONS.c[name]
-            for name in (
-                "id",
-                "status",
-                "product_code",
-                "quantity",
-                "amount",
-                "currency",
-                "club_id",
-                "created_at",
-                "expires_at",
-                "provider",
-                "provider_payment_id",
-                "payment_url",
-                "poll_interval_s",
-                "provider_expires_at",
-            )
-        )
-    )
+    .returning(*(TRANSACTIONS.c[name] for name in INTENT_COLUMNS))
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from app.billing.models import Credit, Transaction
+from app.billing.schemas import STATUS_COLUMNS
 from app.db import read_first
 from app.domain_errors import NotFound
 from app.extensions import db
@@ -19,30 +20,11 @@ def transaction_not_found() -> NotFound:
 
 
 # Built once: the status poll is the hottest read. Core columns, not an ORM entity:
-# a poll needs plain values, not an object in the identity map. Only the columns
-# the status body shows (schemas.status_out): the driver describes and converts
-# each column of every row, and the poll's sweep-bookkeeping columns are not shown.
+# a poll needs plain values, not an object in the identity map; and only the
+# columns the status body shows (schemas.STATUS_COLUMNS), not the poll's
+# sweep-bookkeeping ones.
 _TRANSACTIONS = Transaction.__table__
-_STATUS_COLUMNS = (
-    "id",
-    "status",
-    "product_code",
-    "quantity",
-    "amount",
-    "currency",
-    "club_id",
-    "created_at",
-    "updated_at",
-    "settled_at",
-    "expires_at",
-    "poll_interval_s",
-    "refunded_amount",
-    "provider",
-    "provider_payment_id",
-    "payment_url",
-    "provider_expires_at",
-)
-_OWN_TRANSACTION = select(*(_TRANSACTIONS.c[name] for name in _STATUS_COLUMNS)).where(
+_OWN_TRANSACTION = select(*(_TRANSACTIONS.c[name] for name in STATUS_COLUMNS)).where(
     _TRANSACTIONS.c.id == bindparam("transaction_id"),
     _TRANSACTIONS.c.user_id == bindparam("user_id"),
 )
