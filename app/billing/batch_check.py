@@ -8,15 +8,19 @@ them out as batches of ids. A batch task (``check_batch``):
 2. outside any transaction, asks Kaspi about all its payments at once
    (``KASPI_CONCURRENCY`` calls in flight over the provider client's pooled
    keep-alive connections);
-3. applies each answer on its own. The common case, a paid credit purchase
-   whose answer matches its terms (read in step 1; they never change), is one
-   statement sent alone (``settlement.complete_credit_purchase``): a conditional
-   UPDATE from pending, the audit entry and the grants, committed as it returns.
-   Anything else takes a short step through ``reconcile.apply_provider_status``:
-   the row lock, the status machine, the grant and the audit entry, exactly as a
-   single check does. A row still pending is rescheduled from the moment Kaspi
-   was asked: never sooner than the payment's ``poll_interval_s`` (Kaspi's
-   StatusPollingInterval), the floor between two checks of one payment.
+3. applies each answer on its own. The common answers are one statement sent
+   alone each (``_apply_alone``), committed as it returns:
+   - a payment still open (or Kaspi silent): a conditional UPDATE that
+     reschedules the check, from the moment Kaspi was asked and never sooner
+     than the payment's ``poll_interval_s`` (Kaspi's StatusPollingInterval, the
+     floor between two checks of one payment);
+   - a paid credit purchase whose answer matches its terms (read in step 1;
+     they never change): ``settlement.complete_credit_purchase``, a conditional
+     UPDATE from pending, the audit entry and the grants.
+   Anything else (a decline, an expiry, a mismatch for review, a club plan)
+   takes a short step through ``reconcile.apply_provider_status``: the row
+   lock, the status machine, the grant and the audit entry, exactly as a single
+   check does.
 
 Step 3 runs on the task's own thread, one transaction after another. Settling
 in several threads of one process was measured slower (benchmarks/, the
@@ -43,9 +47,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Connection, CursorResult, select, update
+from sqlalchemy.orm import scoped_session
 
 from app import locking
 from app.billing import reconcile, settlement, verify
@@ -79,6 +85,9 @@ class Due:
     amount: Decimal
     currency: str
     created_at: datetime
+    # Whether a still-open payment can no longer be paid (reconcile.provider_link_closed).
+    expires_at: datetime
+    provider_expires_at: datetime | None
 
 
 _DUE_FIELDS = tuple(Due.__dataclass_fields__)
@@ -143,8 +152,9 @@ def _apply(
 ) -> str:
     try:
         with transaction_context(item.id, origins):
-            if isinstance(answer, PaymentStatus) and _settle_paid_alone(item, answer, source):
-                return "completed"
+            alone = _apply_alone(item, answer, asked_at, source)
+            if alone is not None:
+                return alone
             with step():
                 if isinstance(answer, Exception):
                     outcome = "unavailable"
@@ -153,12 +163,35 @@ def _apply(
                         item.id, answer, asked_at=asked_at, source=source
                     )
                 if outcome in ("waiting", "unavailable"):
-                    _reschedule(item, asked_at)
+                    _reschedule(db.session, item, asked_at)
                 return outcome
     except Exception:
         # One bad row must not stop the batch; its lease brings it back.
         log.exception("applying Kaspi's answer for transaction %s failed", item.id)
         return "error"
+
+
+def _apply_alone(
+    item: Due, answer: PaymentStatus | Exception, asked_at: datetime, source: Source
+) -> str | None:
+    """The common answers, each as one statement sent alone; None for the rest.
+
+    Kaspi's silence and a payment still open (the usual answer, until the buyer
+    pays) only reschedule the check; a paid credit purchase that matches its terms
+    settles. A decline, an expiry, a mismatch for review or a club plan answers
+    None: the locked path decides it.
+    """
+    if isinstance(answer, Exception):
+        _reschedule_alone(item, asked_at)
+        return "unavailable"
+    if answer.state == "processed":
+        return "completed" if _settle_paid_alone(item, answer, source) else None
+    if answer.state == "error":
+        return None
+    provider_expires_at = answer.expires_at or item.provider_expires_at
+    if reconcile.provider_link_closed(provider_expires_at, item.expires_at, asked_at):
+        return None
+    return "waiting" if _reschedule_alone(item, asked_at, answer.expires_at) else "not_pending"
 
 
 def _settle_paid_alone(item: Due, answer: PaymentStatus, source: Source) -> bool:
@@ -190,17 +223,34 @@ def _settle_paid_alone(item: Due, answer: PaymentStatus, source: Source) -> bool
     return result.changed
 
 
-def _reschedule(item: Due, asked_at: datetime) -> None:
-    """Next check: the backoff, but never sooner than Kaspi's polling interval."""
+def _reschedule(
+    executor: Connection | scoped_session[Any],
+    item: Due,
+    asked_at: datetime,
+    provider_expires_at: datetime | None = None,
+) -> bool:
+    """Next check: the backoff, but never sooner than Kaspi's polling interval; and
+    Kaspi's ExpireDate when it moved it. Answers whether the row was still pending."""
     delay = max(
         reconcile.next_poll_delay(item.poll_attempts), timedelta(seconds=item.poll_interval_s)
     )
-    db.session.execute(
+    values: dict[str, Any] = {"next_poll_at": asked_at + delay}
+    if provider_expires_at is not None:
+        values["provider_expires_at"] = provider_expires_at
+    result = executor.execute(
         update(Transaction)
         .where(Transaction.id == item.id, Transaction.status == TxStatus.PENDING)
-        .values(next_poll_at=asked_at + delay)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
+    return bool(cast(CursorResult[Any], result).rowcount)
+
+
+def _reschedule_alone(
+    item: Due, asked_at: datetime, provider_expires_at: datetime | None = None
+) -> bool:
+    with write_alone() as conn:
+        return _reschedule(conn, item, asked_at, provider_expires_at)
 
 
 def _ask(provider: PaymentProvider, payment_id: str) -> PaymentStatus | Exception:

@@ -16,7 +16,13 @@ from app.catalog import services as catalog_services
 from app.db import step
 from tests.support import purchases
 from tests.support.statements import recording
-from tests.support.stub_server import confirm_payment, fail_payment
+from tests.support.stub_server import (
+    confirm_payment,
+    expire_payment,
+    fail_payment,
+    reset_faults,
+    set_faults,
+)
 
 pytestmark = pytest.mark.db
 
@@ -208,3 +214,57 @@ def test_a_worker_with_a_cold_catalog_cache_settles_a_batch(
     monkeypatch.setattr(catalog_services, "_cache", {})
     assert batch_check.check_batch(batch) == {"completed": 2}
     assert catalog_services._cache  # the first settle loaded the snapshot
+
+
+def test_a_payment_still_open_is_rescheduled_by_one_statement(client, db_session, kaspi_stub):
+    """The usual answer until the buyer pays: one UPDATE, no row lock, no audit entry."""
+    tx_id, _ = intent(client)
+    make_due(db_session, [tx_id])
+    with step():
+        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+    before = datetime.now(UTC)
+    with recording() as sql:
+        assert batch_check.check_batch(batch) == {"waiting": 1}
+    writes = [s for s in sql.statements if not s.startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith("UPDATE transactions"), writes
+    assert not any("FOR UPDATE" in s for s in sql.statements)
+    db_session.expire_all()
+    tx = db_session.get(Transaction, tx_id)
+    assert tx.status == "pending"
+    assert tx.next_poll_at >= before + timedelta(seconds=tx.poll_interval_s)
+    events = db_session.scalar(
+        select(func.count())
+        .select_from(TransactionEvent)
+        .where(TransactionEvent.transaction_id == tx_id)
+    )
+    assert events == 1  # its creation only
+
+
+def test_kaspi_silent_reschedules_the_batch_by_one_statement_each(client, db_session, kaspi_stub):
+    ids = [intent(client)[0] for _ in range(2)]
+    make_due(db_session, ids)
+    with step():
+        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+    set_faults(kaspi_stub, error_rate=1.0)
+    try:
+        with recording() as sql:
+            assert batch_check.check_batch(batch) == {"unavailable": 2}
+    finally:
+        reset_faults(kaspi_stub)
+    writes = [s for s in sql.statements if not s.startswith("SELECT")]
+    assert len(writes) == 2 and all(s.startswith("UPDATE transactions") for s in writes)
+    db_session.expire_all()
+    assert all(db_session.get(Transaction, tx_id).next_poll_at > datetime.now(UTC) for tx_id in ids)
+
+
+def test_a_payment_kaspi_closed_expires_through_the_locked_path(client, db_session, kaspi_stub):
+    """Kaspi moved the ExpireDate to now: the batch's stored expiry says open, the
+    answer says closed, so the locked path expires the transaction."""
+    tx_id, payment_id = intent(client)
+    expire_payment(kaspi_stub, payment_id)
+    make_due(db_session, [tx_id])
+    with step():
+        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+    assert batch_check.check_batch(batch) == {"expired": 1}
+    db_session.expire_all()
+    assert db_session.get(Transaction, tx_id).status == "expired"
