@@ -152,17 +152,17 @@ def _apply(
 ) -> str:
     try:
         with transaction_context(item.id, origins):
+            if isinstance(answer, Exception):  # Kaspi silent: only the next check moves
+                _reschedule_alone(item, asked_at)
+                return "unavailable"
             alone = _apply_alone(item, answer, asked_at, source)
             if alone is not None:
                 return alone
             with step():
-                if isinstance(answer, Exception):
-                    outcome = "unavailable"
-                else:
-                    outcome = reconcile.apply_provider_status(
-                        item.id, answer, asked_at=asked_at, source=source
-                    )
-                if outcome in ("waiting", "unavailable"):
+                outcome = reconcile.apply_provider_status(
+                    item.id, answer, asked_at=asked_at, source=source
+                )
+                if outcome == "waiting":
                     _reschedule(db.session, item, asked_at)
                 return outcome
     except Exception:
@@ -172,18 +172,15 @@ def _apply(
 
 
 def _apply_alone(
-    item: Due, answer: PaymentStatus | Exception, asked_at: datetime, source: Source
+    item: Due, answer: PaymentStatus, asked_at: datetime, source: Source
 ) -> str | None:
     """The common answers, each as one statement sent alone; None for the rest.
 
-    Kaspi's silence and a payment still open (the usual answer, until the buyer
-    pays) only reschedule the check; a paid credit purchase that matches its terms
-    settles. A decline, an expiry, a mismatch for review or a club plan answers
-    None: the locked path decides it.
+    A payment still open (the usual answer, until the buyer pays) only
+    reschedules the check; a paid credit purchase that matches its terms settles.
+    A decline, an expiry, a mismatch for review or a club plan answers None: the
+    locked path decides it.
     """
-    if isinstance(answer, Exception):
-        _reschedule_alone(item, asked_at)
-        return "unavailable"
     if answer.state == "processed":
         return "completed" if _settle_paid_alone(item, answer, source) else None
     if answer.state == "error":
@@ -197,10 +194,10 @@ def _apply_alone(
 def _settle_paid_alone(item: Due, answer: PaymentStatus, source: Source) -> bool:
     """The common case in one statement: a paid credit purchase whose answer matches.
 
-    Anything else (not paid, a mismatch for review, a club plan, a row that left
-    pending meanwhile) answers False and takes the locked path, which decides it.
+    Anything else (a mismatch for review, a club plan, a row that left pending
+    meanwhile) answers False and takes the locked path, which decides it.
     """
-    if answer.state != "processed" or verify.mismatch(item, answer) is not None:
+    if verify.mismatch(item, answer) is not None:
         return False
     now = datetime.now(UTC)
     with write_alone() as conn:
