@@ -163,17 +163,19 @@ def create_purchase_intent(
 
         if not claims_key:
             with write_alone() as conn:
-                stored = _store_link(conn, tx_id, payment)
+                stored = attach_payment(conn, tx_id, payment)
             return IntentResult(201, intent_out(stored).model_dump(mode="json"))
         # With a key, the reply is stored too: two writes, an ordinary step.
         with step():
-            response = intent_out(_store_link(db.session, tx_id, payment)).model_dump(mode="json")
+            response = intent_out(attach_payment(db.session, tx_id, payment)).model_dump(
+                mode="json"
+            )
             held.complete(201, response)
     return IntentResult(201, response)
 
 
-# ``attach_payment`` as one UPDATE ... RETURNING: the row lock, the write and the
-# values of the response in one round trip, with no ORM reload of the row. Built
+# Storing the payment link is one UPDATE ... RETURNING: the row lock, the write and
+# the values of the response in one round trip, with no ORM reload of the row. Built
 # once: SQLAlchemy then reuses its compiled form without working out its cache key.
 _STORE_LINK = (
     update(TRANSACTIONS)
@@ -193,11 +195,17 @@ _STORE_LINK = (
 )
 
 
-def _store_link(
+def attach_payment(
     executor: Connection | scoped_session[Any],
     transaction_id: uuid.UUID,
     payment: CreatedPayment,
 ) -> Row[Any]:
+    """Store the provider's payment on the transaction and schedule its first poll
+    (a row no longer pending keeps its schedule); answers what ``intent_out`` shows.
+
+    The intent's last step, and the poller's recovery of a payment whose request
+    died before storing it.
+    """
     delay = timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
     return executor.execute(
         _STORE_LINK,
@@ -319,22 +327,6 @@ def _insert_pending(
         get_policy()
         row = conn.execute(stmt, params).one()
     return tx_id, row.amount
-
-
-def attach_payment(transaction_id: uuid.UUID, payment: CreatedPayment) -> Transaction:
-    """Store the provider's payment on the transaction and schedule its first poll."""
-    tx = locking.lock_transaction(transaction_id)
-    if tx is None:
-        raise NotFound("TRANSACTION_NOT_FOUND", "Transaction not found")
-    tx.provider_payment_id = str(payment.payment_id)
-    tx.payment_url = payment.payment_url
-    tx.provider_expires_at = payment.expires_at
-    tx.poll_interval_s = max(1, int(payment.poll_interval_s))
-    if tx.status == TxStatus.PENDING:
-        delay = current_app.config["POLL_INITIAL_DELAY_S"]
-        tx.next_poll_at = datetime.now(UTC) + timedelta(seconds=delay)
-    db.session.flush()
-    return tx
 
 
 def _abandon(transaction_id: uuid.UUID) -> None:

@@ -24,7 +24,7 @@ from app.billing.models import Transaction
 from app.billing.provider import get_provider
 from app.billing.settlement import settle, settle_locked
 from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus
-from app.db import outside_transaction, step
+from app.db import outside_transaction, step, write_alone
 from app.extensions import db
 from app.observability import metrics
 
@@ -98,8 +98,8 @@ def reconcile(transaction_id: uuid.UUID, *, source: Source | str = Source.WORKER
         # The intent's request died after committing the row; the create call is
         # idempotent on ExternalId, so this returns the payment it may have made.
         payment = provider.create_payment(str(transaction_id), amount)
-        with step():
-            attach_payment(transaction_id, payment)
+        with write_alone() as conn:
+            attach_payment(conn, transaction_id, payment)
         return "payment_recovered"
     answer = provider.get_status(payment_id)
     with step():
