@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol, Required, TypedDict, Unpack
+from typing import Any, Protocol, Required, TypedDict, Unpack
 
 from sqlalchemy import Connection, text
 
@@ -120,35 +120,38 @@ def grant_entitlements(tx: Transaction, now: datetime) -> int:
     return 1 if granted else 0
 
 
-# Grants in one statement whatever the quantity, as text: SQLAlchemy cannot
-# cache the PostgreSQL dialect's INSERT ... ON CONFLICT, and compiling it anew
-# cost more than its round trip on every settle.
-_INSERT_GRANTS = text(
-    """
+# A credit purchase's units, granted from the row ``sold`` (the transaction's id and
+# user_id) of the statement it ends: one statement whatever the quantity; a unit
+# that already exists (same source and sequence) is skipped. Text: SQLAlchemy
+# cannot cache the PostgreSQL dialect's INSERT ... ON CONFLICT, and compiling it
+# anew cost more than its round trip on every settle.
+_GRANTS_SQL = """
     INSERT INTO billing_credits
         (id, user_id, credit_code, source_transaction_id, sequence, status, created_at)
-    SELECT unit.id, :user_id, :credit_code, :source_transaction_id, unit.sequence,
-           :status, :created_at
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:sequences AS integer[])) AS unit(id, sequence)
+    SELECT unit.id, sold.user_id, :credit_code, sold.id, unit.sequence, :available, :now
+    FROM sold,
+         unnest(CAST(:ids AS uuid[]), CAST(:sequences AS integer[])) AS unit(id, sequence)
     ON CONFLICT ON CONSTRAINT uq_billing_credits_grant DO NOTHING
     RETURNING id
-    """
-)
+"""
+_SOLD_ROW = "WITH sold AS (SELECT CAST(:id AS uuid) AS id, :user_id AS user_id)"
+_INSERT_GRANTS = text(_SOLD_ROW + _GRANTS_SQL)
+
+
+def _grant_params(quantity: int, credit_code: str, now: datetime) -> dict[str, Any]:
+    sequences = list(range(1, quantity + 1))
+    return {
+        "ids": [uuid.uuid4() for _ in sequences],
+        "sequences": sequences,
+        "credit_code": credit_code,
+        "available": CreditStatus.AVAILABLE.value,
+        "now": now,
+    }
 
 
 def _insert_credit_grants(tx: Transaction, credit_code: str, now: datetime) -> int:
-    """Grant ``tx.quantity`` credits; units that already exist (same source and
-    sequence) are skipped. Answers how many were inserted."""
-    sequences = list(range(1, tx.quantity + 1))
-    params = {
-        "ids": [uuid.uuid4() for _ in sequences],
-        "sequences": sequences,
-        "user_id": tx.user_id,
-        "credit_code": credit_code,
-        "source_transaction_id": tx.id,
-        "status": CreditStatus.AVAILABLE.value,
-        "created_at": now,
-    }
+    """Grant ``tx.quantity`` credits; answers how many were inserted."""
+    params = {"id": tx.id, "user_id": tx.user_id, **_grant_params(tx.quantity, credit_code, now)}
     return len(db.session.execute(_INSERT_GRANTS, params).all())
 
 
@@ -169,11 +172,10 @@ class PaidTerms(Protocol):
 # A paid credit purchase settled by one statement: the conditional UPDATE is the
 # row lock and the status machine's from-state (pending) at once, and the audit
 # entry and the grants are written only if it changed the row. Text, for the
-# reason _INSERT_GRANTS is. Lock order holds: the transaction row first, then new
+# reason _GRANTS_SQL is. Lock order holds: the transaction row first, then new
 # rows in transaction_events and billing_credits.
-_COMPLETE_CREDIT_PURCHASE = text(
-    """
-    WITH settled AS (
+_COMPLETE_CREDIT_PURCHASE_SQL = """
+    WITH sold AS (
         UPDATE transactions
         SET status = :completed, settled_at = :now, updated_at = :now, next_poll_at = NULL,
             provider_transaction_id = COALESCE(:provider_transaction_id, provider_transaction_id)
@@ -186,21 +188,12 @@ _COMPLETE_CREDIT_PURCHASE = text(
              amount, provider_amount, created_at)
         SELECT id, :pending, :completed, :source, :provider_status,
                :amount, :provider_amount, :now
-        FROM settled
+        FROM sold
     ),
-    granted AS (
-        INSERT INTO billing_credits
-            (id, user_id, credit_code, source_transaction_id, sequence, status, created_at)
-        SELECT unit.id, settled.user_id, :credit_code, settled.id, unit.sequence,
-               :available, :now
-        FROM settled,
-             unnest(CAST(:ids AS uuid[]), CAST(:sequences AS integer[])) AS unit(id, sequence)
-        ON CONFLICT ON CONSTRAINT uq_billing_credits_grant DO NOTHING
-        RETURNING id
-    )
-    SELECT (SELECT count(*) FROM settled) AS settled, (SELECT count(*) FROM granted) AS granted
-    """
-)
+    granted AS ({grants})
+    SELECT (SELECT count(*) FROM sold) AS settled, (SELECT count(*) FROM granted) AS granted
+"""
+_COMPLETE_CREDIT_PURCHASE = text(_COMPLETE_CREDIT_PURCHASE_SQL.format(grants=_GRANTS_SQL))
 
 
 def complete_credit_purchase(
@@ -224,23 +217,18 @@ def complete_credit_purchase(
     means. The same rows as :func:`settle_locked` with completed are written.
     """
     TRANSACTIONS.check(TxStatus.PENDING, TxStatus.COMPLETED)
-    sequences = list(range(1, terms.quantity + 1))
     row = conn.execute(
         _COMPLETE_CREDIT_PURCHASE,
         {
             "id": terms.id,
             "pending": TxStatus.PENDING.value,
             "completed": TxStatus.COMPLETED.value,
-            "now": now,
             "provider_transaction_id": provider_transaction_id or None,
             "source": Source(source).value,
             "provider_status": provider_status,
             "amount": terms.amount,
             "provider_amount": provider_amount,
-            "credit_code": credit_code,
-            "available": CreditStatus.AVAILABLE.value,
-            "ids": [uuid.uuid4() for _ in sequences],
-            "sequences": sequences,
+            **_grant_params(terms.quantity, credit_code, now),
         },
     ).one()
     return SettleResult(None, bool(row.settled), int(row.granted))
