@@ -22,18 +22,14 @@ from flask import current_app
 from sqlalchemy import (
     ColumnDefault,
     Connection,
-    Numeric,
-    Row,
     Table,
-    TextualSelect,
-    Uuid,
     bindparam,
     case,
     select,
     text,
     update,
 )
-from sqlalchemy.orm import scoped_session
+from sqlalchemy.exc import NoResultFound
 
 from app import locking
 from app.auth.services import user_row_insert
@@ -47,6 +43,7 @@ from app.catalog.services import ProductView, get_policy, get_product, sold_prod
 from app.clubs.models import Club, ClubMember
 from app.db import outside_transaction, step, write_alone
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
+from app.driver_statements import DriverStatement
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -91,12 +88,11 @@ _PROVISIONED = user_row_insert("SELECT :user_id, :user_email, :user_name FROM cr
 
 
 @cache
-def _pending_statement(with_user: bool, with_slot: bool) -> TextualSelect:
+def _pending_statement(with_user: bool, with_slot: bool) -> DriverStatement:
     more = [f"provisioned AS ({_PROVISIONED})"] if with_user else []
     if with_slot:
         more.append(f"bound AS ({idempotency.BIND_CREATED_SQL})")
-    sql = _PENDING_SQL.format(more="".join(f",\n{cte}" for cte in more))
-    return text(sql).columns(id=Uuid, amount=Numeric(12, 2))
+    return DriverStatement.of(text(_PENDING_SQL.format(more="".join(f",\n{cte}" for cte in more))))
 
 
 @dataclass(frozen=True)
@@ -167,17 +163,15 @@ def create_purchase_intent(
             return IntentResult(201, intent_out(stored).model_dump(mode="json"))
         # With a key, the reply is stored too: two writes, an ordinary step.
         with step():
-            response = intent_out(attach_payment(db.session, tx_id, payment)).model_dump(
-                mode="json"
-            )
+            stored = attach_payment(db.session.connection(), tx_id, payment)
+            response = intent_out(stored).model_dump(mode="json")
             held.complete(201, response)
     return IntentResult(201, response)
 
 
 # Storing the payment link is one UPDATE ... RETURNING: the row lock, the write and
-# the values of the response in one round trip, with no ORM reload of the row. Built
-# once: SQLAlchemy then reuses its compiled form without working out its cache key.
-_STORE_LINK = (
+# the values of the response in one round trip, with no ORM reload of the row.
+_STORE_LINK = DriverStatement.of(
     update(TRANSACTIONS)
     .where(TRANSACTIONS.c.id == bindparam("tx_id"))
     .values(
@@ -195,11 +189,7 @@ _STORE_LINK = (
 )
 
 
-def attach_payment(
-    executor: Connection | scoped_session[Any],
-    transaction_id: uuid.UUID,
-    payment: CreatedPayment,
-) -> Row[Any]:
+def attach_payment(conn: Connection, transaction_id: uuid.UUID, payment: CreatedPayment) -> Any:
     """Store the provider's payment on the transaction and schedule its first poll
     (a row no longer pending keeps its schedule); answers what ``intent_out`` shows.
 
@@ -207,8 +197,8 @@ def attach_payment(
     died before storing it.
     """
     delay = timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
-    return executor.execute(
-        _STORE_LINK,
+    row = _STORE_LINK.first(
+        conn,
         {
             "tx_id": transaction_id,
             "link_payment_id": str(payment.payment_id),
@@ -217,7 +207,11 @@ def attach_payment(
             "link_poll_interval_s": max(1, int(payment.poll_interval_s)),
             "link_first_poll_at": datetime.now(UTC) + delay,
         },
-    ).one()
+    )
+    if row is None:
+        # The row was committed by this request's (or the lost request's) first step.
+        raise NoResultFound(f"transaction {transaction_id} vanished before its link was stored")
+    return row
 
 
 def _resumable(
@@ -321,11 +315,13 @@ def _insert_pending(
     if slot.key is not None:
         params["slot_key"] = slot.key
     stmt = _pending_statement(new_user is not None, slot.key is not None)
-    row = conn.execute(stmt, params).first()
+    row = stmt.first(conn, params)
     if row is None:
         _purchasable_product(body.product_code)
         get_policy()
-        row = conn.execute(stmt, params).one()
+        row = stmt.first(conn, params)
+        if row is None:  # the catalog flipped again meanwhile: no price to trust
+            raise NoResultFound(f"product {body.product_code} changed while being bought")
     return tx_id, row.amount
 
 

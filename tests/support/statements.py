@@ -1,4 +1,5 @@
-"""Record the SQL a block of code sends, through SQLAlchemy's engine events.
+"""Record the SQL a block of code sends, at the driver: whatever psycopg cursor runs
+it, so statements sent past SQLAlchemy (``app.driver_statements``) are seen too.
 
 Savepoint statements are the db tier's stand-in for BEGIN/COMMIT/ROLLBACK (each
 test runs inside an outer transaction), so they are kept apart: ``releases``
@@ -10,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import event
-
-from app.extensions import db
+import psycopg
 
 
 @dataclass
@@ -37,15 +37,31 @@ class Recorded:
 def recording() -> Iterator[Recorded]:
     recorded = Recorded()
 
-    def before(conn, cursor, statement, parameters, context, executemany):
-        text = " ".join(statement.split())
+    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+
+    def note(cursor: psycopg.Cursor, query: Any) -> None:
+        if isinstance(query, bytes):
+            query = query.decode()
+        elif not isinstance(query, str):  # psycopg.sql.Composed
+            query = query.as_string(cursor)
+        text = " ".join(query.split())
         if "SAVEPOINT" in text.upper().split(None, 3)[:3]:
             recorded.savepoints.append(text)
         else:
             recorded.statements.append(text)
 
-    event.listen(db.engine, "before_cursor_execute", before)
+    def recorded_execute(self: psycopg.Cursor, query: Any, *args: Any, **kwargs: Any) -> Any:
+        note(self, query)
+        return execute(self, query, *args, **kwargs)
+
+    def recorded_executemany(self: psycopg.Cursor, query: Any, *args: Any, **kwargs: Any) -> Any:
+        note(self, query)
+        return executemany(self, query, *args, **kwargs)
+
+    psycopg.Cursor.execute = recorded_execute  # type: ignore[method-assign]
+    psycopg.Cursor.executemany = recorded_executemany  # type: ignore[method-assign]
     try:
         yield recorded
     finally:
-        event.remove(db.engine, "before_cursor_execute", before)
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
