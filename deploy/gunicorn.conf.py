@@ -34,12 +34,8 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": ["levelname", "name", "message", "process"],
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            "timestamp": True,
-        }
+        # The app's own JSON lines: the same fields as its records.
+        "json": {"()": "app.observability.logs.JsonLineFormatter"}
     },
     "handlers": {
         "stderr": {

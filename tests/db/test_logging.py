@@ -153,7 +153,7 @@ def test_console_format_for_development_and_json_otherwise():
         assert len(ours) == 1 and not ours[0].formatter.__class__.__name__.startswith("Json")
         configure_logging("json")
         ours = [h for h in root.handlers if getattr(h, "_billing_handler", False)]
-        assert len(ours) == 1 and ours[0].formatter.__class__.__name__ == "JsonFormatter"
+        assert len(ours) == 1 and ours[0].formatter.__class__.__name__ == "JsonLineFormatter"
         with pytest.raises(ValueError, match="LOG_FORMAT"):
             configure_logging("xml")
     finally:
