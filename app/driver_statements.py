@@ -12,7 +12,10 @@ Nothing else changes: the statement runs on the caller's SQLAlchemy connection (
 its transaction, if it has one), psycopg adapts the values both ways exactly as it
 does under SQLAlchemy (a ``uuid`` column comes back as a ``UUID``, ``numeric`` as a
 ``Decimal``), and psycopg prepares a statement it sees repeatedly as it does for
-any other. Rows are named tuples, read by attribute like SQLAlchemy's.
+any other. Rows are named tuples, read by attribute like SQLAlchemy's. A failure
+is raised as SQLAlchemy would raise it, after the same bookkeeping: a connection
+that died is invalidated, so the next request gets a fresh one, and the API's
+error handler answers an outage with 503 (``app.errors``).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import ClauseElement, Connection
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -61,7 +66,29 @@ class DriverStatement:
         driver = conn.connection.driver_connection
         if driver is None:  # only a connection already closed has none
             raise RuntimeError("the connection is closed")
-        cursor = driver.cursor(row_factory=namedtuple_row)
-        with cursor:
-            cursor.execute(self.sql, {**self.fixed, **params})
-            return cursor.fetchone()
+        values = {**self.fixed, **params}
+        try:
+            with driver.cursor(row_factory=namedtuple_row) as cursor:
+                cursor.execute(self.sql, values)
+                return cursor.fetchone()
+        except psycopg.Error as error:
+            raise _as_sqlalchemy_raises(conn, self.sql, values, error) from error
+
+
+def _as_sqlalchemy_raises(
+    conn: Connection,
+    sql: str,
+    values: Mapping[str, Any],
+    error: psycopg.Error,
+) -> BaseException:
+    """The error SQLAlchemy raises for ``error`` (an ``OperationalError`` for a lost
+    connection, an ``IntegrityError`` for a broken constraint...), with the pool told
+    when the connection is dead, as SQLAlchemy's own execution does."""
+    # Type-check exemption: SQLAlchemy types the error as an abstract DBAPI module's;
+    # psycopg.Error is that class for this dialect.
+    lost = conn.dialect.is_disconnect(error, conn.connection, None)  # type: ignore[arg-type]
+    if lost and not conn.invalidated:
+        conn.invalidate(error)
+    return sa_exc.DBAPIError.instance(
+        sql, dict(values), error, psycopg.Error, connection_invalidated=lost, dialect=conn.dialect
+    )

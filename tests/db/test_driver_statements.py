@@ -5,9 +5,10 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import bindparam, column, select, table, text
+from sqlalchemy import bindparam, column, create_engine, exc, select, table, text
 
 from app.driver_statements import DriverStatement
+from app.extensions import db
 
 pytestmark = pytest.mark.db
 
@@ -61,3 +62,31 @@ def test_a_forgotten_parameter_is_an_error_not_a_null(conn):
 def test_an_in_list_parameter_is_refused_when_built():
     with pytest.raises(ValueError, match="expanding"):
         DriverStatement.of(select(_ITEMS.c.id).where(_ITEMS.c.kind.in_(bindparam("kinds"))))
+
+
+def test_a_broken_constraint_is_raised_as_sqlalchemy_raises_it(conn):
+    insert = DriverStatement.of(text("INSERT INTO driver_items (id) VALUES (:id)"))
+    item_id = uuid.uuid4()
+    conn.exec_driver_sql(f"INSERT INTO driver_items (id) VALUES ('{item_id}')")
+    with pytest.raises(exc.IntegrityError) as raised:
+        insert.first(conn, {"id": item_id})
+    assert not raised.value.connection_invalidated
+
+
+def test_a_connection_that_died_is_an_outage_and_is_not_handed_out_again(app, db_session):
+    """A killed backend: SQLAlchemy's OperationalError (the API answers it with 503),
+    the connection invalidated, and the pool's next connection a fresh one."""
+    engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT", pool_size=1)
+    backend = DriverStatement.of(text("SELECT pg_backend_pid() AS pid"))
+    try:
+        with engine.connect() as victim:
+            pid = backend.first(victim, {}).pid
+            db_session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(exc.OperationalError) as raised:
+                backend.first(victim, {})
+            assert raised.value.connection_invalidated
+            assert victim.invalidated
+        with engine.connect() as fresh:
+            assert backend.first(fresh, {}).pid != pid
+    finally:
+        engine.dispose()

@@ -153,6 +153,55 @@ def test_a_connection_killed_mid_request_is_503_and_the_next_request_works(
         assert status.json()["status"] == "pending"
 
 
+def test_an_intent_whose_statement_loses_its_connection_is_503_and_leaves_nothing(
+    clean_db, one_worker_api, app_config
+):
+    """The intent's statements go to psycopg directly (app.driver_statements): a
+    connection killed under one is still an outage (503), the pool does not hand the
+    dead connection out again, and the killed INSERT left no row."""
+    user = f"kill-intent-{uuid.uuid4().hex[:8]}"
+
+    def buy() -> requests.Response:
+        return requests.post(
+            f"{one_worker_api}/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers=auth(user),
+            timeout=30,
+        )
+
+    assert buy().status_code == 201  # the worker's catalog snapshot is warm
+    dsn = app_config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg://", "postgresql://")
+    answers: list[requests.Response] = []
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as killer:
+        # The intent's INSERT prices from billing_policy: it waits here, mid-statement.
+        holder.execute("LOCK TABLE billing_policy IN ACCESS EXCLUSIVE MODE")
+        request = threading.Thread(target=lambda: answers.append(buy()))
+        request.start()
+
+        def waiting_backend() -> int | None:
+            row = killer.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%%INSERT INTO transactions%%'"
+            ).fetchone()
+            return row[0] if row else None
+
+        victim = wait_until(waiting_backend, timeout=20, message="the intent to wait on the lock")
+        killer.execute("SELECT pg_terminate_backend(%s)", (victim,))
+        request.join(timeout=30)
+        holder.rollback()
+
+        assert answers, "the request did not finish"
+        assert answers[0].status_code == 503, answers[0].text
+        assert answers[0].json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert answers[0].headers["Retry-After"].isdigit()
+        # The same (only) worker buys again at once, on a fresh connection.
+        assert [buy().status_code for _ in range(3)] == [201, 201, 201]
+        count = killer.execute(
+            "SELECT count(*) FROM transactions WHERE user_id = %s", (user,)
+        ).fetchone()
+    assert count == (4,)  # the warm-up and the three after: the killed INSERT left none
+
+
 @pytest.fixture(scope="module")
 def api_without_broker(app, app_config, kaspi_stub) -> Iterator[str]:
     """The API with its Redis (the Celery broker) pointing at a port nobody listens on."""
