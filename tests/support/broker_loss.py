@@ -232,11 +232,14 @@ def run_scenario(
         remaining = down_s - (time.time() - killed_at)
         if remaining > 0:
             time.sleep(remaining)  # the outage itself: nothing to wait for
+        # Taken before the restart: the worker may reconnect and settle everything that
+        # waited before restart() has seen the node answer, and nothing settles while
+        # the broker is down (tasks running at the kill ended seconds ago).
+        restarting_at = datetime.now(UTC)
         restart()
-        up_at = datetime.now(UTC)
         last_up = time.time()
         first = wait_until(
-            lambda moment=up_at: settled_after(app, moment) > 0 and time.time(),
+            lambda moment=restarting_at: settled_after(app, moment) > 0 and time.time(),
             timeout=SETTLE_DEADLINE_S,
             interval=0.1,
             message="a settlement after the broker came back",
