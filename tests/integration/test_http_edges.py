@@ -95,6 +95,25 @@ def test_a_generous_request_line_and_header_still_reach_the_app(api_server):
     assert "products" in response.json()
 
 
+def kill_when_waiting_on_a_lock(
+    killer: psycopg.Connection, request: threading.Thread, which: str, params: tuple
+) -> None:
+    """Terminate the backend of the request ``request`` runs once it waits on a lock
+    (``which`` picks it among the database's sessions), then let the request finish."""
+
+    def waiting_backend() -> int | None:
+        row = killer.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND " + which,
+            params,
+        ).fetchone()
+        return row[0] if row else None
+
+    victim = wait_until(waiting_backend, timeout=20, message="the request to wait on the lock")
+    killer.execute("SELECT pg_terminate_backend(%s)", (victim,))
+    request.join(timeout=30)
+
+
 def test_a_connection_killed_mid_request_is_503_and_the_next_request_works(
     clean_db, one_worker_api, app_config
 ):
@@ -125,18 +144,12 @@ def test_a_connection_killed_mid_request_is_503_and_the_next_request_works(
         )
         request.start()
 
-        def waiting_backend() -> int | None:
-            row = killer.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                " AND pid <> %s",
-                (holder.info.backend_pid,),
-            ).fetchone()
-            return row[0] if row else None
-
-        victim = wait_until(waiting_backend, timeout=20, message="the request to wait on the lock")
-        killer.execute("SELECT pg_terminate_backend(%s)", (victim,))
-        request.join(timeout=30)
+        kill_when_waiting_on_a_lock(
+            killer,
+            request,
+            "pid <> pg_backend_pid() AND pid <> %s",
+            (holder.info.backend_pid,),
+        )
         holder.rollback()
 
     assert answers, "the request did not finish"
@@ -178,16 +191,9 @@ def test_an_intent_whose_statement_loses_its_connection_is_503_and_leaves_nothin
         request = threading.Thread(target=lambda: answers.append(buy()))
         request.start()
 
-        def waiting_backend() -> int | None:
-            row = killer.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND query LIKE '%%INSERT INTO transactions%%'"
-            ).fetchone()
-            return row[0] if row else None
-
-        victim = wait_until(waiting_backend, timeout=20, message="the intent to wait on the lock")
-        killer.execute("SELECT pg_terminate_backend(%s)", (victim,))
-        request.join(timeout=30)
+        kill_when_waiting_on_a_lock(
+            killer, request, "query LIKE %s", ("%INSERT INTO transactions%",)
+        )
         holder.rollback()
 
         assert answers, "the request did not finish"
