@@ -14,14 +14,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+import requests
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select, update
 
 from app.billing.models import Transaction
 from app.clubs.models import ClubSubscription
 from app.extensions import db
+from tests.conftest import auth
+from tests.support.processes import wait_until
 from tests.support.stub_server import fail_payment
 from tests.support.web import (
+    DEMO_USER,
     SETTLE_TIMEOUT_MS,
     check_a11y,
     create_event,
@@ -235,3 +239,36 @@ def test_a_personal_event_too_big_for_an_upgrade_has_ways_forward(
     expect(page.locator("#club-event-title")).to_have_value("Citywide run")
     expect(page.locator("#club-event-max")).to_have_value("")
     shots.take(page, "club-event-prefilled")
+
+
+def test_a_view_opened_while_sign_in_still_loads_keeps_its_focus(web_stack, open_context):
+    """Sign-in loads the clubs list among other lists; a user who opens Clubs meanwhile
+    keeps the focus on its heading once the loading ends (it used to jump back to the
+    top of the page). The list is held in Playwright's routing until the Clubs view is
+    open, so the order is forced, not hoped for."""
+    name = f"Held club {uuid.uuid4().hex[:6]}"
+    made = requests.post(
+        f"{web_stack}/api/clubs", json={"name": name}, headers=auth(DEMO_USER), timeout=10
+    )
+    assert made.status_code == 201, made.text
+    page = open_context().new_page()
+    clubs_list = re.compile(r"/api/clubs$")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(clubs_list, hold)
+    sign_in(page, web_stack)
+    # Each evaluate lets Playwright hand over the routed request.
+    wait_until(lambda: page.evaluate("1") and held, message="sign-in to ask for its clubs")
+
+    page.get_by_role("link", name="Clubs").click()
+    heading = page.get_by_role("heading", level=1, name="Clubs")
+    expect(heading).to_be_focused()
+    held[0].continue_()
+    page.unroute(clubs_list)
+    # Sign-in's last steps run in the same turn as the list's rendering: once the
+    # name shows, sign-in is over.
+    expect(page.locator("#clubs-list")).to_contain_text(name)
+    expect(heading).to_be_focused()

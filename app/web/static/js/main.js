@@ -90,7 +90,10 @@ async function signInAsDemo(e) {
   }
   setToken(res.data.token);
   await signedIn();
-  $("main").focus();
+  // Start at the top of the page, unless the user moved on while the lists loaded
+  // (a nav link took them to a view, which focused its heading): keep their place.
+  const focused = document.activeElement;
+  if (!focused || focused === document.body || focused === button) $("main").focus();
 }
 
 async function signInWithToken(e) {
