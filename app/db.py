@@ -11,7 +11,7 @@ transaction, another short step. Such a service writes its steps visibly::
     outside_transaction()                      # nothing open while we wait on Kaspi
     payment = provider.create_payment(str(tx_id), amount)
     with step():
-        attach_payment(db.session, tx_id, payment)
+        attach_payment(db.session.connection(), tx_id, payment)
 
 A step that is one writing statement can be sent alone in autocommit
 (:func:`write_alone`), which saves its BEGIN and COMMIT round trips.
