@@ -21,11 +21,11 @@ error handler answers an outage with 503 (``app.errors``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.rows import namedtuple_row
+from psycopg.rows import RowMaker, namedtuple_row, no_result
 from sqlalchemy import ClauseElement, Connection
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
@@ -42,6 +42,10 @@ class DriverStatement:
     fixed: Mapping[str, Any]
     # What the caller must give: a forgotten one is an error, never a silent NULL.
     required: frozenset[str]
+    # The named-tuple class of the statement's rows, made from its first result:
+    # the same SQL always answers the same columns, so later results reuse it
+    # instead of reading every column's name again.
+    _row_maker: list[RowMaker[Any]] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def of(cls, statement: ClauseElement) -> DriverStatement:
@@ -68,11 +72,19 @@ class DriverStatement:
             raise RuntimeError("the connection is closed")
         values = {**self.fixed, **params}
         try:
-            with driver.cursor(row_factory=namedtuple_row) as cursor:
+            with driver.cursor(row_factory=self._rows) as cursor:
                 cursor.execute(self.sql, values)
                 return cursor.fetchone()
         except psycopg.Error as error:
             raise _as_sqlalchemy_raises(conn, self.sql, values, error) from error
+
+    def _rows(self, cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
+        if self._row_maker:
+            return self._row_maker[0]
+        maker = namedtuple_row(cursor)
+        if maker is not no_result:
+            self._row_maker.append(maker)
+        return maker
 
 
 def _as_sqlalchemy_raises(

@@ -136,8 +136,11 @@ def app(app_config: dict):
 
 
 @pytest.fixture
-def make_app(app_config: dict) -> Iterator[Callable[..., Flask]]:
-    """Another app on the test database with other settings; its pool is closed afterwards."""
+def make_app(app: Flask, app_config: dict) -> Iterator[Callable[..., Flask]]:
+    """Another app on the test database with other settings; its pool is closed afterwards.
+
+    It needs ``app`` for the schema its migrations made: a test that uses only this
+    fixture also passes when it runs alone."""
     made: list[Flask] = []
 
     def build(**overrides: object) -> Flask:
