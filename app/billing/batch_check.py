@@ -4,7 +4,7 @@ The sweep (``claim_batches``) leases due pending rows in one statement and hands
 them out as batches of ids. A batch task (``check_batch``):
 
 1. reads what it needs of its rows in one short step (plain values, no ORM rows),
-   and the creating requests' ids for its log lines in one Redis round trip;
+   the creating requests' ids for its log lines among them;
 2. outside any transaction, asks Kaspi about all its payments at once
    (``KASPI_CONCURRENCY`` calls in flight over the provider client's pooled
    keep-alive connections);
@@ -42,7 +42,7 @@ import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,7 +62,7 @@ from app.catalog.services import sold_product
 from app.db import outside_transaction, step, write_alone
 from app.extensions import db
 from app.observability import metrics
-from app.observability.celery_hooks import origin_request_ids, transaction_context
+from app.observability.celery_hooks import transaction_context
 from app.push.notify import batched_notices
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class Due:
     # Whether a still-open payment can no longer be paid (reconcile.provider_link_closed).
     expires_at: datetime
     provider_expires_at: datetime | None
+    # The purchase request that created the row, for the log lines about it.
+    origin_request_id: str | None
 
 
 _DUE_FIELDS = tuple(Due.__dataclass_fields__)
@@ -133,13 +135,11 @@ def check_batch(
         return _plain(outcomes)
 
     outside_transaction()
-    # One round trip for the whole batch's log correlation, not one per settle.
-    origins = origin_request_ids([item.id for item, _ in linked])
     asked_at = datetime.now(UTC)
     answers = _ask_all([payment_id for _, payment_id in linked])
     with batched_notices():
         for (item, _), answer in zip(linked, answers, strict=True):
-            outcomes[_apply(item, answer, asked_at, source, origins)] += 1
+            outcomes[_apply(item, answer, asked_at, source)] += 1
     return _plain(outcomes)
 
 
@@ -148,10 +148,9 @@ def _apply(
     answer: PaymentStatus | Exception,
     asked_at: datetime,
     source: Source,
-    origins: Mapping[str, str | None],
 ) -> str:
     try:
-        with transaction_context(item.id, origins):
+        with transaction_context(item.id, item.origin_request_id):
             if isinstance(answer, Exception):  # Kaspi silent: only the next check moves
                 _reschedule_alone(item, asked_at)
                 return "unavailable"

@@ -45,6 +45,7 @@ from app.db import held_for_writes_alone, outside_transaction, step, write_alone
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
 from app.driver_statements import DriverStatement
 from app.extensions import db
+from app.observability import context
 
 log = logging.getLogger(__name__)
 # Until the provider answers, the poller leaves the row alone this long; after it,
@@ -67,12 +68,13 @@ WITH created AS (
     INSERT INTO transactions (
         id, user_id, product_code, club_id, quantity, amount, currency, status, provider,
         poll_interval_s, poll_attempts, refunded_amount,
-        created_at, updated_at, expires_at, next_poll_at
+        created_at, updated_at, expires_at, next_poll_at, origin_request_id
     )
     SELECT CAST(:id AS uuid), :user_id, product.code, CAST(:club_id AS uuid), :quantity,
         product.price * :quantity, product.currency, :status, :provider,
         :poll_interval_s, :poll_attempts, :refunded_amount,
-        :now, :now, :now + policy.pending_ttl_minutes * interval '1 minute', :next_poll_at
+        :now, :now, :now + policy.pending_ttl_minutes * interval '1 minute', :next_poll_at,
+        :origin_request_id
     FROM billing_products AS product JOIN billing_policy AS policy ON policy.id = 1
     WHERE product.code = :product_code AND product.active
     RETURNING id, amount, status
@@ -323,6 +325,7 @@ def _insert_pending(
         "now": now,
         "next_poll_at": now + CREATE_GRACE,
         "source": Source.API.value,
+        "origin_request_id": context.get("request_id"),
     }
     if new_user is not None:
         params.update(new_user)

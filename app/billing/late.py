@@ -40,6 +40,7 @@ from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus, transition
 from app.catalog.services import get_policy
 from app.db import outside_transaction, step
 from app.extensions import db
+from app.observability.celery_hooks import transaction_context
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,14 @@ def check_late(transaction_id: uuid.UUID, *, source: Source | str = Source.SWEEP
             return "not_closed"
         payment_id = tx.provider_payment_id
         action = get_policy().late_payment_action
+        origin_request_id = tx.origin_request_id
+    with transaction_context(transaction_id, origin_request_id):
+        return _ask_and_apply(transaction_id, payment_id, action, source)
 
+
+def _ask_and_apply(
+    transaction_id: uuid.UUID, payment_id: str, action: str, source: Source | str
+) -> str:
     outside_transaction()
     answer = get_provider().get_status(payment_id)
     if answer.state != "processed":

@@ -98,6 +98,9 @@ class Transaction(Model):
     # The late-payment sweep's cursor: when it last asked the provider about this
     # closed row (NULL: never), so each sweep asks about the least recently checked.
     late_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The X-Request-ID of the purchase that created the row: the worker's log lines
+    # about it carry this id, so one id follows a payment from request to settle.
+    origin_request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class TransactionEvent(Model):

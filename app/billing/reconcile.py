@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from flask import current_app
 
@@ -27,6 +28,7 @@ from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus
 from app.db import outside_transaction, step, write_alone
 from app.extensions import db
 from app.observability import metrics
+from app.observability.celery_hooks import transaction_context
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,19 @@ def reconcile(transaction_id: uuid.UUID, *, source: Source | str = Source.WORKER
             return "not_pending"
         payment_id, amount, created_at = tx.provider_payment_id, tx.amount, tx.created_at
         expires_at = tx.expires_at
+        origin_request_id = tx.origin_request_id
+    with transaction_context(transaction_id, origin_request_id):
+        return _ask_and_apply(transaction_id, payment_id, amount, created_at, expires_at, source)
 
+
+def _ask_and_apply(
+    transaction_id: uuid.UUID,
+    payment_id: str | None,
+    amount: Decimal,
+    created_at: datetime,
+    expires_at: datetime,
+    source: Source | str,
+) -> str:
     outside_transaction()
     provider = get_provider()
     now = datetime.now(UTC)

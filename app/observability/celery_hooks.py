@@ -5,8 +5,9 @@
 - request id: ``before_task_publish`` puts the sender's request id in the
   message headers; ``task_prerun`` binds it (with the task id, task name and a
   ``transaction_id`` argument) to the log context of the run. A task sent by
-  beat has no request: for a transaction, it takes the request id of the
-  purchase that created it (see ``app.observability.transitions``);
+  beat has no request: once a service has read a transaction's row, it binds
+  the id of the purchase request that created it, a column of the row
+  (:func:`transaction_context`);
 - metrics: runs, failures, retries and duration per task;
 - the worker's own ``/metrics`` port and liveness heartbeat (``heartbeat.py``).
 """
@@ -19,7 +20,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from celery import Celery, signals
@@ -27,7 +28,6 @@ from flask import Flask
 
 from app.observability import context, heartbeat, metrics
 from app.observability.logs import configure_logging
-from app.observability.transitions import ORIGIN_KEY
 
 log = logging.getLogger(__name__)
 HEADER = "request_id"
@@ -62,14 +62,11 @@ def _task_started(
     **_: Any,
 ) -> None:
     transaction_id = _transaction_argument(task, args, kwargs or {})
-    request_id = _request_id_of(task.request) or (
-        _origin_request_id(transaction_id) if transaction_id else None
-    )
     tokens = context.bind(
         task_id=task_id,
         task_name=task.name,
         transaction_id=transaction_id,
-        request_id=request_id,
+        request_id=_request_id_of(task.request),
     )
     _runs[task_id] = (time.perf_counter(), tokens)
 
@@ -139,53 +136,17 @@ def _transaction_argument(task: Any, args: tuple[Any, ...], kwargs: dict[str, An
 
 @contextlib.contextmanager
 def transaction_context(
-    transaction_id: uuid.UUID | str, origins: Mapping[str, str | None] | None = None
+    transaction_id: uuid.UUID | str, origin_request_id: str | None = None
 ) -> Iterator[None]:
-    """Log context for work on one transaction inside a task that handles several.
-
-    Binds the transaction id and, unless a request id is already bound, the id of the
-    request that created the transaction: from ``origins`` (see
-    :func:`origin_request_ids`) when the caller fetched them for its whole batch,
-    else from Redis (best effort).
-    """
-    tx = str(transaction_id)
-    request_id = None
-    if not context.get("request_id"):
-        request_id = origins.get(tx) if origins is not None else _origin_request_id(tx)
-    tokens = context.bind(transaction_id=tx, request_id=request_id)
+    """Log context for work on one transaction: its id and, unless a request id is
+    already bound (a task a request sent), the id of the request that created it
+    (``Transaction.origin_request_id``, read with the row)."""
+    request_id = None if context.get("request_id") else origin_request_id
+    tokens = context.bind(transaction_id=str(transaction_id), request_id=request_id)
     try:
         yield
     finally:
         context.reset(tokens)
-
-
-def origin_request_ids(transaction_ids: Sequence[uuid.UUID | str]) -> dict[str, str | None]:
-    """The creating requests' ids of a batch in one round trip (empty when Redis is down)."""
-    keys = [str(transaction_id) for transaction_id in transaction_ids]
-    client = _redis()
-    if client is None or not keys or context.get("request_id"):
-        return {}
-    try:
-        values = client.mget([ORIGIN_KEY + key for key in keys])
-    except Exception:  # Redis down: only the correlation is lost
-        return {}
-    return {key: value.decode() if value else None for key, value in zip(keys, values, strict=True)}
-
-
-def _redis() -> Any:
-    app = _state["flask_app"]
-    return app.extensions.get("redis") if app is not None else None
-
-
-def _origin_request_id(transaction_id: str) -> str | None:
-    client = _redis()
-    if client is None:
-        return None
-    try:
-        value = client.get(ORIGIN_KEY + transaction_id)
-    except Exception:  # Redis down: only the correlation is lost
-        return None
-    return value.decode() if value else None
 
 
 # Connected once, at import (Celery holds strong references: weak=False).

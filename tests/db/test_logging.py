@@ -5,14 +5,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
+from app.billing import batch_check, reconcile
+from app.billing.models import Transaction
 from app.observability import celery_hooks, context
 from app.observability.logs import ContextFilter, configure_logging, json_formatter
 from tests.conftest import auth
 from tests.support.factories import make_user
+from tests.support.stub_server import confirm_payment, fail_payment
 
 pytestmark = pytest.mark.db
 
@@ -98,26 +103,59 @@ def test_a_purchase_logs_its_transaction_with_the_request_id(
     assert created[0]["user_id"] == "log-buyer"
 
 
-def test_a_purchases_request_id_is_kept_for_the_workers_lines(client, db_session, kaspi_stub):
-    from tests.support.processes import wait_until
-
-    request_ids = [f"purchase-{n}" for n in range(3)]
-    tx_ids = []
-    for request_id in request_ids:
-        response = client.post(
-            "/api/billing/purchase-intent",
-            json={"product_code": "EVENT_UPGRADE_500"},
-            headers={**auth("origin-buyer"), "X-Request-ID": request_id},
-        )
-        assert response.status_code == 201
-        tx_ids.append(response.get_json()["transaction_id"])
-    expected = dict(zip(tx_ids, request_ids, strict=True))
-    # Written off the request's path: there within moments, before any first poll.
-    wait_until(
-        lambda: celery_hooks.origin_request_ids(tx_ids) == expected,
-        timeout=5,
-        message="the origin request ids in Redis",
+def _buy(client, request_id: str) -> tuple[uuid.UUID, str]:
+    response = client.post(
+        "/api/billing/purchase-intent",
+        json={"product_code": "EVENT_UPGRADE_500"},
+        headers={**auth("origin-buyer"), "X-Request-ID": request_id},
     )
+    assert response.status_code == 201
+    body = response.get_json()
+    return uuid.UUID(body["transaction_id"]), body["payment"]["payment_id"]
+
+
+def test_a_purchases_request_id_is_stored_on_its_row(client, db_session, kaspi_stub):
+    make_user("origin-buyer")
+    tx_id, _ = _buy(client, "purchase-row")
+    stored = db_session.scalar(select(Transaction.origin_request_id).where(Transaction.id == tx_id))
+    assert stored == "purchase-row"
+
+
+def test_a_batchs_settle_lines_carry_each_purchases_request_id(
+    client, db_session, kaspi_stub, json_lines
+):
+    """A batch sent by the sweep has no request of its own: each transaction's
+    lines carry the id of the purchase that created it, read with its row."""
+    make_user("origin-buyer")
+    bought = {f"purchase-{n}": _buy(client, f"purchase-{n}") for n in range(3)}
+    for _, payment_id in bought.values():
+        confirm_payment(kaspi_stub, payment_id)
+    assert context.get("request_id") is None  # as in a task beat sent
+    outcomes = batch_check.check_batch([tx_id for tx_id, _ in bought.values()])
+    assert outcomes == {"completed": 3}
+    for request_id, (tx_id, _) in bought.items():
+        settled = [
+            r
+            for r in records(json_lines)
+            if r.get("transaction_id") == str(tx_id) and r.get("to_status") == "completed"
+        ]
+        assert [r["request_id"] for r in settled] == [request_id]
+    assert context.get("request_id") is None  # nothing left bound after the batch
+
+
+def test_a_single_checks_lines_carry_the_purchases_request_id(
+    client, db_session, kaspi_stub, json_lines
+):
+    make_user("origin-buyer")
+    tx_id, payment_id = _buy(client, "purchase-single")
+    fail_payment(kaspi_stub, payment_id)
+    assert reconcile.reconcile(tx_id) == "failed"
+    failed = [
+        r
+        for r in records(json_lines)
+        if r.get("transaction_id") == str(tx_id) and r.get("to_status") == "failed"
+    ]
+    assert [r["request_id"] for r in failed] == ["purchase-single"]
 
 
 def test_a_task_sent_from_a_request_carries_its_request_id():
