@@ -142,16 +142,16 @@ def _pending_then_link(
 ) -> IntentResult:
     claims_key = slot.key is not None
     # Reads, then the one statement that writes: committed as it returns.
-    with write_alone(conn):
+    with write_alone(conn) as alone:
         product = _product_on_sale(body.product_code)
-        _check_club(conn, user_id, product, body)
-        resumed = _resumable(conn, slot.resumed_transaction_id, user_id)
+        _check_club(alone, user_id, product, body)
+        resumed = _resumable(alone, slot.resumed_transaction_id, user_id)
         if resumed is not None:
             tx_id, amount = resumed
         else:
             # With a key, the claim made the user row and this binds the key to the row.
             tx_id, amount = _insert_pending(
-                conn, user_id, body, new_user=None if claims_key else new_user, slot=slot
+                alone, user_id, body, new_user=None if claims_key else new_user, slot=slot
             )
     if resumed is None:
         creation_committed(tx_id, source=Source.API)
@@ -174,8 +174,8 @@ def _pending_then_link(
         raise
 
     if not claims_key:
-        with write_alone(conn):
-            stored = attach_payment(conn, tx_id, payment)
+        with write_alone(conn) as alone:
+            stored = attach_payment(alone, tx_id, payment)
         return IntentResult(201, intent_out(stored).model_dump(mode="json"))
     # With a key, the reply is stored too: two writes, an ordinary step.
     with step():
