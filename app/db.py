@@ -134,33 +134,10 @@ def step() -> Iterator[None]:
 
 
 @contextmanager
-def held_for_writes_alone() -> Iterator[Connection]:
-    """One connection of :func:`autocommit_engine` for all of a multi-step service's
-    :func:`write_alone` steps (``write_alone(conn)``), held across its provider call.
-
-    In autocommit the connection holds no transaction, snapshot or lock while the
-    service waits on the provider: it is as idle as in the pool, only not handed
-    to anyone else. What it saves is a pool checkout and return per step (45 µs
-    of a purchase's CPU each, docs/PERFORMANCE.md). A sync worker serves one
-    request at a time, so it holds one connection either way; a threaded worker
-    holds one per purchase in flight, which the pool's size must allow for.
-    Joined to a caller's transaction (the test tier), it is that connection.
-    """
-    joined = _caller_connection()
-    if joined is not None:
-        yield joined
-        return
-    with autocommit_engine().connect() as conn:
-        yield conn
-
-
-@contextmanager
-def write_alone(held: Connection | None = None) -> Iterator[Connection]:
+def write_alone() -> Iterator[Connection]:
     """A step that is one writing statement, after plain reads if any, on a
-    connection of :func:`autocommit_engine` (``held``, from
-    :func:`held_for_writes_alone`, or one checked out for the step): PostgreSQL
-    commits the statement as it completes, with no BEGIN or COMMIT round trip and
-    no ORM session around it.
+    connection of :func:`autocommit_engine`: PostgreSQL commits the statement as
+    it completes, with no BEGIN or COMMIT round trip and no ORM session around it.
 
     One statement is atomic by itself, and READ COMMITTED reads see the same with
     or without a transaction around them, so nothing is lost by sending it alone.
@@ -176,11 +153,8 @@ def write_alone(held: Connection | None = None) -> Iterator[Connection]:
     joined = _caller_connection()
     if joined is None:
         try:
-            if held is not None:
-                yield held
-            else:
-                with autocommit_engine().connect() as conn:
-                    yield conn
+            with autocommit_engine().connect() as conn:
+                yield conn
         finally:
             if _session_in_transaction():
                 db.session.rollback()

@@ -41,7 +41,7 @@ from app.billing.schemas import INTENT_COLUMNS, PurchaseIntentIn, intent_out
 from app.billing.transitions import Source, TxStatus, creation_committed, transition
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
-from app.db import held_for_writes_alone, outside_transaction, step, write_alone
+from app.db import outside_transaction, step, write_alone
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
 from app.driver_statements import DriverStatement
 from app.extensions import db
@@ -123,65 +123,51 @@ def create_purchase_intent(
     claims_key = idempotency_key is not None
     # The fingerprint is only ever compared with another request's under the same key.
     payload = body.model_dump(mode="json") if claims_key else {}
-    with idempotency.slot(user_id, idempotency_key, payload, new_user=new_user) as slot:
-        if slot.replay is not None:
-            return IntentResult(slot.replay.status, slot.replay.body, replayed=True)
-        # Both steps' statements go out on one connection, idle (no transaction)
-        # while Kaspi answers.
-        with held_for_writes_alone() as conn:
-            return _pending_then_link(conn, user_id, body, slot, new_user=new_user)
+    with idempotency.slot(user_id, idempotency_key, payload, new_user=new_user) as held:
+        if held.replay is not None:
+            return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
+        # Reads, then the one statement that writes: committed as it returns.
+        with write_alone() as conn:
+            product = _product_on_sale(body.product_code)
+            _check_club(conn, user_id, product, body)
+            resumed = _resumable(conn, held.resumed_transaction_id, user_id)
+            if resumed is not None:
+                tx_id, amount = resumed
+            else:
+                # With a key, the claim made the user row and this binds the key to the row.
+                tx_id, amount = _insert_pending(
+                    conn, user_id, body, new_user=None if claims_key else new_user, slot=held
+                )
+        if resumed is None:
+            creation_committed(tx_id, source=Source.API)
 
-def _pending_then_link(
-    conn: Connection,
-    user_id: str,
-    body: PurchaseIntentIn,
-    slot: idempotency.Slot,
-    *,
-    new_user: Mapping[str, str | None] | None,
-) -> IntentResult:
-    claims_key = slot.key is not None
-    # Reads, then the one statement that writes: committed as it returns.
-    with write_alone(conn) as alone:
-        product = _product_on_sale(body.product_code)
-        _check_club(alone, user_id, product, body)
-        resumed = _resumable(alone, slot.resumed_transaction_id, user_id)
-        if resumed is not None:
-            tx_id, amount = resumed
-        else:
-            # With a key, the claim made the user row and this binds the key to the row.
-            tx_id, amount = _insert_pending(
-                alone, user_id, body, new_user=None if claims_key else new_user, slot=slot
-            )
-    if resumed is None:
-        creation_committed(tx_id, source=Source.API)
+        outside_transaction()
+        try:
+            payment = get_provider().create_payment(str(tx_id), amount)
+        except Exception as exc:
+            # No payment link was handed out, so nobody can pay: leave nothing half-made.
+            with step():
+                _abandon(tx_id)
+                held.release()
+            if isinstance(exc, ProviderUnavailable | ProviderRejected):
+                log.warning("provider refused or failed to create payment for %s: %s", tx_id, exc)
+                raise Unavailable(
+                    "PROVIDER_UNAVAILABLE",
+                    "The payment provider is unavailable; nothing was charged. Try again.",
+                    retry_after_s=5,
+                ) from exc
+            raise
 
-    outside_transaction()
-    try:
-        payment = get_provider().create_payment(str(tx_id), amount)
-    except Exception as exc:
-        # No payment link was handed out, so nobody can pay: leave nothing half-made.
+        if not claims_key:
+            with write_alone() as conn:
+                stored = attach_payment(conn, tx_id, payment)
+            return IntentResult(201, intent_out(stored).model_dump(mode="json"))
+        # With a key, the reply is stored too: two writes, an ordinary step.
         with step():
-            _abandon(tx_id)
-            slot.release()
-        if isinstance(exc, ProviderUnavailable | ProviderRejected):
-            log.warning("provider refused or failed to create payment for %s: %s", tx_id, exc)
-            raise Unavailable(
-                "PROVIDER_UNAVAILABLE",
-                "The payment provider is unavailable; nothing was charged. Try again.",
-                retry_after_s=5,
-            ) from exc
-        raise
-
-    if not claims_key:
-        with write_alone(conn) as alone:
-            stored = attach_payment(alone, tx_id, payment)
-        return IntentResult(201, intent_out(stored).model_dump(mode="json"))
-    # With a key, the reply is stored too: two writes, an ordinary step.
-    with step():
-        stored = attach_payment(db.session.connection(), tx_id, payment)
-        response = intent_out(stored).model_dump(mode="json")
-        slot.complete(201, response)
+            stored = attach_payment(db.session.connection(), tx_id, payment)
+            response = intent_out(stored).model_dump(mode="json")
+            held.complete(201, response)
     return IntentResult(201, response)
 
 

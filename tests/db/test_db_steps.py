@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-from psycopg.pq import TransactionStatus
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +12,6 @@ from app.db import (
     after_commit,
     autocommit_engine,
     edge,
-    held_for_writes_alone,
     outside_transaction,
     step,
     write_alone,
@@ -167,34 +165,6 @@ def test_write_alone_commits_its_statement_as_it_runs(make_app):
         finally:
             with step():
                 db.session.execute(delete(User).where(User.id == user_id))
-
-
-def test_a_held_connection_serves_every_write_alone_and_is_idle_between_them(make_app):
-    """A multi-step service's statements share one connection, which holds no
-    transaction between them (where the provider call goes) and goes back to the
-    pool once the service is done."""
-    app = make_app()
-    user_ids = [f"u-{uuid.uuid4()}" for _ in range(2)]
-    with app.app_context():
-        try:
-            with held_for_writes_alone() as held:
-                pool = autocommit_engine().pool
-                for user_id in user_ids:
-                    with write_alone(held) as conn:
-                        assert conn is held
-                        conn.execute(insert(User).values(id=user_id))
-                    outside_transaction()
-                    # Autocommit: nothing open in PostgreSQL while the provider is asked.
-                    status = held.connection.driver_connection.info.transaction_status
-                    assert status == TransactionStatus.IDLE
-                    # Committed: another connection sees the row while it is still held.
-                    with db.engine.connect() as other:
-                        assert other.scalar(select(User.id).where(User.id == user_id))
-                assert pool.checkedout() == 1
-            assert pool.checkedout() == 0
-        finally:
-            with step():
-                db.session.execute(delete(User).where(User.id.in_(user_ids)))
 
 
 def test_write_alone_ends_the_reads_made_through_the_session(make_app):
