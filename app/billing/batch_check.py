@@ -62,7 +62,7 @@ from app.catalog.services import sold_product
 from app.db import outside_transaction, step, write_alone
 from app.extensions import db
 from app.observability import metrics
-from app.observability.celery_hooks import transaction_context
+from app.observability.context import transaction_context
 from app.push.notify import batched_notices
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus, transition
 from app.catalog.services import get_policy
 from app.db import outside_transaction, step
 from app.extensions import db
-from app.observability.celery_hooks import transaction_context
+from app.observability.context import transaction_context
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus
 from app.db import outside_transaction, step, write_alone
 from app.extensions import db
 from app.observability import metrics
-from app.observability.celery_hooks import transaction_context
+from app.observability.context import transaction_context
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@
   ``transaction_id`` argument) to the log context of the run. A task sent by
   beat has no request: once a service has read a transaction's row, it binds
   the id of the purchase request that created it, a column of the row
-  (:func:`transaction_context`);
+  (``app.observability.context.transaction_context``);
 - metrics: runs, failures, retries and duration per task;
 - the worker's own ``/metrics`` port and liveness heartbeat (``heartbeat.py``).
 """
@@ -19,8 +19,6 @@ import inspect
 import logging
 import os
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from celery import Celery, signals
@@ -132,21 +130,6 @@ def _transaction_argument(task: Any, args: tuple[Any, ...], kwargs: dict[str, An
         return None
     value = bound.arguments.get("transaction_id")
     return str(value) if value is not None else None
-
-
-@contextlib.contextmanager
-def transaction_context(
-    transaction_id: uuid.UUID | str, origin_request_id: str | None = None
-) -> Iterator[None]:
-    """Log context for work on one transaction: its id and, unless a request id is
-    already bound (a task a request sent), the id of the request that created it
-    (``Transaction.origin_request_id``, read with the row)."""
-    request_id = None if context.get("request_id") else origin_request_id
-    tokens = context.bind(transaction_id=str(transaction_id), request_id=request_id)
-    try:
-        yield
-    finally:
-        context.reset(tokens)
 
 
 # Connected once, at import (Celery holds strong references: weak=False).

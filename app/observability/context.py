@@ -7,9 +7,12 @@ restore the values of the request that ran it eagerly.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import re
 import secrets
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 FIELDS = ("request_id", "user_id", "transaction_id", "task_id", "task_name")
@@ -55,3 +58,18 @@ def reset(tokens: Tokens) -> None:
 
 def snapshot() -> dict[str, str]:
     return {name: value for name in FIELDS if (value := _VARS[name].get()) is not None}
+
+
+@contextlib.contextmanager
+def transaction_context(
+    transaction_id: uuid.UUID | str, origin_request_id: str | None = None
+) -> Iterator[None]:
+    """Context for work on one transaction: its id and, unless a request id is
+    already bound (a task a request sent), the id of the request that created it
+    (``Transaction.origin_request_id``, read with the row)."""
+    request_id = None if get("request_id") else origin_request_id
+    tokens = bind(transaction_id=str(transaction_id), request_id=request_id)
+    try:
+        yield
+    finally:
+        reset(tokens)

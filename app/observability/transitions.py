@@ -11,7 +11,7 @@ settle) is counted by its caller once the statement has returned: committed.
 Which request created a transaction is a column of its row
 (``transactions.origin_request_id``), written by the INSERT itself, so the
 worker's later log lines about it carry the purchase request's id
-(``app.observability.celery_hooks.transaction_context``).
+(``app.observability.context.transaction_context``).
 """
 
 from __future__ import annotations
