@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from app.billing import batch_check, reconcile
+from app.billing import batch_check, late, reconcile
 from app.billing.models import Transaction
 from app.observability import celery_hooks, context
 from app.observability.logs import ContextFilter, configure_logging, json_formatter
 from tests.conftest import auth
 from tests.support.factories import make_user
-from tests.support.stub_server import confirm_payment, fail_payment
+from tests.support.stub_server import confirm_payment, expire_payment, fail_payment
 
 pytestmark = pytest.mark.db
 
@@ -156,6 +156,25 @@ def test_a_single_checks_lines_carry_the_purchases_request_id(
         if r.get("transaction_id") == str(tx_id) and r.get("to_status") == "failed"
     ]
     assert [r["request_id"] for r in failed] == ["purchase-single"]
+
+
+def test_a_late_checks_lines_carry_the_purchases_request_id(
+    client, db_session, kaspi_stub, json_lines
+):
+    """A payment confirmed after its transaction expired is found by the late sweep's
+    check, whose lines carry the purchase's request id too."""
+    make_user("origin-buyer")
+    tx_id, payment_id = _buy(client, "purchase-late")
+    expire_payment(kaspi_stub, payment_id)
+    assert reconcile.reconcile(tx_id) == "expired"
+    confirm_payment(kaspi_stub, payment_id, force=True)
+    assert late.check_late(tx_id) == "completed"
+    granted = [
+        r
+        for r in records(json_lines)
+        if r.get("transaction_id") == str(tx_id) and r.get("to_status") == "completed"
+    ]
+    assert [r["request_id"] for r in granted] == ["purchase-late"]
 
 
 def test_a_task_sent_from_a_request_carries_its_request_id():
