@@ -37,7 +37,7 @@ from app.billing import idempotency
 from app.billing.kaspi_client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.models import Transaction
 from app.billing.provider import PROVIDER_NAME, get_provider
-from app.billing.schemas import INTENT_COLUMNS, PurchaseIntentIn, intent_out
+from app.billing.schemas import PaymentOut, PurchaseIntentIn, PurchaseIntentOut
 from app.billing.transitions import Source, TxStatus, creation_committed, transition
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
@@ -77,14 +77,16 @@ WITH created AS (
         :origin_request_id
     FROM billing_products AS product JOIN billing_policy AS policy ON policy.id = 1
     WHERE product.code = :product_code AND product.active
-    RETURNING id, amount, status
+    RETURNING id, amount, currency, status, created_at, expires_at
 ),
 creation_event AS (
     INSERT INTO transaction_events (transaction_id, from_status, to_status, source)
     SELECT id, NULL, status, :source FROM created
 ){more}
-SELECT id, amount FROM created
+SELECT {terms} FROM created
 """
+# What the first step fixes and the reply shows (``Pending``), in its field order.
+_PENDING_TERMS = ("id", "amount", "currency", "created_at", "expires_at")
 # Foreign keys are checked at the end of the statement: the user row may come last.
 _PROVISIONED = user_row_insert("SELECT :user_id, :user_email, :user_name FROM created")
 
@@ -94,7 +96,9 @@ def _pending_statement(with_user: bool, with_slot: bool) -> DriverStatement:
     more = [f"provisioned AS ({_PROVISIONED})"] if with_user else []
     if with_slot:
         more.append(f"bound AS ({idempotency.BIND_CREATED_SQL})")
-    return DriverStatement.of(text(_PENDING_SQL.format(more="".join(f",\n{cte}" for cte in more))))
+    ctes = "".join(f",\n{cte}" for cte in more)
+    sql = _PENDING_SQL.format(more=ctes, terms=", ".join(_PENDING_TERMS))
+    return DriverStatement.of(text(sql))
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,17 @@ class IntentResult:
     status: int
     body: dict[str, Any]
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The terms the first step fixed (the catalog's, as the INSERT read it)."""
+
+    id: uuid.UUID
+    amount: Decimal
+    currency: str
+    created_at: datetime
+    expires_at: datetime
 
 
 def create_purchase_intent(
@@ -116,9 +131,9 @@ def create_purchase_intent(
     With an Idempotency-Key, claiming it comes first, in a step of its own.
     ``new_user`` (the caller's user row, from ``current_user_row``) is created if
     missing in the first step there is: the claim's, or else by the statement that
-    inserts the pending row. Nothing is reloaded between the steps: the first hands
-    plain values to the provider call, the second writes the link with one
-    UPDATE ... RETURNING whose row is the response.
+    inserts the pending row. Nothing is reloaded between the steps: the first
+    answers the row's terms, the provider answers the link, and the second step's
+    UPDATE answers the status the link was stored under; the reply is those.
     """
     claims_key = idempotency_key is not None
     # The fingerprint is only ever compared with another request's under the same key.
@@ -132,26 +147,25 @@ def create_purchase_intent(
             product = _product_on_sale(body.product_code)
             _check_club(conn, user_id, product, body)
             resumed = _resumable(conn, held.resumed_transaction_id, user_id)
-            if resumed is not None:
-                tx_id, amount = resumed
-            else:
-                # With a key, the claim made the user row and this binds the key to the row.
-                tx_id, amount = _insert_pending(
-                    conn, user_id, body, new_user=None if claims_key else new_user, slot=held
-                )
+            # With a key, the claim made the user row and this binds the key to the row.
+            pending = resumed or _insert_pending(
+                conn, user_id, body, new_user=None if claims_key else new_user, slot=held
+            )
         if resumed is None:
-            creation_committed(tx_id, source=Source.API)
+            creation_committed(pending.id, source=Source.API)
 
         outside_transaction()
         try:
-            payment = get_provider().create_payment(str(tx_id), amount)
+            payment = get_provider().create_payment(str(pending.id), pending.amount)
         except Exception as exc:
             # No payment link was handed out, so nobody can pay: leave nothing half-made.
             with step():
-                _abandon(tx_id)
+                _abandon(pending.id)
                 held.release()
             if isinstance(exc, ProviderUnavailable | ProviderRejected):
-                log.warning("provider refused or failed to create payment for %s: %s", tx_id, exc)
+                log.warning(
+                    "provider refused or failed to create payment for %s: %s", pending.id, exc
+                )
                 raise Unavailable(
                     "PROVIDER_UNAVAILABLE",
                     "The payment provider is unavailable; nothing was charged. Try again.",
@@ -161,18 +175,19 @@ def create_purchase_intent(
 
         if not claims_key:
             with write_alone() as conn:
-                stored = attach_payment(conn, tx_id, payment)
-            return IntentResult(201, intent_out(stored).model_dump(mode="json"))
+                stored = attach_payment(conn, pending.id, payment)
+            return IntentResult(201, _reply(pending, body, payment, stored))
         # With a key, the reply is stored too: two writes, an ordinary step.
         with step():
-            stored = attach_payment(db.session.connection(), tx_id, payment)
-            response = intent_out(stored).model_dump(mode="json")
+            stored = attach_payment(db.session.connection(), pending.id, payment)
+            response = _reply(pending, body, payment, stored)
             held.complete(201, response)
     return IntentResult(201, response)
 
 
-# Storing the payment link is one UPDATE ... RETURNING: the row lock, the write and
-# the values of the response in one round trip, with no ORM reload of the row.
+# Storing the payment link is one UPDATE ... RETURNING: the row lock, the write, and
+# what the reply cannot know (the status the link was stored under, which a
+# concurrent expiry or cancel may have changed) in one round trip.
 _STORE_LINK = DriverStatement.of(
     update(TRANSACTIONS)
     .where(TRANSACTIONS.c.id == bindparam("tx_id"))
@@ -186,14 +201,15 @@ _STORE_LINK = DriverStatement.of(
             else_=TRANSACTIONS.c.next_poll_at,
         ),
     )
-    # What ``intent_out`` shows, not the whole row.
-    .returning(*(TRANSACTIONS.c[name] for name in INTENT_COLUMNS))
+    # The stored expiry, so the reply shows it as every other read of the row does.
+    .returning(TRANSACTIONS.c.status, TRANSACTIONS.c.provider_expires_at)
 )
 
 
 def attach_payment(conn: Connection, transaction_id: uuid.UUID, payment: CreatedPayment) -> Any:
     """Store the provider's payment on the transaction and schedule its first poll
-    (a row no longer pending keeps its schedule); answers what ``intent_out`` shows.
+    (a row no longer pending keeps its schedule); answers the row's ``status`` and
+    ``provider_expires_at`` as stored.
 
     The intent's last step, and the poller's recovery of a payment whose request
     died before storing it.
@@ -206,7 +222,7 @@ def attach_payment(conn: Connection, transaction_id: uuid.UUID, payment: Created
             "link_payment_id": str(payment.payment_id),
             "link_url": payment.payment_url,
             "link_expires_at": payment.expires_at,
-            "link_poll_interval_s": max(1, int(payment.poll_interval_s)),
+            "link_poll_interval_s": _poll_interval_s(payment),
             "link_first_poll_at": datetime.now(UTC) + delay,
         },
     )
@@ -216,20 +232,47 @@ def attach_payment(conn: Connection, transaction_id: uuid.UUID, payment: Created
     return row
 
 
-def _resumable(
-    conn: Connection, transaction_id: uuid.UUID | None, user_id: str
-) -> tuple[uuid.UUID, Decimal] | None:
-    """The crashed first request's transaction (its id and amount), if it can still be paid."""
+def _poll_interval_s(payment: CreatedPayment) -> int:
+    return max(1, int(payment.poll_interval_s))
+
+
+def _reply(
+    pending: Pending, body: PurchaseIntentIn, payment: CreatedPayment, stored: Any
+) -> dict[str, Any]:
+    """The 201 body from what the service wrote: the first step's terms, the body's
+    choice (the INSERT stored exactly it), the link, and the stored row's status."""
+    return PurchaseIntentOut(
+        transaction_id=pending.id,
+        status=stored.status,
+        product_code=body.product_code,
+        quantity=body.quantity,
+        amount=str(pending.amount),
+        currency=pending.currency,
+        club_id=body.club_id,
+        created_at=pending.created_at,
+        expires_at=pending.expires_at,
+        payment=PaymentOut(
+            provider=PROVIDER_NAME,
+            payment_id=str(payment.payment_id),
+            payment_url=payment.payment_url,
+            poll_interval_s=_poll_interval_s(payment),
+            expires_at=stored.provider_expires_at,
+        ),
+    ).model_dump(mode="json")
+
+
+def _resumable(conn: Connection, transaction_id: uuid.UUID | None, user_id: str) -> Pending | None:
+    """The crashed first request's transaction (its terms), if it can still be paid."""
     if transaction_id is None:
         return None
     row = conn.execute(
-        select(Transaction.amount).where(
+        select(*(TRANSACTIONS.c[name] for name in _PENDING_TERMS)).where(
             Transaction.id == transaction_id,
             Transaction.user_id == user_id,
             Transaction.status == TxStatus.PENDING,
         )
     ).first()
-    return None if row is None else (transaction_id, row.amount)
+    return None if row is None else Pending(*row)
 
 
 def _product_on_sale(code: str) -> ProductView:
@@ -286,10 +329,10 @@ def _insert_pending(
     *,
     new_user: Mapping[str, str | None] | None,
     slot: idempotency.Slot,
-) -> tuple[uuid.UUID, Decimal]:
+) -> Pending:
     """The pending row and its audit entry in one statement, with ``new_user``'s row
     when given and the binding of ``slot``'s key when it has one; answers the
-    row's id and amount.
+    row's terms.
 
     The price, the currency and the pending TTL come from the catalog rows in the
     same statement, so they are the catalog as this transaction sees it. No row
@@ -325,7 +368,7 @@ def _insert_pending(
         row = stmt.first(conn, params)
         if row is None:  # the catalog flipped again meanwhile: no price to trust
             raise NoResultFound(f"product {body.product_code} changed while being bought")
-    return tx_id, row.amount
+    return Pending(*row)
 
 
 def _abandon(transaction_id: uuid.UUID) -> None:

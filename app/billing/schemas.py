@@ -111,7 +111,7 @@ class DevSettleQueuedOut(BaseModel):
 # The transaction columns each body reads (``_common`` and ``payment_out``; the status
 # body adds its own): a statement whose row feeds one of them selects only these,
 # since the driver describes and converts every column it returns.
-INTENT_COLUMNS = (
+STATE_COLUMNS = (
     "id",
     "status",
     "product_code",
@@ -127,7 +127,7 @@ INTENT_COLUMNS = (
     "poll_interval_s",
     "provider_expires_at",
 )
-STATUS_COLUMNS = (*INTENT_COLUMNS, "updated_at", "settled_at", "refunded_amount")
+STATUS_COLUMNS = (*STATE_COLUMNS, "updated_at", "settled_at", "refunded_amount")
 
 
 def _common(tx: TransactionLike) -> dict[str, Any]:
@@ -152,10 +152,6 @@ def payment_out(tx: TransactionLike) -> PaymentOut:
         poll_interval_s=tx.poll_interval_s,
         expires_at=tx.provider_expires_at,
     )
-
-
-def intent_out(tx: TransactionLike) -> PurchaseIntentOut:
-    return PurchaseIntentOut(**_common(tx), payment=payment_out(tx))
 
 
 def state_fields(tx: TransactionLike) -> dict[str, Any]:

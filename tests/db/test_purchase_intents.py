@@ -253,3 +253,69 @@ def test_a_request_that_dies_after_its_first_step_leaves_a_row_the_poller_comple
     db_session.refresh(tx)
     assert tx.status == "pending" and tx.provider_payment_id and tx.payment_url
     assert get_provider().get_status(tx.provider_payment_id).state == "wait"
+
+
+def _read_back(client, user, tx_id):
+    status = client.get(f"/api/billing/transactions/{tx_id}", headers=auth(user)).get_json()
+    return {key: status[key] for key in status.keys() & _REPLY_KEYS}
+
+
+_REPLY_KEYS = {
+    "transaction_id",
+    "status",
+    "product_code",
+    "quantity",
+    "amount",
+    "currency",
+    "club_id",
+    "created_at",
+    "expires_at",
+    "payment",
+}
+
+
+@pytest.mark.parametrize("key", [None, "reply-key"])
+def test_the_reply_shows_what_a_read_of_the_row_shows(client, db_session, key):
+    """The 201 body is built from what the steps wrote, not read back: it must still
+    say exactly what the stored row says (times in the database's rendering too)."""
+    reply = buy(client, key=key, quantity=2)
+    assert reply.status_code == 201, reply.get_json()
+    body = reply.get_json()
+    assert set(body) == _REPLY_KEYS
+    assert body == _read_back(client, "buyer", body["transaction_id"])
+
+
+def test_a_club_plans_reply_shows_what_a_read_of_the_row_shows(client, db_session):
+    club = make_club(make_user("reply-owner"))
+    reply = buy(client, user="reply-owner", product_code="CLUB_50", club_id=str(club.id))
+    assert reply.status_code == 201, reply.get_json()
+    body = reply.get_json()
+    assert body["club_id"] == str(club.id)
+    assert body == _read_back(client, "reply-owner", body["transaction_id"])
+
+
+def test_a_row_closed_while_the_provider_answered_replies_its_stored_status(
+    client, db_session, monkeypatch
+):
+    """The competing write lands between the provider's answer and the link's UPDATE:
+    the reply shows the status the link was stored under, not the one it started with."""
+    from app import locking
+    from app.billing.kaspi_client import KaspiClient
+    from app.billing.transitions import Source, TxStatus, transition
+    from app.db import step
+
+    real_create = KaspiClient.create_payment
+
+    def create_then_expire(self, external_id, amount):
+        payment = real_create(self, external_id, amount)
+        with step():
+            tx = locking.lock_transaction(uuid.UUID(external_id))
+            transition(tx, TxStatus.EXPIRED, source=Source.SWEEP, note="competing expiry")
+        return payment
+
+    monkeypatch.setattr(KaspiClient, "create_payment", create_then_expire)
+    reply = buy(client)
+    assert reply.status_code == 201, reply.get_json()
+    body = reply.get_json()
+    assert body["status"] == "expired"
+    assert body == _read_back(client, "buyer", body["transaction_id"])
