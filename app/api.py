@@ -84,6 +84,14 @@ def _parse_json_body(model: type[BaseModel]) -> BaseModel:
             raise ApiError(
                 415, "UNSUPPORTED_MEDIA_TYPE", "Request body must be JSON (application/json)"
             )
+        # Without a backslash or a NUL byte no string in the body can hold a NUL or a
+        # lone surrogate, so pydantic may parse and validate it in one pass. Any
+        # failure there takes the path below, which words every error.
+        if b"\\" not in raw and b"\x00" not in raw:
+            try:
+                return model.model_validate_json(raw)
+            except ValidationError:
+                pass
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:

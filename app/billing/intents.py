@@ -104,7 +104,8 @@ def _pending_statement(with_user: bool, with_slot: bool) -> DriverStatement:
 @dataclass(frozen=True)
 class IntentResult:
     status: int
-    body: dict[str, Any]
+    # A fresh reply as its model (written straight to JSON); a stored one as its dict.
+    body: dict[str, Any] | PurchaseIntentOut
     replayed: bool = False
 
 
@@ -180,7 +181,7 @@ def create_purchase_intent(
         # With a key, the reply is stored too: two writes, an ordinary step.
         with step():
             stored = attach_payment(db.session.connection(), pending.id, payment)
-            response = _reply(pending, body, payment, stored)
+            response = _reply(pending, body, payment, stored).model_dump(mode="json")
             held.complete(201, response)
     return IntentResult(201, response)
 
@@ -238,7 +239,7 @@ def _poll_interval_s(payment: CreatedPayment) -> int:
 
 def _reply(
     pending: Pending, body: PurchaseIntentIn, payment: CreatedPayment, stored: Any
-) -> dict[str, Any]:
+) -> PurchaseIntentOut:
     """The 201 body from what the service wrote: the first step's terms, the body's
     choice (the INSERT stored exactly it), the link, and the stored row's status."""
     return PurchaseIntentOut(
@@ -258,7 +259,7 @@ def _reply(
             poll_interval_s=_poll_interval_s(payment),
             expires_at=stored.provider_expires_at,
         ),
-    ).model_dump(mode="json")
+    )
 
 
 def _resumable(conn: Connection, transaction_id: uuid.UUID | None, user_id: str) -> Pending | None:

@@ -54,7 +54,9 @@ bp.after_request(stream.allow_stream_origin)
     # The caller's user row is made in the intent's first step, not a step of its own.
     provision=False,
 )
-def purchase_intent(body: PurchaseIntentIn) -> tuple[dict[str, Any], int, dict[str, str]]:
+def purchase_intent(
+    body: PurchaseIntentIn,
+) -> tuple[dict[str, Any] | PurchaseIntentOut, int, dict[str, str]]:
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)

@@ -141,3 +141,37 @@ def test_openapi_documents_every_api_route(client, app):
     schema_name = intent["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert schema_name.endswith("PurchaseIntentIn")
     assert "503" in intent["responses"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        # Read in one pass by pydantic: the answers match the checked path's.
+        (b'{"product_code": "EVENT_UPGRADE_500", "quantity": 1.0}', 400, "VALIDATION_ERROR"),
+        (b'{"product_code": "EVENT_UPGRADE_500", "quantity": true}', 400, "VALIDATION_ERROR"),
+        (b'{"product_code": "EVENT_UPGRADE_500", "quantity": NaN}', 400, "VALIDATION_ERROR"),
+        (b'{"product_code": "EVENT_UPGRADE_500"} trailing', 400, "MALFORMED_JSON"),
+        (b'{"product_code": "\xff"}', 400, "MALFORMED_JSON"),
+        (b'{"product_code": "EVENT_\x00UPGRADE_500"}', 400, "MALFORMED_JSON"),
+        # A backslash sends the body down the checked path.
+        (b'{"product_code": "EVENT_UPGRADE_500\\u0000"}', 400, "VALIDATION_ERROR"),
+        (b'{"product_code": "\\ud800"}', 400, "VALIDATION_ERROR"),
+    ],
+)
+def test_json_bodies_are_refused_alike_whichever_way_they_are_read(client, body, status, code):
+    response = client.post(
+        "/api/billing/purchase-intent",
+        data=body,
+        headers={**auth("u1"), "Content-Type": "application/json"},
+    )
+    assert_envelope(response, status, code)
+
+
+def test_a_repeated_key_counts_its_last_value_as_json_loads_does(client):
+    response = client.post(
+        "/api/billing/purchase-intent",
+        data=b'{"product_code": "NOPE", "product_code": "EVENT_UPGRADE_500", "quantity": 2}',
+        headers={**auth("u1"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["amount"] == "2000.00"
