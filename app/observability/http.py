@@ -1,5 +1,9 @@
 """Per-request observability: request id, log context, HTTP metrics, one log line.
 
+The line also carries the first transaction transition the request committed
+(``app.observability.transitions``): a purchase is one line, with its new
+transaction's id and ``none -> pending``.
+
 The request id comes from ``X-Request-ID`` when the client (or a proxy) sends a
 sane one, otherwise it is made here; it is returned in the ``X-Request-ID``
 response header and in every error envelope (``app.errors``), carried in the
@@ -15,7 +19,7 @@ import time
 from flask import Flask, Response
 from prometheus_client import Counter, Histogram
 
-from app.observability import context, metrics
+from app.observability import context, metrics, transitions
 from app.request_locals import current_request, request_globals
 
 log = logging.getLogger("billing.http")
@@ -82,24 +86,39 @@ def _finish(response: Response) -> Response:
     _observe(endpoint, method, status, elapsed)
     if req.endpoint == PUBLISH_ENDPOINT:
         metrics.PUBLISH_OUTCOMES.labels(status, state.get("error_code") or "OK").inc()
+    extra: dict[str, object] = {
+        "http_method": method,
+        "path": path,
+        "endpoint": endpoint,
+        "status": status_code,
+        "duration_ms": round(elapsed * 1000, 2),
+    }
+    level = logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO
+    carried = transitions.take_carried()
+    if carried is None or not log.isEnabledFor(level):
+        log.log(level, "%s %s %s", method, path, status, extra=extra)
+        if carried is not None:  # this line is not written: the transition's own is
+            transitions.log_transition(carried)
+        return response
+    extra.update(carried)
     log.log(
-        logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO,
-        "%s %s %s",
+        level,
+        "%s %s %s; transaction %s: %s -> %s (%s)",
         method,
         path,
         status,
-        extra={
-            "http_method": method,
-            "path": path,
-            "endpoint": endpoint,
-            "status": status_code,
-            "duration_ms": round(elapsed * 1000, 2),
-        },
+        carried["transaction_id"],
+        carried["from_status"] or "none",
+        carried["to_status"],
+        carried["source"],
+        extra=extra,
     )
     return response
 
 
 def _clear(_exc: BaseException | None) -> None:
+    # Before the context goes: the transition's own line carries the request id.
+    transitions.log_uncarried()
     tokens = request_globals().pop("log_context", None)
     if tokens:
         # Teardown in another context than the request's start (a streamed

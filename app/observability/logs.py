@@ -86,9 +86,9 @@ class JsonLineFormatter(logging.Formatter):
     the record's own fields, ``exc_info`` / ``stack_info`` when present, and
     ``timestamp`` (UTC, ISO 8601).
 
-    Every purchase writes two lines (its transition, its request), so a line is
-    one dict encoded once; a general-purpose JSON log formatter took 30 µs more
-    per purchase (docs/PERFORMANCE.md).
+    Every request writes a line, so a line is one dict encoded once; a
+    general-purpose JSON log formatter took 30 µs more per purchase
+    (docs/PERFORMANCE.md).
     """
 
     def format(self, record: logging.LogRecord) -> str:

@@ -8,6 +8,11 @@ rollback they are forgotten — a refused or rolled-back change is never counted
 A transition written by one statement sent alone (the intent's creation, a paid
 settle) is counted by its caller once the statement has returned: committed.
 
+Each committed transition is logged once, with the fields ``transaction_id``,
+``from_status``, ``to_status`` and ``source``: the first one a request makes on
+that request's line (``billing.http``, so a purchase writes one line), any other
+on its own ``billing.transitions`` line.
+
 Which request created a transaction is a column of its row
 (``transactions.origin_request_id``), written by the INSERT itself, so the
 worker's later log lines about it carry the purchase request's id
@@ -20,11 +25,13 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask import has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.util import identity_key
 
 from app.observability import metrics
+from app.request_locals import request_globals
 
 log = logging.getLogger("billing.transitions")
 _PENDING = "observability_transitions"
@@ -81,21 +88,61 @@ def count_committed(seen: list[Seen]) -> None:
                 metrics.TIME_TO_SETTLE.labels(item.to_status).observe(
                     max(item.since_created_s, 0.0)
                 )
-            log.info(
-                "transaction %s: %s -> %s (%s)",
-                item.transaction_id,
-                item.from_status or "none",
-                item.to_status,
-                item.source,
-                extra={
-                    "transaction_id": item.transaction_id,
-                    "from_status": item.from_status,
-                    "to_status": item.to_status,
-                    "source": item.source,
-                },
-            )
+            fields = {
+                "transaction_id": item.transaction_id,
+                "from_status": item.from_status,
+                "to_status": item.to_status,
+                "source": item.source,
+            }
+            if not _carried_by_request(fields):
+                log_transition(fields)
         except Exception:  # observability must never fail a committed change
             log.exception("could not record a transaction transition")
+
+
+def log_transition(fields: dict[str, str | None]) -> None:
+    """The transition's own line (``billing.transitions``)."""
+    log.info(
+        "transaction %s: %s -> %s (%s)",
+        fields["transaction_id"],
+        fields["from_status"] or "none",
+        fields["to_status"],
+        fields["source"],
+        extra=fields,
+    )
+
+
+# A request's first committed transition goes on the request's own line (the
+# canonical line, app.observability.http): a purchase writes one line, not two.
+_CARRIED = "carried_transition"
+# Set once the request's line is written; later transitions get lines of their own.
+REQUEST_LOGGED = "request_logged"
+
+
+def _carried_by_request(fields: dict[str, str | None]) -> bool:
+    if not has_request_context():
+        return False
+    state = request_globals()
+    if state.get("request_id") is None or REQUEST_LOGGED in state or _CARRIED in state:
+        return False
+    setattr(state, _CARRIED, fields)
+    return True
+
+
+def take_carried() -> dict[str, str | None] | None:
+    """The transition this request's line carries, if any; the line is being written."""
+    state = request_globals()
+    setattr(state, REQUEST_LOGGED, True)
+    carried: dict[str, str | None] | None = state.pop(_CARRIED, None)
+    return carried
+
+
+def log_uncarried() -> None:
+    """At the request's teardown: a carried transition whose request line was never
+    written (the request died past its error handler) gets its own line."""
+    carried = request_globals().pop(_CARRIED, None)
+    if carried is not None:
+        log_transition(carried)
 
 
 def _forget(session: Session, previous_transaction: SessionTransaction) -> None:

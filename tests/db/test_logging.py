@@ -17,7 +17,13 @@ from app.observability import celery_hooks, context
 from app.observability.logs import ContextFilter, configure_logging, json_formatter
 from tests.conftest import auth
 from tests.support.factories import make_user
-from tests.support.stub_server import confirm_payment, expire_payment, fail_payment
+from tests.support.stub_server import (
+    confirm_payment,
+    expire_payment,
+    fail_payment,
+    reset_faults,
+    set_faults,
+)
 
 pytestmark = pytest.mark.db
 
@@ -101,6 +107,76 @@ def test_a_purchase_logs_its_transaction_with_the_request_id(
     ]
     assert created and created[0]["request_id"] == "purchase-1"
     assert created[0]["user_id"] == "log-buyer"
+
+
+def _lines_of(stream: io.StringIO, request_id: str) -> list[dict]:
+    return [r for r in records(stream) if r.get("request_id") == request_id]
+
+
+def test_a_purchase_is_one_line_carrying_its_creation(client, db_session, json_lines, kaspi_stub):
+    response = client.post(
+        "/api/billing/purchase-intent",
+        json={"product_code": "EVENT_UPGRADE_500"},
+        headers={**auth("one-line-buyer"), "X-Request-ID": "purchase-one-line"},
+    )
+    assert response.status_code == 201
+    tx_id = response.get_json()["transaction_id"]
+    [line] = _lines_of(json_lines, "purchase-one-line")
+    assert line["logger"] == "billing.http" and line["status"] == 201
+    assert (line["transaction_id"], line["from_status"], line["to_status"], line["source"]) == (
+        tx_id,
+        None,
+        "pending",
+        "api",
+    )
+    assert line["user_id"] == "one-line-buyer"
+    assert f"transaction {tx_id}: none -> pending (api)" in line["message"]
+
+
+def test_a_requests_second_transition_gets_a_line_of_its_own(
+    client, db_session, json_lines, kaspi_stub
+):
+    set_faults(kaspi_stub, fail_next=10)
+    try:
+        response = client.post(
+            "/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers={**auth("down-buyer"), "X-Request-ID": "purchase-provider-down"},
+        )
+    finally:
+        reset_faults(kaspi_stub)
+    assert response.status_code == 503
+    lines = _lines_of(json_lines, "purchase-provider-down")
+    moves = [(r["logger"], r.get("from_status"), r["to_status"]) for r in lines if "to_status" in r]
+    # Each transition once: the creation on the request's line, the failure on its own.
+    assert sorted(moves, key=str) == sorted(
+        [("billing.http", None, "pending"), ("billing.transitions", "pending", "failed")], key=str
+    )
+    [request_line] = [r for r in lines if r["logger"] == "billing.http"]
+    assert request_line["status"] == 503
+
+
+def test_a_carried_transition_whose_request_line_is_never_written_gets_its_own(
+    client, db_session, json_lines, monkeypatch
+):
+    from app.billing.kaspi_client import KaspiClient
+
+    class ProcessDied(BaseException):
+        """Past every error handler: no response, so no request line."""
+
+    def die(*_args, **_kwargs):
+        raise ProcessDied
+
+    monkeypatch.setattr(KaspiClient, "create_payment", die)
+    with pytest.raises(ProcessDied):
+        client.post(
+            "/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers={**auth("dying-buyer"), "X-Request-ID": "purchase-dies"},
+        )
+    [line] = _lines_of(json_lines, "purchase-dies")
+    assert line["logger"] == "billing.transitions"
+    assert (line["from_status"], line["to_status"], line["source"]) == (None, "pending", "api")
 
 
 def _buy(client, request_id: str) -> tuple[uuid.UUID, str]:
