@@ -93,9 +93,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     # wait for beat's next sweep (about 0.3 s): a backlog of 3,000 keeps that to a
     # tenth of the figure (at 1,500 it was a fifth).
     defaults = (
-        {"settle": 3000, "floor": 3000, "requests": 3000, "duration": 9, "race_rounds": 3}
+        {"settle": 3000, "floor": 3000, "requests": 3000, "duration": 12, "race_rounds": 3}
         if quick
-        else {"settle": 6000, "floor": 6000, "requests": 8000, "duration": 15, "race_rounds": 5}
+        else {"settle": 6000, "floor": 6000, "requests": 8000, "duration": 16, "race_rounds": 5}
     )
     defaults["plan_rows"] = 1_000_000
     for key, value in defaults.items():

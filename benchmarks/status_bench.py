@@ -67,7 +67,10 @@ class Target:
     paths: list[str]
 
 
-ROUNDS = 3  # the two servers take turns, so drifting machine load hits both alike
+# The two servers take turns, so drifting machine load hits both alike; each goes
+# first in half the rounds, so neither always follows the other's load (or the
+# warm-up) and what it leaves behind (WAL flushes, autovacuum).
+ROUNDS = 4
 
 
 def _measure_pair(
@@ -101,8 +104,8 @@ def _measure_pair(
             started.append((base, pid, target))
         loads: dict[str, list[LoadResult]] = {bare.name: [], api.name: []}
         cpu: dict[str, float] = {bare.name: 0.0, api.name: 0.0}
-        for _ in range(ROUNDS):
-            for base, pid, target in started:
+        for round_no in range(ROUNDS):
+            for base, pid, target in started if round_no % 2 == 0 else started[::-1]:
                 before = tree_cpu_s(pid)
                 loads[target.name].append(
                     run_load(generator, base, target.paths, headers, turn, stack.workdir)

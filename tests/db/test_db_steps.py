@@ -201,3 +201,25 @@ def test_write_alone_joins_the_callers_transaction(app, db_session):
         assert conn is db_session.get_bind()
         conn.execute(insert(User).values(id=user_id))
     assert db_session.get(User, user_id) is not None
+
+
+def test_a_single_statement_connection_goes_back_to_the_pool_with_no_transaction(make_app):
+    """The pool skips the rollback call on return unless the server says a
+    transaction is open: one left open by a BEGIN sent as text is still ended."""
+    from psycopg.pq import TransactionStatus
+
+    app = make_app()
+    with app.app_context():
+        engine = autocommit_engine()
+        with engine.connect() as conn:
+            # Straight to the driver, as DriverStatement sends the intent's writes:
+            # SQLAlchemy's own begin/rollback bookkeeping never sees it.
+            driver = conn.connection.dbapi_connection
+            driver.execute("SELECT 1")
+            assert driver.info.transaction_status == TransactionStatus.IDLE
+            driver.execute("BEGIN")
+            driver.execute("SELECT 1")
+            assert driver.info.transaction_status == TransactionStatus.INTRANS
+        assert driver.info.transaction_status == TransactionStatus.IDLE
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection is driver
