@@ -5,6 +5,7 @@ import sys
 
 from app import create_app
 from app.config import PROFILES, ConfigError
+from app.process_heap import freeze_startup_objects
 
 
 def _refuse(message: str) -> None:
@@ -24,3 +25,4 @@ try:
     app = create_app()
 except ConfigError as exc:
     _refuse(str(exc))
+freeze_startup_objects()
