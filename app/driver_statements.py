@@ -33,6 +33,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 # Type-check exemption: SQLAlchemy's dialect constructors carry no annotations.
 _DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+# Key, in a pooled connection's info: (driver connection, {sql: its cursor}).
+_CURSORS = "driver_statement_cursors"
 
 
 @dataclass(frozen=True)
@@ -67,16 +69,32 @@ class DriverStatement:
         missing = self.required.difference(params)
         if missing:
             raise KeyError(f"parameters not given: {', '.join(sorted(missing))}")
-        driver = conn.connection.driver_connection
+        pooled = conn.connection
+        driver = pooled.driver_connection
         if driver is None:  # only a connection already closed has none
             raise RuntimeError("the connection is closed")
         values = {**self.fixed, **params}
         try:
-            with driver.cursor(row_factory=self._rows) as cursor:
-                cursor.execute(self.sql, values)
-                return cursor.fetchone()
+            cursor = self._cursor(pooled.info, driver)
+            cursor.execute(self.sql, values)
+            return cursor.fetchone()
         except psycopg.Error as error:
             raise _as_sqlalchemy_raises(conn, self.sql, values, error) from error
+
+    def _cursor(self, info: dict[Any, Any], driver: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
+        """This statement's cursor on ``driver``, made once and kept with the pooled
+        connection: a cursor keeps what psycopg learnt adapting its values and rows
+        (about 15 µs of each execution with a new cursor). ``info`` lives as long as
+        the pooled connection; a cursor of a previous driver connection is never used.
+        """
+        held = info.get(_CURSORS)
+        if held is None or held[0] is not driver:
+            held = info[_CURSORS] = (driver, {})
+        cursors: dict[str, psycopg.Cursor[Any]] = held[1]
+        cursor = cursors.get(self.sql)
+        if cursor is None or cursor.closed:
+            cursor = cursors[self.sql] = driver.cursor(row_factory=self._rows)
+        return cursor
 
     def _rows(self, cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
         if self._row_maker:

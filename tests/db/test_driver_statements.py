@@ -90,3 +90,32 @@ def test_a_connection_that_died_is_an_outage_and_is_not_handed_out_again(app, db
             assert backend.first(fresh, {}).pid != pid
     finally:
         engine.dispose()
+
+
+def test_each_statement_keeps_one_cursor_per_connection_and_its_own_rows(conn, monkeypatch):
+    """The cursor is made once and reused; two statements on one connection never share
+    one, so each answers its own columns however their calls interleave."""
+    import psycopg
+
+    made = []
+    real_cursor = psycopg.Connection.cursor
+
+    def counting(self, *args, **kwargs):
+        cursor = real_cursor(self, *args, **kwargs)
+        if kwargs.get("row_factory") is not None:
+            made.append(cursor)
+        return cursor
+
+    monkeypatch.setattr(psycopg.Connection, "cursor", counting)
+    insert = DriverStatement.of(
+        text("INSERT INTO driver_items VALUES (:id, :price, :kind) RETURNING id, kind")
+    )
+    price = DriverStatement.of(text("SELECT price FROM driver_items WHERE id = :id"))
+    for n in range(3):
+        item_id = uuid.uuid4()
+        row = insert.first(conn, {"id": item_id, "price": Decimal(n), "kind": f"k{n}"})
+        assert (row._fields, row.id, row.kind) == (("id", "kind"), item_id, f"k{n}")
+        assert price.first(conn, {"id": item_id})._fields == ("price",)
+        assert price.first(conn, {"id": item_id}).price == Decimal(n)
+        assert price.first(conn, {"id": uuid.uuid4()}) is None
+    assert len(made) == 2 and made[0] is not made[1]
