@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -110,27 +109,13 @@ def autocommit_engine() -> Engine:
     engine: Engine | None = extensions.get(_AUTOCOMMIT_ENGINE)
     if engine is None:
         config = app.config
-        options = {
-            **config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "isolation_level": "AUTOCOMMIT",
-            # A connection in autocommit has no transaction to roll back when it goes
-            # back to the pool: the driver's rollback call (a lock, a generator) is
-            # made only if the server says one is open (_end_open_transaction).
-            "pool_reset_on_return": None,
-        }
+        options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "isolation_level": "AUTOCOMMIT"}
         made = create_engine(config["SQLALCHEMY_DATABASE_URI"], **options)
-        event.listen(made, "reset", _end_open_transaction)
         # Two first reads at once: one engine wins, the other never connected.
         engine = extensions.setdefault(_AUTOCOMMIT_ENGINE, made)
         if engine is not made:
             made.dispose()
     return engine
-
-
-def _end_open_transaction(dbapi_connection: Any, _record: object, _state: object) -> None:
-    """Roll back whatever left a transaction open (an explicit BEGIN sent as text)."""
-    if dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        dbapi_connection.rollback()
 
 
 @contextmanager

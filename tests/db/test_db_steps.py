@@ -204,8 +204,8 @@ def test_write_alone_joins_the_callers_transaction(app, db_session):
 
 
 def test_a_single_statement_connection_goes_back_to_the_pool_with_no_transaction(make_app):
-    """The pool skips the rollback call on return unless the server says a
-    transaction is open: one left open by a BEGIN sent as text is still ended."""
+    """Nothing sent on a single statement's connection outlives its checkout: a
+    transaction left open by a BEGIN sent straight to the driver is ended on return."""
     from psycopg.pq import TransactionStatus
 
     app = make_app()
