@@ -116,14 +116,14 @@ def log_transition(fields: dict[str, str | None]) -> None:
 # canonical line, app.observability.http): a purchase writes one line, not two.
 _CARRIED = "carried_transition"
 # Set once the request's line is written; later transitions get lines of their own.
-REQUEST_LOGGED = "request_logged"
+_REQUEST_LOGGED = "request_logged"
 
 
 def _carried_by_request(fields: dict[str, str | None]) -> bool:
     if not has_request_context():
         return False
     state = request_globals()
-    if state.get("request_id") is None or REQUEST_LOGGED in state or _CARRIED in state:
+    if state.get("request_id") is None or _REQUEST_LOGGED in state or _CARRIED in state:
         return False
     setattr(state, _CARRIED, fields)
     return True
@@ -132,7 +132,7 @@ def _carried_by_request(fields: dict[str, str | None]) -> bool:
 def take_carried() -> dict[str, str | None] | None:
     """The transition this request's line carries, if any; the line is being written."""
     state = request_globals()
-    setattr(state, REQUEST_LOGGED, True)
+    setattr(state, _REQUEST_LOGGED, True)
     carried: dict[str, str | None] | None = state.pop(_CARRIED, None)
     return carried
 

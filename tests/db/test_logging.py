@@ -89,15 +89,20 @@ def test_every_error_envelope_carries_the_request_id(client, db_session, method,
     assert response.headers["X-Request-ID"] == "trace-me"
 
 
+def _purchase(client, user: str, request_id: str):
+    """POST a purchase intent as ``user`` with ``request_id`` as its X-Request-ID."""
+    return client.post(
+        "/api/billing/purchase-intent",
+        json={"product_code": "EVENT_UPGRADE_500"},
+        headers={**auth(user), "X-Request-ID": request_id},
+    )
+
+
 def test_a_purchase_logs_its_transaction_with_the_request_id(
     client, db_session, json_lines, kaspi_stub
 ):
     make_user("log-buyer")
-    response = client.post(
-        "/api/billing/purchase-intent",
-        json={"product_code": "EVENT_UPGRADE_500"},
-        headers={**auth("log-buyer"), "X-Request-ID": "purchase-1"},
-    )
+    response = _purchase(client, "log-buyer", "purchase-1")
     assert response.status_code == 201
     tx_id = response.get_json()["transaction_id"]
     created = [
@@ -114,11 +119,7 @@ def _lines_of(stream: io.StringIO, request_id: str) -> list[dict]:
 
 
 def test_a_purchase_is_one_line_carrying_its_creation(client, db_session, json_lines, kaspi_stub):
-    response = client.post(
-        "/api/billing/purchase-intent",
-        json={"product_code": "EVENT_UPGRADE_500"},
-        headers={**auth("one-line-buyer"), "X-Request-ID": "purchase-one-line"},
-    )
+    response = _purchase(client, "one-line-buyer", "purchase-one-line")
     assert response.status_code == 201
     tx_id = response.get_json()["transaction_id"]
     [line] = _lines_of(json_lines, "purchase-one-line")
@@ -138,11 +139,7 @@ def test_a_requests_second_transition_gets_a_line_of_its_own(
 ):
     set_faults(kaspi_stub, fail_next=10)
     try:
-        response = client.post(
-            "/api/billing/purchase-intent",
-            json={"product_code": "EVENT_UPGRADE_500"},
-            headers={**auth("down-buyer"), "X-Request-ID": "purchase-provider-down"},
-        )
+        response = _purchase(client, "down-buyer", "purchase-provider-down")
     finally:
         reset_faults(kaspi_stub)
     assert response.status_code == 503
@@ -169,22 +166,14 @@ def test_a_carried_transition_whose_request_line_is_never_written_gets_its_own(
 
     monkeypatch.setattr(KaspiClient, "create_payment", die)
     with pytest.raises(ProcessDied):
-        client.post(
-            "/api/billing/purchase-intent",
-            json={"product_code": "EVENT_UPGRADE_500"},
-            headers={**auth("dying-buyer"), "X-Request-ID": "purchase-dies"},
-        )
+        _purchase(client, "dying-buyer", "purchase-dies")
     [line] = _lines_of(json_lines, "purchase-dies")
     assert line["logger"] == "billing.transitions"
     assert (line["from_status"], line["to_status"], line["source"]) == (None, "pending", "api")
 
 
 def _buy(client, request_id: str) -> tuple[uuid.UUID, str]:
-    response = client.post(
-        "/api/billing/purchase-intent",
-        json={"product_code": "EVENT_UPGRADE_500"},
-        headers={**auth("origin-buyer"), "X-Request-ID": request_id},
-    )
+    response = _purchase(client, "origin-buyer", request_id)
     assert response.status_code == 201
     body = response.get_json()
     return uuid.UUID(body["transaction_id"]), body["payment"]["payment_id"]
