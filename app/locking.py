@@ -18,8 +18,8 @@ from typing import TypeVar
 from sqlalchemy import ScalarResult, Select, func, literal, select, update
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from app.billing.models import Credit, Transaction
-from app.billing.transitions import CLOSED_UNPAID, CreditStatus, TxStatus
+from app.billing.core.models import Credit, Transaction
+from app.billing.core.status import CLOSED_UNPAID, CreditStatus, TxStatus
 from app.clubs.models import Club, ClubSubscription
 from app.clubs.transitions import SubStatus
 from app.events.models import Event

@@ -21,7 +21,7 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy import create_engine, text
 
 from app.auth.tokens import InvalidToken, decode_token
-from app.billing.kaspi_client import KaspiClient
+from app.billing.kaspi.client import KaspiClient
 from app.config import normalize_db_url
 
 STATUS_SQL = text(

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.auth.tokens import issue_token
-from app.billing.models import Credit, Transaction
+from app.billing.core.models import Credit, Transaction
 from app.events.models import Event
 from app.extensions import db
 from benchmarks import servers

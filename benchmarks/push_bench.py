@@ -266,7 +266,7 @@ def _seed_pending(app: Flask, count: int) -> tuple[list[str], list[str]]:
     """
     from sqlalchemy import update
 
-    from app.billing.models import Transaction
+    from app.billing.core.models import Transaction
     from app.extensions import db
     from benchmarks import seed
 
@@ -283,7 +283,7 @@ def _seed_pending(app: Flask, count: int) -> tuple[list[str], list[str]]:
 
 def _settle_and_time(app: Flask, tx_ids: list[str], spacing_s: float) -> dict[str, float]:
     """Settle each transaction in a step of its own; answers tx id -> time just before COMMIT."""
-    from app.billing import manual
+    from app.billing.settle import manual
     from app.db import step
 
     committed: dict[str, float] = {}
@@ -411,7 +411,7 @@ def _park(app: Flask, tx_ids: list[str]) -> None:
     """
     from sqlalchemy import update
 
-    from app.billing.models import Transaction
+    from app.billing.core.models import Transaction
     from app.extensions import db
 
     with app.app_context():

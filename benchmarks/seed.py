@@ -1,6 +1,6 @@
 """Untimed setup: pending transactions with confirmed payments at the Kaspi stub.
 
-Rows are written the way app/billing/intents.py writes them (a pending row plus
+Rows are written the way app/billing/purchase/intents.py writes them (a pending row plus
 its creation audit entry), but in bulk, with next_poll_at far in the future so
 no poller touches them until a benchmark makes them due.
 """
@@ -15,10 +15,10 @@ from flask import Flask
 from sqlalchemy import insert, update
 
 from app.auth.models import User
-from app.billing import transitions as sm
-from app.billing.kaspi_client import CreatedPayment, KaspiClient
-from app.billing.models import Transaction, TransactionEvent
-from app.billing.provider import PROVIDER_NAME
+from app.billing.core import status as sm
+from app.billing.core.models import Transaction, TransactionEvent
+from app.billing.kaspi.client import CreatedPayment, KaspiClient
+from app.billing.kaspi.provider import PROVIDER_NAME
 from app.catalog.services import get_policy, get_product
 from app.extensions import db
 from tests.support.stub_server import confirm_payment

@@ -18,9 +18,9 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import func, select
 
-from app.billing import transitions as sm
-from app.billing.kaspi_client import KaspiClient
-from app.billing.models import Credit, Transaction, TransactionEvent
+from app.billing.core import status as sm
+from app.billing.core.models import Credit, Transaction, TransactionEvent
+from app.billing.kaspi.client import KaspiClient
 from app.extensions import db
 from benchmarks import seed, servers, worker_log
 from benchmarks.report import ratio, say

@@ -24,7 +24,7 @@ import requests
 from sqlalchemy import select
 
 from app.auth.tokens import issue_token
-from app.billing.models import Transaction
+from app.billing.core.models import Transaction
 from app.extensions import db
 from benchmarks import seed, servers
 from benchmarks.cpu import tree_cpu_s

@@ -16,8 +16,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.billing.models import Transaction, TransactionEvent
-from app.billing.transitions import Source, TxStatus
+from app.billing.core.models import Transaction, TransactionEvent
+from app.billing.core.status import Source, TxStatus
 from app.db import edge
 from app.domain_errors import DomainError
 from app.extensions import db
@@ -51,8 +51,8 @@ def settle_command(transaction_id: str, outcome: str | None, force: bool) -> Non
     Both go through the status machine. Without --outcome the command asks Kaspi,
     exactly as the worker would, so it is safe in production.
     """
-    from app.billing import manual, reconcile
-    from app.billing.kaspi_client import ProviderError
+    from app.billing.kaspi.client import ProviderError
+    from app.billing.settle import manual, reconcile
 
     tx_id = _uuid(transaction_id)
     if outcome is None:
@@ -183,8 +183,8 @@ def refund_command(transaction_id: str, unused: bool) -> None:
     With --unused: a partial refund of the unused credits' share; the transaction
     stays completed and its refunded amount grows (fully refunded → refunded).
     """
-    from app.billing import partial_refunds, refunds
-    from app.billing.kaspi_client import ProviderRejected
+    from app.billing.kaspi.client import ProviderRejected
+    from app.billing.operator import partial_refunds, refunds
 
     tx_id = _uuid(transaction_id)
     try:
@@ -233,7 +233,7 @@ def _not_refundable_at_kaspi(tx_id: uuid.UUID) -> str:
 @click.option("--limit", default=200, show_default=True)
 def review_command(limit: int) -> None:
     """List transactions in needs_review, oldest first, with the reason."""
-    from app.billing import review
+    from app.billing.operator import review
 
     with edge():
         items = review.queue(limit)
@@ -260,7 +260,7 @@ def resolve_command(transaction_id: str, action: str | None, note: str) -> None:
     """Resolve a needs_review transaction through the status machine."""
     if action is None:
         raise click.UsageError("choose one of --grant, --refund, --fail")
-    from app.billing import review
+    from app.billing.operator import review
 
     try:
         with edge(multi_step=True):

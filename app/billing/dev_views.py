@@ -6,7 +6,8 @@ from flask import Blueprint
 
 from app.api import ExtraResponse, endpoint
 from app.auth.services import current_user_id
-from app.billing import manual, queries, tasks
+from app.billing import tasks
+from app.billing.core import queries
 from app.billing.schemas import (
     DevSettleIn,
     DevSettleQuery,
@@ -14,6 +15,7 @@ from app.billing.schemas import (
     TransactionStatusOut,
     status_out,
 )
+from app.billing.settle import manual
 from app.db import step
 
 bp = Blueprint("billing_dev", __name__, url_prefix="/api/dev/billing")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row
 
-from app.billing.models import Credit, Transaction
+from app.billing.core.models import Credit, Transaction
 
 # An ORM row, or a Core row of the transactions table (same attribute names): the
 # status poll and the purchase intent build their answers without an ORM object.

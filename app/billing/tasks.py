@@ -14,9 +14,10 @@ from typing import Any
 from celery import Task, shared_task
 from celery import uuid as celery_uuid
 
-from app.billing import batch_check, idempotency, late, manual, reconcile
-from app.billing.kaspi_client import ProviderUnavailable
-from app.billing.transitions import IllegalTransition
+from app.billing.core.status import IllegalTransition
+from app.billing.kaspi.client import ProviderUnavailable
+from app.billing.purchase import idempotency
+from app.billing.settle import batch_check, late, manual, reconcile
 from app.db import after_commit, outside_transaction
 from app.domain_errors import NotFound, Unavailable
 

@@ -6,9 +6,10 @@ from flask import Blueprint, Response, request
 
 from app.api import HeaderParam, endpoint
 from app.auth.services import current_user_id, current_user_row
-from app.billing import cancel, idempotency, queries
-from app.billing.history import HistoryPageOut, HistoryQuery, history_page
-from app.billing.intents import create_purchase_intent
+from app.billing.core import queries
+from app.billing.purchase import cancel, idempotency
+from app.billing.purchase.history import HistoryPageOut, HistoryQuery, history_page
+from app.billing.purchase.intents import create_purchase_intent
 from app.billing.schemas import (
     CreditsOut,
     PurchaseIntentIn,

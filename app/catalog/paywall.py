@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.billing.provider import PROVIDER_NAME
+from app.billing.kaspi.provider import PROVIDER_NAME
 from app.catalog import services as catalog
 from app.catalog.services import PlanLike, ProductLike
 from app.domain_errors import Conflict, PaymentRequired

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.billing.models import Credit
+from app.billing.core.models import Credit
 from app.catalog import services as catalog
 from app.catalog.models import Plan
 from app.catalog.paywall import paywall

@@ -35,8 +35,8 @@ from flask import url_for
 from sqlalchemy import CursorResult
 
 from app import locking
-from app.billing.models import Credit
-from app.billing.transitions import CreditStatus, credit_status_update
+from app.billing.core.models import Credit
+from app.billing.core.status import CreditStatus, credit_status_update
 from app.catalog.paywall import confirmation_required
 from app.db import step
 from app.events import decision as d

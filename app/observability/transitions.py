@@ -55,7 +55,7 @@ def install() -> None:
 
 
 def _note_new_events(session: Session, _flush_context: object, _instances: object) -> None:
-    from app.billing.models import Transaction, TransactionEvent
+    from app.billing.core.models import Transaction, TransactionEvent
 
     for obj in session.new:
         if not isinstance(obj, TransactionEvent):

@@ -29,8 +29,8 @@ from typing import Any, cast
 from flask import Flask
 from sqlalchemy import CursorResult, func, update
 
-from app.billing.models import Transaction
-from app.billing.transitions import TxStatus
+from app.billing.core.models import Transaction
+from app.billing.core.status import TxStatus
 from app.db import step
 from app.extensions import db
 

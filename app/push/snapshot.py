@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from app.billing.models import Transaction, TransactionEvent
+from app.billing.core.models import Transaction, TransactionEvent
+from app.billing.core.status import TxStatus
 from app.billing.schemas import status_out
-from app.billing.transitions import TxStatus
 from app.extensions import db
 
 # What a waiting buyer waits for. ``needs_review`` is not among them: an operator

@@ -31,7 +31,7 @@ from typing import Any, cast
 
 from flask import Response, current_app, request, stream_with_context
 
-from app.billing.queries import transaction_not_found
+from app.billing.core.queries import transaction_not_found
 from app.db import step
 from app.observability import metrics
 from app.push import snapshot

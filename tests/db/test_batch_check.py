@@ -9,9 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
-from app.billing import batch_check, settlement
-from app.billing.models import Credit, Transaction, TransactionEvent
-from app.billing.transitions import Source, TxStatus
+from app.billing.core.models import Credit, Transaction, TransactionEvent
+from app.billing.core.status import Source, TxStatus
+from app.billing.settle import batch_check, settlement
 from app.catalog import services as catalog_services
 from app.db import step
 from tests.support import purchases

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.billing.models import Transaction
+from app.billing.core.models import Transaction
 from tests.conftest import auth
 
 pytestmark = pytest.mark.db

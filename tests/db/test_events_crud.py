@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from app.billing.models import Credit
+from app.billing.core.models import Credit
 from app.catalog.models import Plan
 from app.events.models import Event
 from tests.conftest import auth

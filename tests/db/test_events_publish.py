@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from app.billing.models import Credit
+from app.billing.core.models import Credit
 from app.catalog.models import Plan, PolicyAction, Product
 from app.events.models import Event
 from app.events.publish_lock import _STATE_KEY as REDIS_BACKOFF_STATE

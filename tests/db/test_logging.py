@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from app.billing import batch_check, late, reconcile
-from app.billing.models import Transaction
+from app.billing.core.models import Transaction
+from app.billing.settle import batch_check, late, reconcile
 from app.observability import celery_hooks, context
 from app.observability.logs import ContextFilter, configure_logging, json_formatter
 from tests.conftest import auth
@@ -156,7 +156,7 @@ def test_a_requests_second_transition_gets_a_line_of_its_own(
 def test_a_carried_transition_whose_request_line_is_never_written_gets_its_own(
     client, db_session, json_lines, monkeypatch
 ):
-    from app.billing.kaspi_client import KaspiClient
+    from app.billing.kaspi.client import KaspiClient
 
     class ProcessDied(BaseException):
         """Past every error handler: no response, so no request line."""

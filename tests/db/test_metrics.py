@@ -135,8 +135,8 @@ def test_a_purchase_and_its_settlement_move_the_metrics(client, db_session, kasp
 
 
 def test_a_rolled_back_transition_is_not_counted(client, db_session):
-    from app.billing.settlement import settle
-    from app.billing.transitions import TxStatus
+    from app.billing.core.status import TxStatus
+    from app.billing.settle.settlement import settle
 
     make_user("metrics-rollback")
     response = client.post(
@@ -170,7 +170,7 @@ def test_publish_outcomes_are_counted_by_status_and_code(client, db_session):
 def test_needs_review_transactions_are_counted_at_scrape_time(client, db_session):
     from sqlalchemy import update
 
-    from app.billing.models import Transaction
+    from app.billing.core.models import Transaction
 
     make_user("metrics-review")
     before = scrape(client)["billing_transactions_needs_review"][()]

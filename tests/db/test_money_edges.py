@@ -13,9 +13,10 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from app.billing import late, partial_refunds, reconcile, refunds
-from app.billing.kaspi_client import KaspiClient
-from app.billing.models import Credit, Transaction, TransactionEvent, TransactionRefund
+from app.billing.core.models import Credit, Transaction, TransactionEvent, TransactionRefund
+from app.billing.kaspi.client import KaspiClient
+from app.billing.operator import partial_refunds, refunds
+from app.billing.settle import late, reconcile
 from app.catalog.models import BillingPolicy
 from app.events.models import Event
 from tests.conftest import KASPI_KEY, auth
@@ -81,7 +82,7 @@ def test_processed_with_another_amount_goes_to_review_and_grants_nothing(
     tx_id, payment_id = intent(client)
     confirm_payment(kaspi_stub, payment_id, amount="1.00")
 
-    with caplog.at_level(logging.ERROR, logger="app.billing.verify"):
+    with caplog.at_level(logging.ERROR, logger="app.billing.settle.verify"):
         assert reconcile.reconcile(tx_id) == "needs_review"
 
     db_session.commit()

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app.billing.models import IdempotencyRecord, Transaction, TransactionEvent
-from app.billing.provider import get_provider
+from app.billing.core.models import IdempotencyRecord, Transaction, TransactionEvent
+from app.billing.kaspi.provider import get_provider
 from app.billing.schemas import PurchaseIntentOut
 from app.catalog.models import Product
 from tests.conftest import auth
@@ -141,7 +141,7 @@ def test_idempotency_keys_are_scoped_per_user(client, db_session):
 def test_idempotency_key_in_progress_is_409(client, db_session):
     from datetime import UTC, datetime, timedelta
 
-    from app.billing.idempotency import request_fingerprint
+    from app.billing.purchase.idempotency import request_fingerprint
 
     make_user("buyer")
     fingerprint = request_fingerprint(
@@ -221,9 +221,9 @@ def test_a_request_that_dies_after_its_first_step_leaves_a_row_the_poller_comple
     from datetime import UTC, datetime, timedelta
 
     from app.auth.models import User
-    from app.billing import reconcile
-    from app.billing.intents import CREATE_GRACE
-    from app.billing.kaspi_client import KaspiClient
+    from app.billing.kaspi.client import KaspiClient
+    from app.billing.purchase.intents import CREATE_GRACE
+    from app.billing.settle import reconcile
 
     class ProcessDied(BaseException):
         """Stands for kill -9 between the first step and the provider call."""
@@ -291,8 +291,8 @@ def test_a_row_closed_while_the_provider_answered_replies_its_stored_status(
     """The competing write lands between the provider's answer and the link's UPDATE:
     the reply shows the status the link was stored under, not the one it started with."""
     from app import locking
-    from app.billing.kaspi_client import KaspiClient
-    from app.billing.transitions import Source, TxStatus, transition
+    from app.billing.core.status import Source, TxStatus, transition
+    from app.billing.kaspi.client import KaspiClient
     from app.db import step
 
     real_create = KaspiClient.create_payment

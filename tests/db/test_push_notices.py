@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from app.billing import batch_check
-from app.push import notify
+from app.billing.core import notify
+from app.billing.settle import batch_check
 from tests.support import purchases
 from tests.support.stub_server import confirm_payment
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, insert, select
 
 from app.auth.models import User
-from app.billing.queries import own_transaction_row
+from app.billing.core.queries import own_transaction_row
 from app.db import autocommit_engine, read_first
 from app.domain_errors import NotFound
 from app.extensions import db

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.billing import reconcile, refunds
-from app.billing import transitions as sm
-from app.billing.models import Transaction, TransactionEvent
-from app.billing.settlement import settle
+from app.billing.core import status as sm
+from app.billing.core.models import Transaction, TransactionEvent
+from app.billing.operator import refunds
+from app.billing.settle import reconcile
+from app.billing.settle.settlement import settle
 from app.clubs.models import ClubSubscription, SubscriptionGrant
 from app.events.models import Event
 from tests.conftest import auth

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from app.billing.kaspi_client import (
+from app.billing.kaspi.client import (
     KaspiClient,
     PaymentProvider,
     ProviderRejected,

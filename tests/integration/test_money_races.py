@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from app.billing.models import Credit, Transaction, TransactionEvent
+from app.billing.core.models import Credit, Transaction, TransactionEvent
 from app.catalog.models import BillingPolicy
 from app.extensions import db
 from tests.conftest import KASPI_KEY, auth

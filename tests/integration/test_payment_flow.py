@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from app.billing.models import Credit, Transaction, TransactionEvent
+from app.billing.core.models import Credit, Transaction, TransactionEvent
 from app.clubs.models import ClubSubscription
 from app.extensions import db
 from tests.conftest import auth

@@ -24,7 +24,7 @@ import requests
 from sqlalchemy import func, select, text
 
 from app.auth.models import User
-from app.billing.models import Credit
+from app.billing.core.models import Credit
 from app.catalog.models import Plan
 from app.clubs.models import Club, ClubMember
 from app.events.models import Event

@@ -15,8 +15,8 @@ import requests
 from sqlalchemy import update
 
 from app import create_app
-from app.billing import manual
-from app.billing.models import Transaction
+from app.billing.core.models import Transaction
+from app.billing.settle import manual
 from app.db import step
 from app.extensions import db
 from tests.conftest import auth, token_for

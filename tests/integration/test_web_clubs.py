@@ -18,7 +18,7 @@ import requests
 from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select, update
 
-from app.billing.models import Transaction
+from app.billing.core.models import Transaction
 from app.clubs.models import ClubSubscription
 from app.extensions import db
 from tests.conftest import auth

@@ -16,7 +16,7 @@ import requests
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from app.billing.models import Credit, IdempotencyRecord, Transaction
+from app.billing.core.models import Credit, IdempotencyRecord, Transaction
 from app.events.models import Event
 from app.extensions import db
 from tests.conftest import auth

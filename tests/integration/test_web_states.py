@@ -18,7 +18,7 @@ from playwright.sync_api import Page, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
-from app.billing.models import Transaction
+from app.billing.core.models import Transaction
 from app.extensions import db
 from tests.support.processes import wait_until
 from tests.support.stub_server import confirm_payment

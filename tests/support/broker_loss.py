@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import func, select
 
-from app.billing.models import Credit, Transaction, TransactionEvent
+from app.billing.core.models import Credit, Transaction, TransactionEvent
 from app.extensions import db
 from tests.conftest import auth
 from tests.support.processes import LOG_DIR, ROOT, Process, bin_path, free_port, wait_until

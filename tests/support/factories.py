@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from app.auth.models import User
-from app.billing.models import Credit, Transaction
+from app.billing.core.models import Credit, Transaction
 from app.clubs.models import Club, ClubMember
 from app.events.models import Event
 from app.extensions import db

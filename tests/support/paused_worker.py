@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.billing import batch_check, settlement
-from app.billing.models import Transaction
+from app.billing.core.models import Transaction
+from app.billing.settle import batch_check, settlement
 from app.extensions import db, get_redis
 from workers import celery, flask_app
 

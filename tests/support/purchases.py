@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import scoped_session
 
-from app.billing.models import Credit
+from app.billing.core.models import Credit
 from tests.conftest import auth
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.billing import transitions as bt
+from app.billing.core import status as bt
 from app.clubs import transitions as ct
 from app.state_machine import IllegalTransition
 
@@ -132,7 +132,7 @@ def test_completion_stamps_settled_at_and_stops_polling(monkeypatch):
     assert [(e.from_status, e.to_status, e.source) for e in added] == [
         ("pending", "completed", "worker")
     ]
-    # Watching streams are told once the change commits (app/push/notify.py).
+    # Watching streams are told once the change commits (app/billing/core/notify.py).
     assert len(bt.db.session.info["after_commit_hooks"]) == 1
 
 

@@ -8,7 +8,7 @@ revoke exactly those K credits, and leave the consumed ones alone. The status st
 row with its amount and Kaspi's operation id. When everything has been returned
 the transaction becomes ``refunded``.
 
-Three steps as in :mod:`app.billing.refunds`: reserve (revoke) under the locks,
+Three steps as in :mod:`app.billing.operator.refunds`: reserve (revoke) under the locks,
 ask Kaspi outside any transaction, record. If Kaspi refuses, the credits come back.
 """
 
@@ -20,15 +20,15 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 
 from app import locking
-from app.billing.kaspi_client import (
+from app.billing.core.models import TransactionRefund
+from app.billing.core.status import CreditStatus, Source, TxStatus, move_credit, transition
+from app.billing.kaspi.client import (
     ProviderRejected,
     ProviderUnavailable,
     RefundOutcomeUnknown,
 )
-from app.billing.models import TransactionRefund
-from app.billing.provider import get_provider
-from app.billing.refunds import RefundRefused, _restore
-from app.billing.transitions import CreditStatus, Source, TxStatus, move_credit, transition
+from app.billing.kaspi.provider import get_provider
+from app.billing.operator.refunds import RefundRefused, _restore
 from app.catalog.services import get_product
 from app.db import outside_transaction, step
 from app.extensions import db

@@ -5,7 +5,7 @@ completed (when amount, currency and identity match; else needs_review), Error �
 failed, or — once the provider's own expiry has passed and it still reports no
 payment — expired. Kaspi statuses other than Processed and Error mean "still
 pending". A payment confirmed after a transaction closed is found by the
-late-payment sweep (:mod:`app.billing.late`).
+late-payment sweep (:mod:`app.billing.settle.late`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from decimal import Decimal
 from flask import current_app
 
 from app import locking
-from app.billing import verify
-from app.billing.intents import CREATE_GRACE, attach_payment
-from app.billing.kaspi_client import PaymentStatus
-from app.billing.models import Transaction
-from app.billing.provider import get_provider
-from app.billing.settlement import settle, settle_locked
-from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus
+from app.billing.core.models import Transaction
+from app.billing.core.status import CLOSED_UNPAID, Source, TxStatus
+from app.billing.kaspi.client import PaymentStatus
+from app.billing.kaspi.provider import get_provider
+from app.billing.purchase.intents import CREATE_GRACE, attach_payment
+from app.billing.settle import verify
+from app.billing.settle.settlement import settle, settle_locked
 from app.db import outside_transaction, step, write_alone
 from app.extensions import db
 from app.observability import metrics

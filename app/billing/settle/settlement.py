@@ -17,8 +17,9 @@ from typing import Any, Protocol, Required, TypedDict, Unpack
 from sqlalchemy import Connection, text
 
 from app import locking
-from app.billing.models import Transaction
-from app.billing.transitions import (
+from app.billing.core.models import Transaction
+from app.billing.core.notify import publish
+from app.billing.core.status import (
     TRANSACTIONS,
     CreditStatus,
     IllegalTransition,
@@ -31,7 +32,6 @@ from app.clubs import subscriptions
 from app.domain_errors import NotFound
 from app.extensions import db
 from app.observability.transitions import Seen, count_committed
-from app.push.notify import publish
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from app import locking
-from app.billing import queries, reconcile
-from app.billing.kaspi_client import PaymentStatus, ProviderError
-from app.billing.models import Transaction
-from app.billing.provider import get_provider
-from app.billing.transitions import Source, TxStatus, transition
+from app.billing.core import queries
+from app.billing.core.models import Transaction
+from app.billing.core.status import Source, TxStatus, transition
+from app.billing.kaspi.client import PaymentStatus, ProviderError
+from app.billing.kaspi.provider import get_provider
+from app.billing.settle import reconcile
 from app.db import outside_transaction, step
 from app.domain_errors import Conflict, Unavailable
 

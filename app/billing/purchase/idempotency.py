@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import CursorResult, Table, bindparam, delete, select, text, update
 
 from app.auth.services import user_row_insert
-from app.billing.models import IdempotencyRecord
+from app.billing.core.models import IdempotencyRecord
 from app.db import step, write_alone
 from app.domain_errors import Conflict, InvalidRequest, Unprocessable
 from app.extensions import db

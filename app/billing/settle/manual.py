@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from app.billing.models import Transaction
-from app.billing.queries import transaction_not_found
-from app.billing.settlement import settle
-from app.billing.transitions import Source, TxStatus
+from app.billing.core.models import Transaction
+from app.billing.core.queries import transaction_not_found
+from app.billing.core.status import Source, TxStatus
+from app.billing.settle.settlement import settle
 
 OUTCOMES = {"paid": TxStatus.COMPLETED, "failed": TxStatus.FAILED}
 

@@ -4,7 +4,7 @@ The notice is only the transaction id: a stream re-reads the row from PostgreSQL
 so a notice can never carry a state that was not committed, and a lost notice
 costs latency (the stream's fallback read), never correctness.
 
-A settle batch (``app.billing.batch_check``) settles dozens of transactions one
+A settle batch (``app.billing.settle.batch_check``) settles dozens of transactions one
 after another; inside :func:`batched_notices` their notices leave in pipelines
 of up to ``BATCH_NOTICES`` instead of one Redis round trip each (measured: a
 quarter of the worker's CPU per settle went to single publishes). A notice then

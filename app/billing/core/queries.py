@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 
-from app.billing.models import Credit, Transaction
+from app.billing.core.models import Credit, Transaction
 from app.billing.schemas import STATUS_COLUMNS
 from app.db import read_first
 from app.domain_errors import NotFound

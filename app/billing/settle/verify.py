@@ -14,9 +14,9 @@ import uuid
 from decimal import Decimal
 from typing import Protocol
 
-from app.billing.kaspi_client import PaymentStatus
-from app.billing.models import Transaction
-from app.billing.transitions import Source, TxStatus, transition
+from app.billing.core.models import Transaction
+from app.billing.core.status import Source, TxStatus, transition
+from app.billing.kaspi.client import PaymentStatus
 
 log = logging.getLogger(__name__)
 

@@ -26,17 +26,17 @@ from flask import current_app
 from sqlalchemy import update
 
 from app import locking
-from app.billing import verify
-from app.billing.kaspi_client import (
+from app.billing.core.models import Transaction, TransactionRefund
+from app.billing.core.status import CLOSED_UNPAID, Source, TxStatus, transition
+from app.billing.kaspi.client import (
     PaymentStatus,
     ProviderError,
     ProviderRejected,
     RefundOutcomeUnknown,
 )
-from app.billing.models import Transaction, TransactionRefund
-from app.billing.provider import get_provider
-from app.billing.settlement import settle
-from app.billing.transitions import CLOSED_UNPAID, Source, TxStatus, transition
+from app.billing.kaspi.provider import get_provider
+from app.billing.settle import verify
+from app.billing.settle.settlement import settle
 from app.catalog.services import get_policy
 from app.db import outside_transaction, step
 from app.extensions import db

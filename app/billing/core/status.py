@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Update, update
 
-from app.billing.models import Credit, Transaction, TransactionEvent
+from app.billing.core.models import Credit, Transaction, TransactionEvent
+from app.billing.core.notify import announce_after_commit
 from app.extensions import db
 from app.observability.transitions import Seen, count_committed
-from app.push.notify import announce_after_commit
 from app.state_machine import IllegalTransition, TransitionTable
 
 __all__ = ["IllegalTransition", "TransitionTable"]

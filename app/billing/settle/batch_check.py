@@ -54,16 +54,16 @@ from sqlalchemy import Connection, CursorResult, select, update
 from sqlalchemy.orm import scoped_session
 
 from app import locking
-from app.billing import reconcile, settlement, verify
-from app.billing.kaspi_client import KaspiClient, PaymentProvider, PaymentStatus, ProviderError
-from app.billing.models import Transaction
-from app.billing.transitions import Source, TxStatus
+from app.billing.core.models import Transaction
+from app.billing.core.notify import batched_notices
+from app.billing.core.status import Source, TxStatus
+from app.billing.kaspi.client import KaspiClient, PaymentProvider, PaymentStatus, ProviderError
+from app.billing.settle import reconcile, settlement, verify
 from app.catalog.services import sold_product
 from app.db import outside_transaction, step, write_alone
 from app.extensions import db
 from app.observability import metrics
 from app.observability.context import transaction_context
-from app.push.notify import batched_notices
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, tuple_
 
-from app.billing.models import Credit, Transaction
+from app.billing.core.models import Credit, Transaction
+from app.billing.core.status import TxStatus
 from app.billing.schemas import TransactionStateOut, state_fields
-from app.billing.transitions import TxStatus
 from app.clubs.models import SubscriptionGrant
 from app.extensions import db
 

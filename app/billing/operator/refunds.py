@@ -18,16 +18,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app import locking
-from app.billing.kaspi_client import (
-    PaymentProvider,
-    ProviderError,
-    ProviderRejected,
-    ProviderUnavailable,
-    RefundOutcomeUnknown,
-)
-from app.billing.models import Credit, Transaction, TransactionRefund
-from app.billing.provider import get_provider
-from app.billing.transitions import (
+from app.billing.core.models import Credit, Transaction, TransactionRefund
+from app.billing.core.status import (
     TRANSACTIONS,
     CreditStatus,
     Source,
@@ -36,6 +28,14 @@ from app.billing.transitions import (
     move_credit,
     transition,
 )
+from app.billing.kaspi.client import (
+    PaymentProvider,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    RefundOutcomeUnknown,
+)
+from app.billing.kaspi.provider import get_provider
 from app.clubs import subscriptions
 from app.clubs.models import SubscriptionGrant
 from app.db import outside_transaction, step

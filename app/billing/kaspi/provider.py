@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.billing.kaspi_client import KaspiClient, PaymentProvider
+from app.billing.kaspi.client import KaspiClient, PaymentProvider
 
 PROVIDER_NAME = "kaspi"
 

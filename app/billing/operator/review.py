@@ -20,16 +20,16 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app import locking
-from app.billing.kaspi_client import (
+from app.billing.core.models import Transaction, TransactionEvent, TransactionRefund
+from app.billing.core.status import Source, TxStatus, transition
+from app.billing.kaspi.client import (
     PaymentStatus,
     ProviderError,
     ProviderRejected,
     RefundOutcomeUnknown,
 )
-from app.billing.models import Transaction, TransactionEvent, TransactionRefund
-from app.billing.provider import get_provider
-from app.billing.settlement import grant_entitlements
-from app.billing.transitions import Source, TxStatus, transition
+from app.billing.kaspi.provider import get_provider
+from app.billing.settle.settlement import grant_entitlements
 from app.db import outside_transaction, step
 from app.domain_errors import Conflict, NotFound, Unavailable
 from app.extensions import db

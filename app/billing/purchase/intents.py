@@ -33,12 +33,12 @@ from sqlalchemy.exc import NoResultFound
 
 from app import locking
 from app.auth.services import user_row_insert
-from app.billing import idempotency
-from app.billing.kaspi_client import CreatedPayment, ProviderRejected, ProviderUnavailable
-from app.billing.models import Transaction
-from app.billing.provider import PROVIDER_NAME, get_provider
+from app.billing.core.models import Transaction
+from app.billing.core.status import Source, TxStatus, creation_committed, transition
+from app.billing.kaspi.client import CreatedPayment, ProviderRejected, ProviderUnavailable
+from app.billing.kaspi.provider import PROVIDER_NAME, get_provider
+from app.billing.purchase import idempotency
 from app.billing.schemas import PaymentOut, PurchaseIntentIn, PurchaseIntentOut
-from app.billing.transitions import Source, TxStatus, creation_committed, transition
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
 from app.db import outside_transaction, step, write_alone
