@@ -2,8 +2,8 @@
 
 Seeds ``rows`` transactions cheaply with generate_series (almost all settled,
 a thin slice pending, as in production), ANALYZEs, and asks PostgreSQL for the
-plan of each sweep's real statement (built by app/locking.py). A plan with a
-sequential scan of a sweep table is reported as a failure.
+plan of each sweep's real statement (built by the domains' locks modules). A plan
+with a sequential scan of a sweep table is reported as a failure.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy import Connection, Executable, text
 
-from app import locking
+from app.billing.core import locks
+from app.clubs import locks as club_locks
 from app.extensions import db
 from benchmarks.report import say
 from benchmarks.stack import Stack
@@ -48,16 +49,16 @@ ANALYZE_SQL = "ANALYZE transactions, clubs, club_subscriptions"
 
 
 def sweep_statements(now: datetime) -> dict[str, Executable]:
-    """Every sweep's statement, built by app/locking.py exactly as the sweeps send it."""
+    """Every sweep's statement, built by the locks modules, exactly as the sweeps send it."""
     return {
-        "claim_due_pending": locking.claim_due_pending_statement(
+        "claim_due_pending": locks.claim_due_pending_statement(
             now, 500, now + timedelta(seconds=30)
         ),
-        "claim_expired_pending": locking.expired_pending_statement(now, 200),
-        "claim_closed_unpaid": locking.closed_unpaid_statement(
+        "claim_expired_pending": locks.expired_pending_statement(now, 200),
+        "claim_closed_unpaid": locks.closed_unpaid_statement(
             now - timedelta(days=7), now, timedelta(minutes=1), 100
         ),
-        "claim_subscriptions_due": locking.subscriptions_due_statement(now, 200),
+        "claim_subscriptions_due": club_locks.subscriptions_due_statement(now, 200),
     }
 
 

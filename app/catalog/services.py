@@ -154,10 +154,6 @@ def default_plan() -> PlanView:
     return plan
 
 
-def get_plan(plan_id: str) -> Plan | None:
-    return db.session.get(Plan, plan_id)
-
-
 def require_plan(plan_id: str) -> Plan:
     """A plan another row refers to (a product, a subscription): missing means not found."""
     plan = db.session.get(Plan, plan_id)

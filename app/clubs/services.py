@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from app import locking
 from app.auth.models import User
 from app.auth.services import provision_user
 from app.catalog import services as catalog
 from app.catalog.paywall import paywall
+from app.clubs import locks as club_locks
 from app.clubs.models import Club, ClubMember
 from app.clubs.subscriptions import EffectivePlan, effective_plan
 from app.domain_errors import Conflict, Forbidden, NotFound
@@ -78,7 +78,7 @@ def add_member(actor: User, club_id: uuid.UUID, user_id: str, role: str) -> Club
         raise Forbidden("FORBIDDEN", "Only the club owner or an admin can add members")
     if role == "admin" and actor_role != "owner":
         raise Forbidden("FORBIDDEN", "Only the club owner can add admins")
-    if locking.lock_club(club_id) is None:
+    if club_locks.lock_club(club_id) is None:
         raise club_not_found()
     if member_role(club_id, user_id) is not None:
         raise Conflict("ALREADY_A_MEMBER", "The user is already a member of this club")

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
-from app import locking
 from app.catalog import services as catalog
 from app.catalog.services import PlanLike
+from app.clubs import locks as club_locks
 from app.clubs.models import ClubSubscription, SubscriptionGrant
 from app.clubs.transitions import CURRENT, SubStatus, move_subscription
 from app.extensions import db
@@ -29,7 +29,7 @@ class EffectivePlan:
 def effective_plan(club_id: uuid.UUID, *, for_share: bool = False) -> EffectivePlan:
     """The plan whose limits apply to the club now; expired subscriptions fall back to free."""
     sub = (
-        locking.share_subscription(club_id)
+        club_locks.share_subscription(club_id)
         if for_share
         else db.session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club_id))
     )
@@ -80,8 +80,8 @@ def grant_period(
     period = timedelta(days=plan.period_days)
     grace = timedelta(days=catalog.get_policy().grace_days)
     # The club row serialises a club's first subscription too (no row to lock yet).
-    locking.lock_club(club_id)
-    sub = locking.lock_subscription(club_id)
+    club_locks.lock_club(club_id)
+    sub = club_locks.lock_subscription(club_id)
     if sub is not None and sub.plan_id == plan_id and sub.status in CURRENT:
         start = max(sub.current_period_end, now) if sub.status == SubStatus.ACTIVE else now
     else:
@@ -120,8 +120,8 @@ def take_back_period(grant: SubscriptionGrant, now: datetime) -> bool:
     applies and nothing changes. A subscription whose end moves into the past is
     expired at once: a refund buys no grace.
     """
-    locking.lock_club(grant.club_id)
-    sub = locking.lock_subscription(grant.club_id)
+    club_locks.lock_club(grant.club_id)
+    sub = club_locks.lock_subscription(grant.club_id)
     if sub is None or sub.plan_id != grant.plan_id or sub.status == SubStatus.EXPIRED:
         return False
     end = sub.current_period_end - (grant.period_end - grant.period_start)
@@ -140,7 +140,7 @@ def take_back_period(grant: SubscriptionGrant, now: datetime) -> bool:
 def advance_due(now: datetime, limit: int = 500) -> dict[str, int]:
     """active → grace when the period ends; grace → expired when grace ends."""
     counts = {SubStatus.GRACE.value: 0, SubStatus.EXPIRED.value: 0}
-    for sub in locking.claim_subscriptions_due(now, limit):
+    for sub in club_locks.claim_subscriptions_due(now, limit):
         if sub.status == SubStatus.ACTIVE and sub.current_period_end <= now:
             target = SubStatus.GRACE if sub.grace_until > now else SubStatus.EXPIRED
         elif sub.status == SubStatus.GRACE and sub.grace_until <= now:

@@ -34,13 +34,14 @@ from typing import Any, cast
 from flask import url_for
 from sqlalchemy import CursorResult
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import Credit
 from app.billing.core.status import CreditStatus, credit_status_update
 from app.catalog.paywall import confirmation_required
 from app.db import step
 from app.events import decision as d
 from app.events import enforcement, services
+from app.events import locks as event_locks
 from app.events.models import Event
 from app.events.publish_lock import publish_lock
 from app.extensions import db
@@ -88,7 +89,7 @@ def _refuse_without_queueing(event: Event, confirm: bool) -> None:
 
 
 def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
-    event = locking.lock_event(event_id)
+    event = event_locks.lock_event(event_id)
     if event is None:
         raise services.event_not_found()
     facts = enforcement.facts(event)
@@ -126,7 +127,7 @@ def _credit_code(terms: d.PersonalTerms) -> str:
 
 
 def _consume_oldest_credit(event: Event, credit_code: str) -> bool:
-    credit = locking.lock_oldest_available_credit(event.owner_id, credit_code)
+    credit = locks.lock_oldest_available_credit(event.owner_id, credit_code)
     if credit is None:
         return False
     consumed = db.session.execute(

@@ -55,10 +55,6 @@ def _mark_redis_down() -> None:
     current_app.extensions[_STATE_KEY] = time.monotonic() + REDIS_BACKOFF_S
 
 
-def reset_redis_backoff() -> None:
-    current_app.extensions.pop(_STATE_KEY, None)
-
-
 @contextmanager
 def publish_lock(owner_id: str) -> Iterator[bool]:
     """Hold the owner's publish lock for the block; yields whether a lock is held."""

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
-from app import locking
 from app.auth.models import User
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
@@ -22,6 +21,7 @@ from app.domain_errors import Conflict, Forbidden, NotFound
 from app.errors import uuid_or_404
 from app.events import decision as d
 from app.events import enforcement
+from app.events import locks as event_locks
 from app.events.models import Event
 from app.events.schemas import EventCreateIn, EventPatchIn
 from app.extensions import db
@@ -129,7 +129,7 @@ def update_event(user: User, event_id: uuid.UUID, body: EventPatchIn) -> Event:
     serialise: a publish never decides on values an edit is about to replace.
     """
     db.session.expire(visible_event(event_id, user.id, manage=True))  # reload under the lock
-    event = locking.lock_event(event_id)
+    event = event_locks.lock_event(event_id)
     if event is None:
         raise event_not_found()
     before = enforcement.facts(event)
@@ -170,7 +170,7 @@ def delete_draft(user: User, event_id: uuid.UUID) -> None:
     either the publish sees no event, or the delete sees it published.
     """
     visible_event(event_id, user.id, manage=True)
-    event = locking.lock_event(event_id)
+    event = event_locks.lock_event(event_id)
     if event is None:
         raise event_not_found()
     if event.published_at is not None:

@@ -8,7 +8,7 @@ Why this never asks Kaspi faster than its interval: the sweep claims a row at T
 and sets ``next_poll_at`` to T + backoff; any hurry after T sets it to at least
 its own ``clock_timestamp()`` + interval, which is later than T + interval. A
 hurry racing a claim waits on the claim's row lock (the claim is
-``FOR UPDATE SKIP LOCKED``, app/locking.py) and re-evaluates its WHERE against the
+``FOR UPDATE SKIP LOCKED``, app/billing/core/locks.py) and re-evaluates its WHERE against the
 new ``next_poll_at``, with ``clock_timestamp()`` read after the wait. A stream
 that hurries every half interval bounds "paid at Kaspi" to "seen here" by about
 1.5 intervals plus one sweep period.

@@ -290,7 +290,7 @@ def test_a_row_closed_while_the_provider_answered_replies_its_stored_status(
 ):
     """The competing write lands between the provider's answer and the link's UPDATE:
     the reply shows the status the link was stored under, not the one it started with."""
-    from app import locking
+    from app.billing.core import locks
     from app.billing.core.status import Source, TxStatus, transition
     from app.billing.kaspi.client import KaspiClient
     from app.db import step
@@ -300,7 +300,7 @@ def test_a_row_closed_while_the_provider_answered_replies_its_stored_status(
     def create_then_expire(self, external_id, amount):
         payment = real_create(self, external_id, amount)
         with step():
-            tx = locking.lock_transaction(uuid.UUID(external_id))
+            tx = locks.lock_transaction(uuid.UUID(external_id))
             transition(tx, TxStatus.EXPIRED, source=Source.SWEEP, note="competing expiry")
         return payment
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import TransactionRefund
 from app.billing.core.status import CreditStatus, Source, TxStatus, move_credit, transition
 from app.billing.kaspi.client import (
@@ -67,7 +67,7 @@ def refund_unused(transaction_id: uuid.UUID, *, source: Source | str = Source.CL
             _restore(revoked)
         raise RefundRefused(f"the provider did not refund: {exc}") from exc
     with step():
-        tx = locking.lock_transaction(transaction_id)
+        tx = locks.lock_transaction(transaction_id)
         if tx is None:
             raise RefundRefused("no such transaction")
         tx.refunded_amount = tx.refunded_amount + share
@@ -96,7 +96,7 @@ def refund_unused(transaction_id: uuid.UUID, *, source: Source | str = Source.CL
 
 
 def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID]]:
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is None:
         raise RefundRefused("no such transaction")
     if tx.status != TxStatus.COMPLETED:
@@ -107,7 +107,7 @@ def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID]]:
     if not tx.provider_payment_id:
         raise RefundRefused("transaction has no provider payment to refund")
     available = [
-        c for c in locking.lock_credits_of_transaction(tx.id) if c.status == CreditStatus.AVAILABLE
+        c for c in locks.lock_credits_of_transaction(tx.id) if c.status == CreditStatus.AVAILABLE
     ]
     if not available:
         raise RefundRefused("no unused credits left in this purchase")

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import Credit, Transaction, TransactionRefund
 from app.billing.core.status import (
     TRANSACTIONS,
@@ -89,7 +89,7 @@ def _mark_refunded(
     amount: Decimal,
     operation_id: str | None,
 ) -> Transaction:
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is None:
         raise RefundRefused("no such transaction")
     if tx.status == TxStatus.REFUNDED:  # a concurrent run got here first
@@ -105,7 +105,7 @@ def _mark_refunded(
     # Revoke again under the lock: a concurrent run's failure path may have
     # restored credits of this purchase after we revoked them.
     revoked = 0
-    for credit in locking.lock_credits_of_transaction(tx.id):
+    for credit in locks.lock_credits_of_transaction(tx.id):
         if credit.status == CreditStatus.AVAILABLE:
             move_credit(credit, CreditStatus.REVOKED, now=now)
         revoked += credit.status == CreditStatus.REVOKED
@@ -150,14 +150,14 @@ def _already_refunded(provider: PaymentProvider, payment_id: str, amount: Decima
 def _reserve(transaction_id: uuid.UUID) -> tuple[str, Decimal, list[uuid.UUID], Decimal]:
     """Revoke the unused credits; answers (payment id, amount still to return, the
     revoked credits, the total the payment's refunds will then add up to)."""
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is None:
         raise RefundRefused("no such transaction")
     if not TRANSACTIONS.allows(tx.status, TxStatus.REFUNDED):
         raise RefundRefused(f"transaction is {tx.status}; only completed ones can be refunded")
     if not tx.provider_payment_id:
         raise RefundRefused("transaction has no provider payment to refund")
-    credits = locking.lock_credits_of_transaction(tx.id)
+    credits = locks.lock_credits_of_transaction(tx.id)
     consumed = [c for c in credits if c.status == CreditStatus.CONSUMED]
     if consumed:
         raise RefundRefused(

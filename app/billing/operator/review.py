@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import Transaction, TransactionEvent, TransactionRefund
 from app.billing.core.status import Source, TxStatus, transition
 from app.billing.kaspi.client import (
@@ -179,7 +179,7 @@ def resolve(transaction_id: uuid.UUID, action: str, note: str) -> Transaction:
 
 
 def _in_review(transaction_id: uuid.UUID) -> Transaction:
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is None:
         raise NotFound("TRANSACTION_NOT_FOUND", "no such transaction")
     if tx.status != TxStatus.NEEDS_REVIEW:

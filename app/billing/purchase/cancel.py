@@ -15,8 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from app import locking
-from app.billing.core import queries
+from app.billing.core import locks, queries
 from app.billing.core.models import Transaction
 from app.billing.core.status import Source, TxStatus, transition
 from app.billing.kaspi.client import PaymentStatus, ProviderError
@@ -99,7 +98,7 @@ def _ask_provider(payment_id: str) -> PaymentStatus:
 
 
 def _locked(transaction_id: uuid.UUID) -> Transaction:
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is None:
         raise queries.transaction_not_found()
     return tx

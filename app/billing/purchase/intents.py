@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import NoResultFound
 
-from app import locking
 from app.auth.services import user_row_insert
+from app.billing.core import locks
 from app.billing.core.models import Transaction
 from app.billing.core.status import Source, TxStatus, creation_committed, transition
 from app.billing.kaspi.client import CreatedPayment, ProviderRejected, ProviderUnavailable
@@ -374,6 +374,6 @@ def _insert_pending(
 
 def _abandon(transaction_id: uuid.UUID) -> None:
     """Close a pending row whose payment link was never created."""
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is not None and tx.status == TxStatus.PENDING:
         transition(tx, TxStatus.FAILED, source=Source.API, note="provider unavailable at creation")

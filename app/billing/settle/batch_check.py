@@ -53,7 +53,7 @@ from flask import current_app
 from sqlalchemy import Connection, CursorResult, select, update
 from sqlalchemy.orm import scoped_session
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import Transaction
 from app.billing.core.notify import batched_notices
 from app.billing.core.status import Source, TxStatus
@@ -99,7 +99,7 @@ def claim_batches(now: datetime) -> list[list[uuid.UUID]]:
     """Lease due pending transactions (one statement) and split them into batches."""
     cfg = current_app.config
     lease_until = now + timedelta(seconds=cfg["POLL_CLAIM_LEASE_S"])
-    claimed = locking.claim_due_pending(now, cfg["SWEEP_CLAIM_LIMIT"], lease_until)
+    claimed = locks.claim_due_pending(now, cfg["SWEEP_CLAIM_LIMIT"], lease_until)
     for row in claimed:
         metrics.SWEEP_LAG.observe(max(0.0, (now - row.due_at).total_seconds()))
     size = max(1, cfg["CHECK_BATCH_SIZE"])

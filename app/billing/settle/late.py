@@ -25,7 +25,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import update
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import Transaction, TransactionRefund
 from app.billing.core.status import CLOSED_UNPAID, Source, TxStatus, transition
 from app.billing.kaspi.client import (
@@ -57,7 +57,7 @@ def claim_late_candidates(now: datetime, limit: int = 100) -> list[uuid.UUID]:
     policy = get_policy()
     closed_since = now - timedelta(days=policy.late_payment_window_days)
     min_recheck = timedelta(seconds=current_app.config["LATE_RECHECK_S"])
-    ids = list(locking.claim_closed_unpaid_transactions(closed_since, now, min_recheck, limit))
+    ids = list(locks.claim_closed_unpaid_transactions(closed_since, now, min_recheck, limit))
     if ids:
         db.session.execute(
             update(Transaction)
@@ -89,7 +89,7 @@ def _ask_and_apply(
         return "unpaid"
 
     with step():
-        tx = locking.lock_transaction(transaction_id)
+        tx = locks.lock_transaction(transaction_id)
         if tx is None or tx.status not in CLOSED_UNPAID:
             return "not_closed"
         reason = verify.mismatch(tx, answer)
@@ -152,7 +152,7 @@ def _refund_late(
             return "refund_unknown"
         except ProviderRejected as exc:
             with step():
-                tx = locking.lock_transaction(transaction_id)
+                tx = locks.lock_transaction(transaction_id)
                 if tx is not None and tx.status in CLOSED_UNPAID:
                     _hold(tx, answer, f"late payment; Kaspi refused the refund: {exc}", source)
             return "needs_review"
@@ -160,7 +160,7 @@ def _refund_late(
             log.warning("late refund of %s not sent: %s", transaction_id, exc)
             return "refund_unavailable"
     with step():
-        tx = locking.lock_transaction(transaction_id)
+        tx = locks.lock_transaction(transaction_id)
         if tx is None or tx.status not in CLOSED_UNPAID:
             return "not_closed"
         closed_as = tx.status

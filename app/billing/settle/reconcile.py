@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from flask import current_app
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import Transaction
 from app.billing.core.status import CLOSED_UNPAID, Source, TxStatus
 from app.billing.kaspi.client import PaymentStatus
@@ -27,7 +27,6 @@ from app.billing.settle import verify
 from app.billing.settle.settlement import settle, settle_locked
 from app.db import outside_transaction, step, write_alone
 from app.extensions import db
-from app.observability import metrics
 from app.observability.context import transaction_context
 
 log = logging.getLogger(__name__)
@@ -40,28 +39,10 @@ def next_poll_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(delay, cfg["POLL_MAX_DELAY_S"]))
 
 
-def claim_due(now: datetime, limit: int = 200) -> list[uuid.UUID]:
-    """Claim due pending transactions and push their next poll into the future.
-
-    Claiming and rescheduling happen in one statement's row locks (SKIP LOCKED),
-    so two beats or several workers never claim the same row at once; a claimed
-    check that is lost (an enqueue that failed, a worker that died) simply comes
-    due again.
-    """
-    ids = []
-    for tx in locking.claim_due_pending_transactions(now, limit):
-        if tx.next_poll_at is not None:
-            metrics.SWEEP_LAG.observe(max(0.0, (now - tx.next_poll_at).total_seconds()))
-        tx.poll_attempts += 1
-        tx.next_poll_at = now + next_poll_delay(tx.poll_attempts)
-        ids.append(tx.id)
-    return ids
-
-
 def claim_stale(now: datetime, limit: int = 200) -> list[uuid.UUID]:
     """Pending transactions past their expiry: make them due for a final check now."""
     ids = []
-    for tx in locking.claim_expired_pending_transactions(now, limit):
+    for tx in locks.claim_expired_pending_transactions(now, limit):
         tx.next_poll_at = now + next_poll_delay(1)
         ids.append(tx.id)
     return ids
@@ -133,7 +114,7 @@ def apply_provider_status(
     needs_review); Error fails; anything else is still pending, and expires once
     the provider's own expiry (plus the margin) has passed with no payment.
     """
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is None:
         return "not_pending"
     if tx.status != TxStatus.PENDING:

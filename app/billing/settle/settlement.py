@@ -16,7 +16,7 @@ from typing import Any, Protocol, Required, TypedDict, Unpack
 
 from sqlalchemy import Connection, text
 
-from app import locking
+from app.billing.core import locks
 from app.billing.core.models import Transaction
 from app.billing.core.notify import publish
 from app.billing.core.status import (
@@ -59,7 +59,7 @@ def settle(
     transaction_id: uuid.UUID, target: TxStatus, **options: Unpack[SettleOptions]
 ) -> SettleResult:
     """Lock the transaction, then :func:`settle_locked`; a missing one changes nothing."""
-    tx = locking.lock_transaction(transaction_id)
+    tx = locks.lock_transaction(transaction_id)
     if tx is None:
         return SettleResult(None, False)
     return settle_locked(tx, target, **options)
@@ -84,7 +84,7 @@ def settle_locked(
     it lost); any other state raises :class:`transitions.IllegalTransition` — in
     particular a closed one, which only the late-payment path may reopen.
 
-    ``tx`` is locked by the caller in this step (``locking.lock_transaction``);
+    ``tx`` is locked by the caller in this step (``locks.lock_transaction``);
     :func:`settle` locks it first.
     """
     if tx.status == target:
