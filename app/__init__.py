@@ -59,6 +59,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     celery_init_app(app)
     register_error_handlers(app)
     observability.init_app(app)
+    _register_gauges(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -86,6 +87,13 @@ def _register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(dev_bp)
         app.register_blueprint(web_dev_bp)
+
+
+def _register_gauges(app: Flask) -> None:
+    from app.billing.core.gauges import read_transaction_gauges
+    from app.observability.metrics import register_database_gauges
+
+    register_database_gauges(app, read_transaction_gauges)
 
 
 def _register_cli(app: Flask) -> None:

@@ -58,7 +58,7 @@ def settle_command(transaction_id: str, outcome: str | None, force: bool) -> Non
     if outcome is None:
         try:
             with edge(multi_step=True):
-                happened = reconcile.reconcile(tx_id, source="cli")
+                happened = reconcile.reconcile(tx_id, source=Source.CLI)
         except ProviderError as exc:
             raise click.ClickException(f"Kaspi did not answer: {exc}") from exc
         with edge():
@@ -73,7 +73,7 @@ def settle_command(transaction_id: str, outcome: str | None, force: bool) -> Non
         )
     try:
         with edge():
-            status = manual.settle_now(tx_id, outcome, source="cli").status
+            status = manual.settle_now(tx_id, outcome, source=Source.CLI).status
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{transaction_id} {status}")
@@ -184,20 +184,20 @@ def refund_command(transaction_id: str, unused: bool) -> None:
     stays completed and its refunded amount grows (fully refunded → refunded).
     """
     from app.billing.kaspi.client import ProviderRejected
-    from app.billing.operator import partial_refunds, refunds
+    from app.billing.operator import refunds
 
     tx_id = _uuid(transaction_id)
     try:
         with edge(multi_step=True):
             if unused:
-                part = partial_refunds.refund_unused(tx_id, source="cli")
+                part = refunds.refund_unused(tx_id, source=Source.CLI)
                 click.echo(
                     f"{part.transaction_id} {part.status} refunded {part.amount} "
                     f"({part.credits_revoked} unused credit(s) revoked; "
                     f"{part.refunded_total} refunded in total)"
                 )
                 return
-            result = refunds.refund(tx_id, source="cli")
+            result = refunds.refund(tx_id, source=Source.CLI)
     except DomainError as exc:
         cause = exc.__cause__
         if isinstance(cause, ProviderRejected) and cause.status_code == KASPI_RETURN_NOT_ALLOWED:

@@ -8,6 +8,7 @@ from app.api import ExtraResponse, endpoint
 from app.auth.services import current_user_id
 from app.billing import tasks
 from app.billing.core import queries
+from app.billing.core.status import Source
 from app.billing.schemas import (
     DevSettleIn,
     DevSettleQuery,
@@ -47,7 +48,7 @@ def settle(
     with step():
         queries.own_transaction(current_user_id(), body.transaction_id)
         if query.wait in ("1", "true"):
-            tx = manual.settle_now(body.transaction_id, body.outcome, source="dev")
+            tx = manual.settle_now(body.transaction_id, body.outcome, source=Source.DEV)
             return status_out(tx), 200
     task_id = tasks.enqueue_settle(body.transaction_id, body.outcome, source="dev")
     return DevSettleQueuedOut(task_id=task_id, transaction_id=body.transaction_id)

@@ -14,10 +14,10 @@ from typing import Any
 from celery import Task, shared_task
 from celery import uuid as celery_uuid
 
-from app.billing.core.status import IllegalTransition
+from app.billing.core.status import IllegalTransition, Source
 from app.billing.kaspi.client import ProviderUnavailable
 from app.billing.purchase import idempotency
-from app.billing.settle import batch_check, late, manual, reconcile
+from app.billing.settle import batch_check, late, manual, reconcile, schedule
 from app.db import after_commit, outside_transaction
 from app.domain_errors import NotFound, Unavailable
 
@@ -36,7 +36,7 @@ def enqueue_batch(transaction_ids: list[uuid.UUID]) -> None:
 @shared_task(name="billing.poll_due_transactions")
 def poll_due_transactions() -> int:
     """Beat: lease due pending transactions and send them as batches (after commit)."""
-    batches = batch_check.claim_batches(datetime.now(UTC))
+    batches = schedule.claim_batches(datetime.now(UTC))
     for ids in batches:
         enqueue_batch(ids)
     return sum(len(ids) for ids in batches)
@@ -51,7 +51,7 @@ def check_batch(transaction_ids: list[str]) -> dict[str, int]:
 @shared_task(name="billing.expire_stale_transactions")
 def expire_stale_transactions() -> int:
     """Beat: pending transactions past their expiry get a final provider check."""
-    ids = reconcile.claim_stale(datetime.now(UTC))
+    ids = schedule.claim_stale(datetime.now(UTC))
     for transaction_id in ids:
         enqueue_check(transaction_id)
     return len(ids)
@@ -97,7 +97,7 @@ def check_late_payment(self: Task, transaction_id: str) -> str:
 def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -> str:
     """Settle by hand (development): through the status machine like everything else."""
     try:
-        return manual.settle_now(uuid.UUID(transaction_id), outcome, source=source).status
+        return manual.settle_now(uuid.UUID(transaction_id), outcome, source=Source(source)).status
     except IllegalTransition as exc:
         return f"refused: {exc}"
     except NotFound:

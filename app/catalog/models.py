@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -69,6 +70,15 @@ class Product(Model):
     constraints: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("club_plans.id"), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class LateAction(StrEnum):
+    """``billing_policy.late_payment_action``: what a payment confirmed after its
+    transaction closed leads to."""
+
+    GRANT = "grant"
+    REFUND = "refund"
+    HOLD = "hold"
 
 
 class BillingPolicy(Model):

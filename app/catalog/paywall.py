@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.billing.kaspi.provider import PROVIDER_NAME
 from app.catalog import services as catalog
 from app.catalog.services import PlanLike, ProductLike
 from app.domain_errors import Conflict, PaymentRequired
@@ -20,7 +19,7 @@ def credit_option(product: ProductLike) -> dict[str, Any]:
         "type": "ONE_OFF_CREDIT",
         "product_code": product.code,
         "price": money(product.price, product.currency).model_dump(),
-        "provider": PROVIDER_NAME,
+        "provider": catalog.PAYMENT_PROVIDER,
     }
 
 

@@ -79,6 +79,8 @@ class _Snapshot:
     plans: tuple[PlanView, ...]  # cheapest first (price, then id)
 
 
+# The catalog is sold through Kaspi: the paywall's options and every transaction name it.
+PAYMENT_PROVIDER = "kaspi"
 _CHECKED = "catalog_checked_in"  # session.info: the transaction that compared versions
 _lock = threading.Lock()
 _cache: dict[str, _Snapshot] = {}  # "current": the process's snapshot

@@ -21,7 +21,7 @@ class SubStatus(StrEnum):
     EXPIRED = "expired"
 
 
-SUBSCRIPTIONS: TransitionTable[SubStatus] = TransitionTable(
+SUBSCRIPTION_MOVES: TransitionTable[SubStatus] = TransitionTable(
     "subscription",
     {
         SubStatus.PENDING: frozenset({SubStatus.ACTIVE, SubStatus.EXPIRED}),
@@ -37,5 +37,5 @@ CURRENT = frozenset({SubStatus.ACTIVE, SubStatus.GRACE})
 def move_subscription(sub: ClubSubscription, target: SubStatus) -> None:
     """Change a locked subscription's status; a new row starts ``active``."""
     if sub.status is not None:
-        SUBSCRIPTIONS.check(sub.status, target)
+        SUBSCRIPTION_MOVES.check(sub.status, target)
     sub.status = target

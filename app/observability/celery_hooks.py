@@ -36,7 +36,11 @@ _params: dict[str, bool] = {}
 
 def install(celery_app: Celery, flask_app: Flask) -> None:
     _state["flask_app"] = flask_app
-    if flask_app.config.get("WORKER_HEARTBEAT_FILE"):
+    config = flask_app.config
+    if config.get("WORKER_HEARTBEAT_FILE"):
+        heartbeat.configure(
+            config["WORKER_HEARTBEAT_FILE"], float(config["WORKER_HEARTBEAT_INTERVAL_S"])
+        )
         celery_app.steps["consumer"].add(heartbeat.HeartbeatStep)
 
 

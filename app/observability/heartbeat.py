@@ -43,6 +43,15 @@ def age(path: str | Path) -> float | None:
         return None
 
 
+# Where and how often this process's worker writes its heartbeat (set by
+# ``celery_hooks.install`` before the consumer starts).
+_settings: dict[str, Any] = {"path": "", "interval_s": 10.0}
+
+
+def configure(path: str, interval_s: float) -> None:
+    _settings.update(path=path, interval_s=interval_s)
+
+
 # Type-check exemption: celery is untyped, so the base class is Any.
 class HeartbeatStep(bootsteps.StartStopStep):  # type: ignore[misc]
     """Runs with the consumer: started when it connects, stopped when it loses the broker."""
@@ -55,11 +64,8 @@ class HeartbeatStep(bootsteps.StartStopStep):  # type: ignore[misc]
         self.path = ""
 
     def start(self, parent: Any) -> None:
-        from app.observability.celery_hooks import _state
-
-        config = _state["flask_app"].config
-        self.path = config["WORKER_HEARTBEAT_FILE"]
-        interval = float(config["WORKER_HEARTBEAT_INTERVAL_S"])
+        self.path = _settings["path"]
+        interval = float(_settings["interval_s"])
         self._beat()
         self.tref = parent.timer.call_repeatedly(interval, self._beat, priority=10)
 

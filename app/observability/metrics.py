@@ -7,15 +7,16 @@ there, and ``/metrics`` (API) or the worker's own metrics port sums them.
 Without it, the process's own registry is exposed (development, tests).
 
 Gauges about the database (pending count, oldest pending age, needs_review
-count) are not pushed by anyone: :class:`DatabaseCollector` reads them with one
-query when Prometheus scrapes the API.
+count) are not pushed by anyone: :class:`DatabaseCollector` reads them when
+Prometheus scrapes the API, through the readers the domains register
+(:func:`register_database_gauges`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from flask import Flask
 from prometheus_client import (
@@ -153,15 +154,27 @@ PENDING = "billing_transactions_pending"
 OLDEST_PENDING_AGE = "billing_transactions_oldest_pending_age_seconds"
 NEEDS_REVIEW = "billing_transactions_needs_review"
 DATABASE_GAUGES = (DB_GAUGES_UP, PENDING, OLDEST_PENDING_AGE, NEEDS_REVIEW)
+_GAUGE_HELP = {
+    PENDING: "Transactions in status pending",
+    OLDEST_PENDING_AGE: "Age of the oldest pending transaction (0 when none)",
+    NEEDS_REVIEW: "Transactions held for an operator (status needs_review)",
+}
+# The functions a domain registered to read its gauges (each answers {name: value}).
+_GAUGE_READERS = "database_gauge_readers"
+GaugeReader = Callable[[], Mapping[str, float]]
+
+
+def register_database_gauges(app: Flask, read: GaugeReader) -> None:
+    """``read`` runs at scrape time inside the collector's step (see :class:`DatabaseCollector`)."""
+    app.extensions.setdefault(_GAUGE_READERS, []).append(read)
 
 
 class DatabaseCollector(Collector):
     """Gauges read from PostgreSQL at scrape time.
 
-    One statement over the pending rows (the partial index
-    ``ix_transactions_pending_due`` covers them) plus the ``needs_review`` rows,
-    bounded by a statement timeout so a slow database cannot hang a scrape. Every
-    API process reports the same global values: aggregate them with ``max``.
+    Each registered reader runs in one short read-only step, bounded by a
+    statement timeout so a slow database cannot hang a scrape. Every API process
+    reports the same global values: aggregate them with ``max``.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -174,19 +187,13 @@ class DatabaseCollector(Collector):
         from app.extensions import db
 
         up = GaugeMetricFamily(DB_GAUGES_UP, "1 when the database gauges below could be read")
+        values: dict[str, float] = {}
         try:
             # One short read-only step of its own (the scrape is not an endpoint edge).
             with self.app.app_context(), step():
                 db.session.execute(text("SET LOCAL statement_timeout = 2000"))
-                row = db.session.execute(
-                    text(
-                        "SELECT count(*) FILTER (WHERE status = 'pending'),"
-                        " coalesce(extract(epoch FROM clock_timestamp() - min(created_at)"
-                        " FILTER (WHERE status = 'pending')), 0),"
-                        " count(*) FILTER (WHERE status = 'needs_review')"
-                        " FROM transactions WHERE status IN ('pending', 'needs_review')"
-                    )
-                ).one()
+                for read in self.app.extensions.get(_GAUGE_READERS, []):
+                    values.update(read())
         except Exception as exc:  # a scrape must answer even when the database does not
             log.warning("database gauges unavailable: %s", exc)
             up.add_metric([], 0)
@@ -194,17 +201,8 @@ class DatabaseCollector(Collector):
             return
         up.add_metric([], 1)
         yield up
-        yield GaugeMetricFamily(PENDING, "Transactions in status pending", value=row[0])
-        yield GaugeMetricFamily(
-            OLDEST_PENDING_AGE,
-            "Age of the oldest pending transaction (0 when none)",
-            value=float(row[1]),
-        )
-        yield GaugeMetricFamily(
-            NEEDS_REVIEW,
-            "Transactions held for an operator (status needs_review)",
-            value=row[2],
-        )
+        for name, value in values.items():
+            yield GaugeMetricFamily(name, _GAUGE_HELP.get(name, name), value=value)
 
 
 def exposition(app: Flask) -> tuple[bytes, str]:

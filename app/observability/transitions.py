@@ -1,12 +1,10 @@
 """Transaction transitions seen from the audit log, counted once they are committed.
 
-Every status change appends a ``TransactionEvent`` (the status machine's rule),
-so watching those rows is watching every transition, whoever made it, without
-touching the status machine. New rows are noted at flush time in
-``session.info``; after COMMIT they are counted, timed and logged, and on a
-rollback they are forgotten — a refused or rolled-back change is never counted.
+The status path (``app.billing.core.status``) hands every transition it writes
+to :func:`count_at_commit`; after COMMIT it is counted, timed and logged, and on
+a rollback it is forgotten — a refused or rolled-back change is never counted.
 A transition written by one statement sent alone (the intent's creation, a paid
-settle) is counted by its caller once the statement has returned: committed.
+settle) is counted by the status path once the statement has returned: committed.
 
 Each committed transition is logged once, with the fields ``transaction_id``,
 ``from_status``, ``to_status`` and ``source``: the first one a request makes on
@@ -22,13 +20,13 @@ worker's later log lines about it carry the purchase request's id
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import Any
 
 from flask import has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.orm.util import identity_key
 
 from app.observability import metrics
 from app.request_locals import request_globals
@@ -47,30 +45,16 @@ class Seen:
 
 
 def install() -> None:
-    if event.contains(Session, "before_flush", _note_new_events):
+    if event.contains(Session, "after_commit", _count_committed):
         return
-    event.listen(Session, "before_flush", _note_new_events)
     event.listen(Session, "after_commit", _count_committed)
     event.listen(Session, "after_soft_rollback", _forget)
 
 
-def _note_new_events(session: Session, _flush_context: object, _instances: object) -> None:
-    from app.billing.core.models import Transaction, TransactionEvent
-
-    for obj in session.new:
-        if not isinstance(obj, TransactionEvent):
-            continue
-        since = None
-        tx = session.identity_map.get(identity_key(Transaction, obj.transaction_id))
-        # Only a loaded value: reading an expired attribute here would query mid-flush.
-        created_at = tx.__dict__.get("created_at") if tx is not None else None
-        if obj.from_status is not None and created_at is not None:
-            recorded: datetime | None = obj.created_at
-            moment = recorded if recorded is not None else datetime.now(UTC)
-            since = (moment - created_at).total_seconds()
-        session.info.setdefault(_PENDING, []).append(
-            Seen(str(obj.transaction_id), obj.from_status, obj.to_status, obj.source, since)
-        )
+def count_at_commit(session_info: MutableMapping[str, Any], seen: Seen) -> None:
+    """Count ``seen`` once the session (whose ``info`` this is) commits; forget it on
+    rollback."""
+    session_info.setdefault(_PENDING, []).append(seen)
 
 
 def _count_committed(session: Session) -> None:

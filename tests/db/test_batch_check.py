@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from app.billing.core.models import Credit, Transaction, TransactionEvent
 from app.billing.core.status import Source, TxStatus
-from app.billing.settle import batch_check, settlement
+from app.billing.settle import batch_check, schedule, settlement
 from app.catalog import services as catalog_services
 from app.db import step
 from tests.support import purchases
@@ -50,11 +50,11 @@ def test_a_batch_settles_paid_fails_declined_and_reschedules_waiting(
     make_due(db_session, ids)
 
     with step():
-        batches = batch_check.claim_batches(datetime.now(UTC))
+        batches = schedule.claim_batches(datetime.now(UTC))
     claimed = [tx_id for batch in batches for tx_id in batch]
     assert sorted(claimed) == sorted(ids)
     with step():  # leased: a second sweep while the batch is queued claims nothing
-        assert batch_check.claim_batches(datetime.now(UTC)) == []
+        assert schedule.claim_batches(datetime.now(UTC)) == []
 
     before = datetime.now(UTC)
     outcomes = batch_check.check_batch(claimed)
@@ -95,7 +95,7 @@ def test_claims_are_split_into_batches_of_the_configured_size(client, db_session
     app.config["CHECK_BATCH_SIZE"] = 2
     try:
         with step():
-            batches = batch_check.claim_batches(datetime.now(UTC))
+            batches = schedule.claim_batches(datetime.now(UTC))
     finally:
         app.config["CHECK_BATCH_SIZE"] = configured
     assert [len(batch) for batch in batches] == [2, 2, 1]
@@ -119,7 +119,7 @@ def test_a_paid_credit_purchase_settles_in_one_statement(client, db_session, kas
     confirm_payment(kaspi_stub, payment_id)
     make_due(db_session, [tx_id])
     with step():
-        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+        (batch,) = schedule.claim_batches(datetime.now(UTC))
     counted = completions_counted()
 
     with recording() as sql:
@@ -161,7 +161,7 @@ def test_a_row_closed_after_the_batch_read_it_is_not_settled_by_the_statement(
     confirm_payment(kaspi_stub, payment_id)
     make_due(db_session, [tx_id])
     with step():
-        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+        (batch,) = schedule.claim_batches(datetime.now(UTC))
 
     ask_all = batch_check._ask_all
 
@@ -190,7 +190,7 @@ def test_a_paid_answer_for_another_amount_is_held_for_review_by_a_batch(
     confirm_payment(kaspi_stub, payment_id, amount="1.00")
     make_due(db_session, [tx_id])
     with step():
-        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+        (batch,) = schedule.claim_batches(datetime.now(UTC))
     assert batch_check.check_batch(batch) == {"needs_review": 1}
     db_session.expire_all()
     assert db_session.get(Transaction, tx_id).status == "needs_review"
@@ -210,7 +210,7 @@ def test_a_worker_with_a_cold_catalog_cache_settles_a_batch(
         confirm_payment(kaspi_stub, payment_id)
     make_due(db_session, [first[0], second[0]])
     with step():
-        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+        (batch,) = schedule.claim_batches(datetime.now(UTC))
     monkeypatch.setattr(catalog_services, "_cache", {})
     assert batch_check.check_batch(batch) == {"completed": 2}
     assert catalog_services._cache  # the first settle loaded the snapshot
@@ -221,7 +221,7 @@ def test_a_payment_still_open_is_rescheduled_by_one_statement(client, db_session
     tx_id, _ = intent(client)
     make_due(db_session, [tx_id])
     with step():
-        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+        (batch,) = schedule.claim_batches(datetime.now(UTC))
     before = datetime.now(UTC)
     with recording() as sql:
         assert batch_check.check_batch(batch) == {"waiting": 1}
@@ -244,7 +244,7 @@ def test_kaspi_silent_reschedules_the_batch_by_one_statement_each(client, db_ses
     ids = [intent(client)[0] for _ in range(2)]
     make_due(db_session, ids)
     with step():
-        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+        (batch,) = schedule.claim_batches(datetime.now(UTC))
     set_faults(kaspi_stub, error_rate=1.0)
     try:
         with recording() as sql:
@@ -264,7 +264,7 @@ def test_a_payment_kaspi_closed_expires_through_the_locked_path(client, db_sessi
     expire_payment(kaspi_stub, payment_id)
     make_due(db_session, [tx_id])
     with step():
-        (batch,) = batch_check.claim_batches(datetime.now(UTC))
+        (batch,) = schedule.claim_batches(datetime.now(UTC))
     assert batch_check.check_batch(batch) == {"expired": 1}
     db_session.expire_all()
     assert db_session.get(Transaction, tx_id).status == "expired"

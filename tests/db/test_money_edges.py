@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from app.billing.core.models import Credit, Transaction, TransactionEvent, TransactionRefund
 from app.billing.kaspi.client import KaspiClient
-from app.billing.operator import partial_refunds, refunds
+from app.billing.operator import refunds
 from app.billing.settle import late, reconcile
 from app.catalog.models import BillingPolicy
 from app.events.models import Event
@@ -509,7 +509,7 @@ def test_refund_unused_of_an_untouched_purchase_refunds_it_fully(client, db_sess
     reconcile.reconcile(tx_id)
     db_session.commit()
 
-    result = partial_refunds.refund_unused(tx_id)
+    result = refunds.refund_unused(tx_id)
 
     assert (result.status, result.amount, result.credits_revoked) == (
         "refunded",
@@ -529,7 +529,7 @@ def test_refund_unused_restores_the_credits_when_kaspi_refuses(client, db_sessio
     KaspiClient(kaspi_stub, KASPI_KEY).refund(payment_id, Decimal("1500.00"))
 
     with pytest.raises(refunds.RefundRefused):
-        partial_refunds.refund_unused(tx_id)
+        refunds.refund_unused(tx_id)
 
     db_session.expire_all()
     assert [c.status for c in credits_of(db_session, tx_id)] == ["available", "available"]

@@ -222,7 +222,7 @@ def test_a_request_that_dies_after_its_first_step_leaves_a_row_the_poller_comple
 
     from app.auth.models import User
     from app.billing.kaspi.client import KaspiClient
-    from app.billing.purchase.intents import CREATE_GRACE
+    from app.billing.kaspi.links import CREATE_GRACE
     from app.billing.settle import reconcile
 
     class ProcessDied(BaseException):

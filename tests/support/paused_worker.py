@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.billing.core.models import Transaction
-from app.billing.settle import batch_check, settlement
+from app.billing.settle import answer, settlement
 from app.extensions import db, get_redis
 from workers import celery, flask_app
 
@@ -60,4 +60,4 @@ def _complete_then_pause(conn: Connection, terms: Any, *args: Any, **kwargs: Any
 
 settlement.grant_entitlements = _grant_then_pause
 settlement.complete_credit_purchase = _complete_then_pause
-batch_check.write_alone = _in_a_transaction
+answer.write_alone = _in_a_transaction

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -14,13 +14,14 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -103,12 +104,18 @@ class Transaction(Model):
     origin_request_id: Mapped[str | None] = mapped_column(String(128))
 
 
+# The table itself, for Core statements (a mapped class types it as a FromClause).
+TRANSACTIONS_TABLE = cast(Table, Transaction.__table__)
+
+
 class TransactionEvent(Model):
     """Append-only audit log of every status change."""
 
     __tablename__ = "transaction_events"
     __table_args__ = (
-        CheckConstraint("source IN ('api', 'worker', 'dev', 'cli', 'sweep')", name="source_known"),
+        CheckConstraint(
+            "source IN ('api', 'worker', 'dev', 'cli', 'sweep', 'recheck')", name="source_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -152,6 +159,45 @@ class TransactionRefund(Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class RefundAttempt(Model):
+    """A refund asked of Kaspi, written down before the call in the step that reserves
+    it; its ``state`` is what Kaspi answered (``unknown``: no answer, re-asked)."""
+
+    __tablename__ = "refund_attempts"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("kind IN ('full', 'unused', 'late', 'review')", name="kind_known"),
+        CheckConstraint("state IN ('asking', 'done', 'failed', 'unknown')", name="state_known"),
+        Index(
+            "ix_refund_attempts_unknown", "checked_at", postgresql_where=text("state = 'unknown'")
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    # What this refund returns, and the payment's refunded total at Kaspi once it has.
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    refunded_total: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    # What Kaspi received for the payment (the audit's provider amount).
+    paid: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    # The credits this refund revoked: given back if Kaspi did not refund.
+    credit_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), nullable=False)
+    # The transaction's status when the refund was reserved: where a refund that
+    # turns out not to have happened returns it.
+    prior_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Credit(Model):

@@ -20,15 +20,12 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.billing.core import locks
-from app.billing.core.models import Transaction, TransactionEvent, TransactionRefund
+from app.billing.core.models import Transaction, TransactionEvent
 from app.billing.core.status import Source, TxStatus, transition
-from app.billing.kaspi.client import (
-    PaymentStatus,
-    ProviderError,
-    ProviderRejected,
-    RefundOutcomeUnknown,
-)
+from app.billing.kaspi.client import PaymentStatus, ProviderError
 from app.billing.kaspi.provider import get_provider
+from app.billing.refund import sequence
+from app.billing.refund.sequence import RefundHeld, RefundKind, RefundRefused
 from app.billing.settle.settlement import grant_entitlements
 from app.db import outside_transaction, step
 from app.domain_errors import Conflict, NotFound, Unavailable
@@ -134,48 +131,55 @@ def resolve(transaction_id: uuid.UUID, action: str, note: str) -> Transaction:
             )
             return tx
 
-    # refund: what Kaspi received and has not returned yet.
+    return _refund(transaction_id, payment_id, answer, received, note)
+
+
+def _refund(
+    transaction_id: uuid.UUID,
+    payment_id: str | None,
+    answer: PaymentStatus | None,
+    received: Decimal,
+    note: str,
+) -> Transaction:
+    """Return what Kaspi received and has not returned yet (the one refund sequence)."""
     if answer is None or payment_id is None or answer.state != "processed":
         raise ResolveRefused("Kaspi reports no payment to refund; resolve with --fail")
-    operation_id = None
-    if received > 0:
-        try:
-            operation_id = get_provider().refund(payment_id, received)
-        except RefundOutcomeUnknown as exc:
-            raise ResolveRefused(
-                f"no answer from Kaspi to the refund ({exc}); run the command again "
-                "(it reads Kaspi's refunded amount first)"
-            ) from exc
-        except ProviderRejected as exc:
-            raise ResolveRefused(f"Kaspi refused the refund: {exc}") from exc
-        except ProviderError as exc:
-            raise Unavailable("PROVIDER_UNAVAILABLE", f"Kaspi did not answer: {exc}") from exc
+    paid = answer.amount if answer.amount is not None else received
     with step():
         tx = _in_review(transaction_id)
-        transition(
-            tx,
-            TxStatus.REFUNDED,
-            source=Source.CLI,
-            provider_status=answer.provider_status,
-            note=f"resolved by an operator: refund; {note}",
-            amount=tx.amount,
-            provider_amount=answer.amount,
-        )
-        # Everything Kaspi received is back with the buyer now.
-        tx.refunded_amount = answer.amount if answer.amount is not None else received
-        if received > 0:
-            db.session.add(
-                TransactionRefund(
-                    transaction_id=tx.id,
-                    amount=received,
-                    currency=tx.currency,
-                    provider_operation_id=operation_id,
-                    credits_revoked=0,
-                    source=Source.CLI,
-                    note=note,
-                )
+        if received <= 0:  # Kaspi has returned it all already: only our books move
+            transition(
+                tx,
+                TxStatus.REFUNDED,
+                source=Source.CLI,
+                provider_status=answer.provider_status,
+                note=f"resolved by an operator: refund; {note}",
+                amount=tx.amount,
+                provider_amount=answer.amount,
             )
-        return tx
+            tx.refunded_amount = paid
+            return tx
+        reserved = sequence.reserve(
+            tx,
+            RefundKind.REVIEW,
+            amount=received,
+            refunded_total=paid,
+            paid=paid,
+            credits=[],
+            source=Source.CLI,
+            note=note,
+        )
+    try:
+        sequence.run(reserved)
+    except RefundRefused as exc:
+        raise ResolveRefused(f"Kaspi refused the refund: {exc.__cause__ or exc}") from exc
+    except RefundHeld as exc:
+        raise ResolveRefused(exc.message) from exc
+    with step():
+        refunded = locks.lock_transaction(transaction_id)
+        if refunded is None:
+            raise NotFound("TRANSACTION_NOT_FOUND", "no such transaction")
+        return refunded
 
 
 def _in_review(transaction_id: uuid.UUID) -> Transaction:

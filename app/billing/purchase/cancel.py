@@ -20,7 +20,7 @@ from app.billing.core.models import Transaction
 from app.billing.core.status import Source, TxStatus, transition
 from app.billing.kaspi.client import PaymentStatus, ProviderError
 from app.billing.kaspi.provider import get_provider
-from app.billing.settle import reconcile
+from app.billing.settle import answer
 from app.db import outside_transaction, step
 from app.domain_errors import Conflict, Unavailable
 
@@ -56,15 +56,13 @@ def cancel(user_id: str, transaction_id: uuid.UUID, render: Callable[[Transactio
         payment_id = tx.provider_payment_id
 
     outside_transaction()
-    answer = _ask_provider(payment_id) if payment_id is not None else None
+    reply = _ask_provider(payment_id) if payment_id is not None else None
     asked_at = datetime.now(UTC)
 
     with step():
-        if answer is not None and answer.state == "processed":
+        if reply is not None and reply.state == "processed":
             # Paid after all: settle exactly as the worker would, and say so.
-            reconcile.apply_provider_status(
-                transaction_id, answer, asked_at=asked_at, source=Source.API
-            )
+            answer.apply_locked(transaction_id, reply, asked_at=asked_at, source=Source.API)
             tx = _locked(transaction_id)
             if tx.status not in PAID_OUTCOMES:
                 # Closed by someone else meanwhile; the late-payment sweep takes it.
@@ -76,8 +74,8 @@ def cancel(user_id: str, transaction_id: uuid.UUID, render: Callable[[Transactio
                 tx,
                 TxStatus.CANCELED,
                 source=Source.API,
-                provider_status=answer.provider_status if answer else None,
-                note=_note(answer),
+                provider_status=reply.provider_status if reply else None,
+                note=_note(reply),
             )
         if tx.status != TxStatus.CANCELED:
             # Settled meanwhile (worker, dev settle): the cancel lost the race.
@@ -104,7 +102,7 @@ def _locked(transaction_id: uuid.UUID) -> Transaction:
     return tx
 
 
-def _note(answer: PaymentStatus | None) -> str:
-    if answer is None:
+def _note(reply: PaymentStatus | None) -> str:
+    if reply is None:
         return "cancelled by the buyer; no payment link had been created"
-    return f"cancelled by the buyer; Kaspi reports {answer.provider_status}, no payment"
+    return f"cancelled by the buyer; Kaspi reports {reply.provider_status}, no payment"

@@ -13,29 +13,25 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
-from flask import current_app
 from sqlalchemy import (
     ColumnDefault,
     Connection,
-    Table,
-    bindparam,
-    case,
     select,
     text,
-    update,
 )
 from sqlalchemy.exc import NoResultFound
 
 from app.auth.services import user_row_insert
-from app.billing.core import locks
-from app.billing.core.models import Transaction
+from app.billing.core import locks, status
+from app.billing.core.models import TRANSACTIONS_TABLE, Transaction
 from app.billing.core.status import Source, TxStatus, creation_committed, transition
 from app.billing.kaspi.client import CreatedPayment, ProviderRejected, ProviderUnavailable
+from app.billing.kaspi.links import CREATE_GRACE, attach_payment, poll_interval_s
 from app.billing.kaspi.provider import PROVIDER_NAME, get_provider
 from app.billing.purchase import idempotency
 from app.billing.schemas import PaymentOut, PurchaseIntentIn, PurchaseIntentOut
@@ -48,13 +44,9 @@ from app.extensions import db
 from app.observability import context
 
 log = logging.getLogger(__name__)
-# Until the provider answers, the poller leaves the row alone this long; after it,
-# the poller asks the provider (idempotently) for the payment a crash lost.
-CREATE_GRACE = timedelta(seconds=60)
-TRANSACTIONS = cast(Table, Transaction.__table__)  # mapped classes type it as a FromClause
 # The model's Python-side defaults of a new row: a text INSERT gets none filled in.
 _DEFAULTS = {
-    name: cast(ColumnDefault, TRANSACTIONS.c[name].default).arg
+    name: cast(ColumnDefault, TRANSACTIONS_TABLE.c[name].default).arg
     for name in ("poll_interval_s", "poll_attempts", "refunded_amount")
 }
 
@@ -79,10 +71,7 @@ WITH created AS (
     WHERE product.code = :product_code AND product.active
     RETURNING id, amount, currency, status, created_at, expires_at
 ),
-creation_event AS (
-    INSERT INTO transaction_events (transaction_id, from_status, to_status, source)
-    SELECT id, NULL, status, :source FROM created
-){more}
+creation_event AS ({creation}){more}
 SELECT {terms} FROM created
 """
 # What the first step fixes and the reply shows (``Pending``), in its field order.
@@ -97,7 +86,9 @@ def _pending_statement(with_user: bool, with_slot: bool) -> DriverStatement:
     if with_slot:
         more.append(f"bound AS ({idempotency.BIND_CREATED_SQL})")
     ctes = "".join(f",\n{cte}" for cte in more)
-    sql = _PENDING_SQL.format(more=ctes, terms=", ".join(_PENDING_TERMS))
+    sql = _PENDING_SQL.format(
+        creation=status.CREATION_EVENT_SQL, more=ctes, terms=", ".join(_PENDING_TERMS)
+    )
     return DriverStatement.of(text(sql))
 
 
@@ -186,57 +177,6 @@ def create_purchase_intent(
     return IntentResult(201, response)
 
 
-# Storing the payment link is one UPDATE ... RETURNING: the row lock, the write, and
-# what the reply cannot know (the status the link was stored under, which a
-# concurrent expiry or cancel may have changed) in one round trip.
-_STORE_LINK = DriverStatement.of(
-    update(TRANSACTIONS)
-    .where(TRANSACTIONS.c.id == bindparam("tx_id"))
-    .values(
-        provider_payment_id=bindparam("link_payment_id"),
-        payment_url=bindparam("link_url"),
-        provider_expires_at=bindparam("link_expires_at"),
-        poll_interval_s=bindparam("link_poll_interval_s"),
-        next_poll_at=case(
-            (TRANSACTIONS.c.status == TxStatus.PENDING.value, bindparam("link_first_poll_at")),
-            else_=TRANSACTIONS.c.next_poll_at,
-        ),
-    )
-    # The stored expiry, so the reply shows it as every other read of the row does.
-    .returning(TRANSACTIONS.c.status, TRANSACTIONS.c.provider_expires_at)
-)
-
-
-def attach_payment(conn: Connection, transaction_id: uuid.UUID, payment: CreatedPayment) -> Any:
-    """Store the provider's payment on the transaction and schedule its first poll
-    (a row no longer pending keeps its schedule); answers the row's ``status`` and
-    ``provider_expires_at`` as stored.
-
-    The intent's last step, and the poller's recovery of a payment whose request
-    died before storing it.
-    """
-    delay = timedelta(seconds=current_app.config["POLL_INITIAL_DELAY_S"])
-    row = _STORE_LINK.first(
-        conn,
-        {
-            "tx_id": transaction_id,
-            "link_payment_id": str(payment.payment_id),
-            "link_url": payment.payment_url,
-            "link_expires_at": payment.expires_at,
-            "link_poll_interval_s": _poll_interval_s(payment),
-            "link_first_poll_at": datetime.now(UTC) + delay,
-        },
-    )
-    if row is None:
-        # The row was committed by this request's (or the lost request's) first step.
-        raise NoResultFound(f"transaction {transaction_id} vanished before its link was stored")
-    return row
-
-
-def _poll_interval_s(payment: CreatedPayment) -> int:
-    return max(1, int(payment.poll_interval_s))
-
-
 def _reply(
     pending: Pending, body: PurchaseIntentIn, payment: CreatedPayment, stored: Any
 ) -> PurchaseIntentOut:
@@ -256,7 +196,7 @@ def _reply(
             provider=PROVIDER_NAME,
             payment_id=str(payment.payment_id),
             payment_url=payment.payment_url,
-            poll_interval_s=_poll_interval_s(payment),
+            poll_interval_s=poll_interval_s(payment),
             expires_at=stored.provider_expires_at,
         ),
     )
@@ -267,7 +207,7 @@ def _resumable(conn: Connection, transaction_id: uuid.UUID | None, user_id: str)
     if transaction_id is None:
         return None
     row = conn.execute(
-        select(*(TRANSACTIONS.c[name] for name in _PENDING_TERMS)).where(
+        select(*(TRANSACTIONS_TABLE.c[name] for name in _PENDING_TERMS)).where(
             Transaction.id == transaction_id,
             Transaction.user_id == user_id,
             Transaction.status == TxStatus.PENDING,
@@ -349,12 +289,11 @@ def _insert_pending(
         "product_code": body.product_code,
         "club_id": body.club_id,
         "quantity": body.quantity,
-        "status": TxStatus.PENDING.value,
         "provider": PROVIDER_NAME,
         **_DEFAULTS,
         "now": now,
         "next_poll_at": now + CREATE_GRACE,
-        "source": Source.API.value,
+        **status.creation_params(Source.API),
         "origin_request_id": context.get("request_id"),
     }
     if new_user is not None:

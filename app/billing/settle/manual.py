@@ -12,7 +12,7 @@ from app.billing.settle.settlement import settle
 OUTCOMES = {"paid": TxStatus.COMPLETED, "failed": TxStatus.FAILED}
 
 
-def settle_now(transaction_id: uuid.UUID, outcome: str, *, source: Source | str) -> Transaction:
+def settle_now(transaction_id: uuid.UUID, outcome: str, *, source: Source) -> Transaction:
     """Settle in the caller's step; raises ``IllegalTransition`` (a conflict) or not-found."""
     result = settle(
         transaction_id, OUTCOMES[outcome], source=source, note=f"settled by hand ({source})"

@@ -12,15 +12,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol, Required, TypedDict, Unpack
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import Connection, text
 
-from app.billing.core import locks
+from app.billing.core import locks, status
 from app.billing.core.models import Transaction
-from app.billing.core.notify import publish
 from app.billing.core.status import (
-    TRANSACTIONS,
     CreditStatus,
     IllegalTransition,
     Source,
@@ -31,7 +29,6 @@ from app.catalog.services import sold_product
 from app.clubs import subscriptions
 from app.domain_errors import NotFound
 from app.extensions import db
-from app.observability.transitions import Seen, count_committed
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +43,7 @@ class SettleResult:
 class SettleOptions(TypedDict, total=False):
     """What a settle records besides the target status (see :func:`settle_locked`)."""
 
-    source: Required[Source | str]
+    source: Required[Source]
     provider_status: str | None
     note: str | None
     provider_transaction_id: str | None
@@ -69,7 +66,7 @@ def settle_locked(
     tx: Transaction,
     target: TxStatus,
     *,
-    source: Source | str,
+    source: Source,
     provider_status: str | None = None,
     note: str | None = None,
     provider_transaction_id: str | None = None,
@@ -155,90 +152,41 @@ def _insert_credit_grants(tx: Transaction, credit_code: str, now: datetime) -> i
     return len(db.session.execute(_INSERT_GRANTS, params).all())
 
 
-class PaidTerms(Protocol):
-    """What settling a paid credit purchase in one statement needs of its row: the
-    values the intent wrote, which never change afterwards."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def quantity(self) -> int: ...
-    @property
-    def amount(self) -> Decimal: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-# A paid credit purchase settled by one statement: the conditional UPDATE is the
-# row lock and the status machine's from-state (pending) at once, and the audit
-# entry and the grants are written only if it changed the row. Text, for the
-# reason _GRANTS_SQL is. Lock order holds: the transaction row first, then new
-# rows in transaction_events and billing_credits.
-_COMPLETE_CREDIT_PURCHASE_SQL = """
-    WITH sold AS (
-        UPDATE transactions
-        SET status = :completed, settled_at = :now, updated_at = :now, next_poll_at = NULL,
-            provider_transaction_id = COALESCE(:provider_transaction_id, provider_transaction_id)
-        WHERE id = :id AND status = :pending
-        RETURNING id, user_id
-    ),
-    audited AS (
-        INSERT INTO transaction_events
-            (transaction_id, from_status, to_status, source, provider_status,
-             amount, provider_amount, created_at)
-        SELECT id, :pending, :completed, :source, :provider_status,
-               :amount, :provider_amount, :now
-        FROM sold
-    ),
-    granted AS ({grants})
-    SELECT (SELECT count(*) FROM sold) AS settled, (SELECT count(*) FROM granted) AS granted
-"""
-_COMPLETE_CREDIT_PURCHASE = text(_COMPLETE_CREDIT_PURCHASE_SQL.format(grants=_GRANTS_SQL))
+# A paid credit purchase completed by one statement (the status path's, with the
+# grants as what completing writes besides): text, for the reason _GRANTS_SQL is.
+_COMPLETE_CREDIT_PURCHASE = status.completion_statement(_GRANTS_SQL)
 
 
 def complete_credit_purchase(
     conn: Connection,
-    terms: PaidTerms,
+    terms: status.PaidTerms,
+    quantity: int,
     credit_code: str,
     *,
-    source: Source | str,
+    source: Source,
     provider_status: str | None,
     provider_transaction_id: str | None,
     provider_amount: Decimal | None,
     now: datetime,
 ) -> SettleResult:
-    """Complete a pending credit purchase and grant its credits with one statement on
-    ``conn``, whose caller sends it alone (``app.db.write_alone``) and, once it
-    has returned, counts the transition (:func:`completion_committed`).
+    """Complete a pending credit purchase and grant its ``quantity`` credits with one
+    statement on ``conn``, whose caller sends it alone (``app.db.write_alone``) and,
+    once it has returned, has it counted (``status.completion_committed``).
 
     The provider's answer was verified against ``terms`` beforehand (they cannot
     change). A row that is no longer pending is left alone and answers
     ``changed=False``: the locked path (:func:`settle_locked`) decides what that
     means. The same rows as :func:`settle_locked` with completed are written.
     """
-    TRANSACTIONS.check(TxStatus.PENDING, TxStatus.COMPLETED)
-    row = conn.execute(
+    done = status.complete_alone(
+        conn,
         _COMPLETE_CREDIT_PURCHASE,
-        {
-            "id": terms.id,
-            "pending": TxStatus.PENDING.value,
-            "completed": TxStatus.COMPLETED.value,
-            "provider_transaction_id": provider_transaction_id or None,
-            "source": Source(source).value,
-            "provider_status": provider_status,
-            "amount": terms.amount,
-            "provider_amount": provider_amount,
-            **_grant_params(terms.quantity, credit_code, now),
-        },
-    ).one()
-    return SettleResult(None, bool(row.settled), int(row.granted))
-
-
-def completion_committed(terms: PaidTerms, *, source: Source | str, now: datetime) -> None:
-    """After :func:`complete_credit_purchase` committed a completion: count and log the
-    transition as the flush hook counts an ORM one, and tell the status streams."""
-    since = (now - terms.created_at).total_seconds()
-    count_committed(
-        [Seen(str(terms.id), TxStatus.PENDING, TxStatus.COMPLETED, Source(source), since)]
+        terms,
+        source=source,
+        provider_status=provider_status,
+        provider_transaction_id=provider_transaction_id,
+        provider_amount=provider_amount,
+        now=now,
+        effect_params=_grant_params(quantity, credit_code, now),
     )
-    publish(terms.id)
+    return SettleResult(None, done.settled, done.effects)

@@ -10,12 +10,10 @@ an ERROR logged with the transaction id, and an operator decides.
 from __future__ import annotations
 
 import logging
-import uuid
-from decimal import Decimal
-from typing import Protocol
 
 from app.billing.core.models import Transaction
 from app.billing.core.status import Source, TxStatus, transition
+from app.billing.core.terms import Terms
 from app.billing.kaspi.client import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -24,39 +22,25 @@ log = logging.getLogger(__name__)
 PROVIDER_CURRENCY = "KZT"
 
 
-class Terms(Protocol):
-    """What an answer is checked against: set when the intent was made, never changed."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def amount(self) -> Decimal: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def provider_payment_id(self) -> str | None: ...
-
-
-def mismatch(tx: Terms, answer: PaymentStatus) -> str | None:
-    """Why ``answer`` may not settle ``tx`` (a readable reason), or None when it may."""
+def mismatch(terms: Terms, payment_id: str | None, answer: PaymentStatus) -> str | None:
+    """Why ``answer`` may not settle the transaction with ``terms`` and our stored
+    ``payment_id`` (a readable reason), or None when it may."""
     reasons = []
     if answer.amount is None:
         reasons.append("the provider reported no amount")
-    elif answer.amount != tx.amount:
-        reasons.append(f"amount: ours {tx.amount}, provider {answer.amount}")
+    elif answer.amount != terms.amount:
+        reasons.append(f"amount: ours {terms.amount}, provider {answer.amount}")
     currency = answer.currency or PROVIDER_CURRENCY
-    if currency != tx.currency:
-        reasons.append(f"currency: ours {tx.currency}, provider {currency}")
-    if answer.payment_id is not None and answer.payment_id != tx.provider_payment_id:
-        reasons.append(f"payment id: ours {tx.provider_payment_id}, provider {answer.payment_id}")
-    if answer.external_id is not None and answer.external_id != str(tx.id):
+    if currency != terms.currency:
+        reasons.append(f"currency: ours {terms.currency}, provider {currency}")
+    if answer.payment_id is not None and answer.payment_id != payment_id:
+        reasons.append(f"payment id: ours {payment_id}, provider {answer.payment_id}")
+    if answer.external_id is not None and answer.external_id != str(terms.id):
         reasons.append(f"ExternalId {answer.external_id!r} is not this transaction")
     return "; ".join(reasons) or None
 
 
-def hold_for_review(
-    tx: Transaction, answer: PaymentStatus, reason: str, *, source: Source | str
-) -> None:
+def hold_for_review(tx: Transaction, answer: PaymentStatus, reason: str, *, source: Source) -> None:
     """Move the locked ``tx`` to needs_review, audited with both amounts; grant nothing."""
     transition(
         tx,
