@@ -17,6 +17,27 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# The Kaspi call budgets read from the environment, each with its ceiling. The
+# page gives up on a request after 10 s, so a longer create-link budget would only
+# let the buyer see a timeout while the link is still being made; the others stay
+# well under the API and worker processes' own time limits.
+KASPI_BUDGET_LIMITS = {
+    "KASPI_CALL_BUDGET_S": 10.0,
+    "KASPI_TIMEOUT_S": 30.0,
+    "KASPI_POLL_TIMEOUT_S": 30.0,
+}
+
+
+def _budget_seconds(name: str, text: str, most: float) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not 0 < seconds <= most:  # also refuses nan
+        raise ConfigError(f"{name} must be more than 0 and at most {most:g} seconds, got {text}")
+    return seconds
+
+
 class Config:
     ENV_NAME = "base"
     DEBUG = False
@@ -30,6 +51,12 @@ class Config:
     REDIS_URL = "redis://127.0.0.1:6379/0"
     KASPI_BASE_URL = "http://127.0.0.1:8090"
     KASPI_API_KEY = DEFAULT_KASPI_KEY
+    # Time budgets of Kaspi calls, retries included: an attempt may wait for its
+    # answer until the budget ends, and only failures that come back early are
+    # retried, while time is left. KASPI_CALL_BUDGET_S is the buyer's create-link
+    # (the purchase intent answers within it); KASPI_TIMEOUT_S a status read or a
+    # refund outside the poller (cancel, operator commands, late payments).
+    KASPI_CALL_BUDGET_S = 10.0
     KASPI_TIMEOUT_S = 5.0
     AUTH_JWT_SECRET = DEFAULT_SECRET
     AUTH_TOKEN_TTL_S = 7 * 24 * 3600
@@ -54,7 +81,7 @@ class Config:
     SWEEP_CLAIM_LIMIT = 500
     CHECK_BATCH_SIZE = 50
     KASPI_CONCURRENCY = 8
-    # Read timeout of the poller's status calls. Shorter than KASPI_TIMEOUT_S: a slow
+    # Budget of the poller's status calls. Shorter than KASPI_TIMEOUT_S: a slow
     # answer is simply asked for again at the next poll, and must not hold up a batch.
     KASPI_POLL_TIMEOUT_S = 2.0
     # A payment confirmed just before Kaspi's ExpireDate may finish after it; clocks drift.
@@ -129,7 +156,6 @@ class Config:
             "SWEEP_INTERVAL_S",
             "PROVIDER_EXPIRY_MARGIN_S",
             "POLL_CLAIM_LEASE_S",
-            "KASPI_POLL_TIMEOUT_S",
             "READINESS_TIMEOUT_S",
             "WORKER_HEARTBEAT_INTERVAL_S",
             "LATE_SWEEP_INTERVAL_S",
@@ -140,6 +166,9 @@ class Config:
         ):
             if env.get(key):
                 values[key] = float(env[key])
+        for key, most in KASPI_BUDGET_LIMITS.items():
+            if env.get(key):
+                values[key] = _budget_seconds(key, env[key], most)
         for key in (
             "SWEEP_CLAIM_LIMIT",
             "CHECK_BATCH_SIZE",
@@ -184,6 +213,8 @@ class TestingConfig(Config):
     TESTING = True
     # The stub expires payments on demand; tests need not wait out the margin.
     PROVIDER_EXPIRY_MARGIN_S = 0.0
+    # Tests that take Kaspi down on purpose need not wait out a buyer's whole budget.
+    KASPI_CALL_BUDGET_S = 3.0
     SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/billing_test"
     REDIS_URL = "redis://127.0.0.1:6379/15"
 

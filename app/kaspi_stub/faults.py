@@ -6,7 +6,11 @@ by all of them. They apply to ``/r3/...`` calls only, after the Api-Key check:
 - ``fail_next``: the next N calls fail with HTTP 500 and do nothing (deterministic);
 - ``error_rate``: that fraction of calls fails with HTTP 500 and does nothing;
 - ``latency_ms``: the call does its work, then the answer is delayed, so a client
-  that times out does not know whether it happened (as with a real slow provider).
+  that times out does not know whether it happened (as with a real slow provider);
+  6000 is a provider that answers in 6 s.
+
+``/test/create-calls`` tells how many create-link calls for one ExternalId reached
+the stub's work (faults that fail a call before it are not counted).
 """
 
 from __future__ import annotations
@@ -99,6 +103,15 @@ def set_faults() -> Response:
     """Change the given fault fields; fields left out keep their value."""
     changes = _parse_changes(env.json_body())
     return env.envelope(faults_data(get_store().set_faults(**changes)))
+
+
+@bp.get("/test/create-calls")
+def read_create_calls() -> Response:
+    external_id = request.args.get("external_id", "")
+    if not external_id:
+        raise env.StubError(env.VALIDATION, "external_id is required")
+    calls = get_store().create_calls(external_id)
+    return env.envelope({"ExternalId": external_id, "Calls": calls})
 
 
 @bp.post("/test/reset")

@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS faults (
     fail_next   INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO faults (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS create_calls (
+    external_id TEXT    PRIMARY KEY,
+    calls       INTEGER NOT NULL
+);
 """
 
 FAULT_FIELDS = ("latency_ms", "error_rate", "timeout_ms", "fail_next")
@@ -209,6 +213,11 @@ class Store:
         Safe under concurrent calls from many processes: the UNIQUE constraint
         decides which INSERT wins; everyone then reads the same row.
         """
+        self.conn.execute(
+            "INSERT INTO create_calls (external_id, calls) VALUES (?, 1)"
+            " ON CONFLICT (external_id) DO UPDATE SET calls = calls + 1",
+            (external_id,),
+        )
         now = utcnow()
         # Whole seconds, so the ExpireDate clients see is exactly when paying stops.
         expire_at = (now + timedelta(seconds=ttl_s)).replace(microsecond=0)
@@ -232,6 +241,14 @@ class Store:
                 f"ExternalId already used with Amount {payment.amount}",
             )
         return payment
+
+    def create_calls(self, external_id: str) -> int:
+        """How many create-link calls for ``external_id`` reached the store (so a test
+        can tell whether a client repeated one)."""
+        row = self.conn.execute(
+            "SELECT calls FROM create_calls WHERE external_id = ?", (external_id,)
+        ).fetchone()
+        return 0 if row is None else int(row["calls"])
 
     def _settle(
         self,

@@ -21,6 +21,7 @@ from app.billing.kaspi.client import (
 from tests.support.processes import wait_until
 from tests.support.stub_server import (
     confirm_payment,
+    create_calls,
     expire_payment,
     reset_faults,
     set_faults,
@@ -31,6 +32,8 @@ from tests.support.stub_server import (
 pytestmark = pytest.mark.integration
 
 KEY = "integration-kaspi-key"
+# A loaded 2-core machine may be late by this much on top of a budget.
+MARGIN_S = 1.5
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +54,19 @@ def no_faults(stub_url):
 
 @pytest.fixture
 def client(stub_url):
-    kaspi = KaspiClient(stub_url, KEY, read_timeout_s=5.0, retries=2, backoff_factor=0.05)
+    kaspi = KaspiClient(
+        stub_url, KEY, create_budget_s=10.0, status_budget_s=5.0, backoff_factor=0.05
+    )
     yield kaspi
     kaspi.close()
 
 
 def external_id() -> str:
     return f"tx-{uuid.uuid4()}"
+
+
+def fail_next_left(stub_url: str) -> int:
+    return requests.get(f"{stub_url}/test/faults", timeout=5).json()["Data"]["fail_next"]
 
 
 def test_create_wait_confirm_processed(client, stub_url):
@@ -162,28 +171,132 @@ def test_create_survives_failures_within_its_retries(client, stub_url):
     created = client.create_payment(external_id(), Decimal("1000.00"))
 
     assert client.get_status(created.payment_id).state == "wait"
-    assert requests.get(f"{stub_url}/test/faults", timeout=5).json()["Data"]["fail_next"] == 0
+    assert fail_next_left(stub_url) == 0
 
 
-def test_failures_beyond_the_retries_raise_provider_unavailable(client, stub_url):
+def test_failures_beyond_a_retry_cap_raise_provider_unavailable(stub_url):
     set_faults(stub_url, fail_next=3)  # 1 try + 2 retries, all fail
+    capped = KaspiClient(stub_url, KEY, retries=2, backoff_factor=0.05)
 
     with pytest.raises(ProviderUnavailable):
-        client.create_payment(external_id(), Decimal("1000.00"))
+        capped.create_payment(external_id(), Decimal("1000.00"))
 
-    assert requests.get(f"{stub_url}/test/faults", timeout=5).json()["Data"]["fail_next"] == 0
+    assert fail_next_left(stub_url) == 0
 
 
-def test_latency_above_the_read_timeout_fails_fast(stub_url):
+# -- one time budget per call ------------------------------------------------
+
+
+def test_a_create_answered_in_6_s_succeeds_once_within_a_10_s_budget(client, stub_url):
+    ours = external_id()
+    set_faults(stub_url, latency_ms=6000)
+
+    started = time.monotonic()
+    created = client.create_payment(ours, Decimal("1000.00"))
+    elapsed = time.monotonic() - started
+
+    # The first attempt waited for its answer: no retry abandoned it to start again.
+    assert 5.9 <= elapsed < client.create_budget_s
+    assert create_calls(stub_url, ours) == 1
+    reset_faults(stub_url)
+    assert client.get_status(created.payment_id).external_id == ours
+
+
+def test_a_create_slower_than_its_budget_is_unavailable_within_the_budget(stub_url):
+    ours = external_id()
+    budget = 3.0
+    kaspi = KaspiClient(stub_url, KEY, create_budget_s=budget, backoff_factor=0.05)
+    set_faults(stub_url, latency_ms=6000)
+
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailable):
+        kaspi.create_payment(ours, Decimal("1000.00"))
+    elapsed = time.monotonic() - started
+
+    assert budget - 0.1 <= elapsed <= budget + MARGIN_S  # the budget, not 3 timeouts
+    assert create_calls(stub_url, ours) == 1  # a timed-out attempt is not repeated
+
+
+def test_fast_failures_are_retried_until_the_stub_recovers(client, stub_url):
+    ours = external_id()
+    set_faults(stub_url, fail_next=1000)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(client.create_payment, ours, Decimal("1000.00"))
+        # More failures than the former fixed two retries, then Kaspi is back.
+        wait_until(lambda: fail_next_left(stub_url) <= 997, timeout=5, message="3 failures")
+        reset_faults(stub_url)
+        created = pending.result(timeout=client.create_budget_s + MARGIN_S)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < client.create_budget_s
+    assert create_calls(stub_url, ours) == 1
+    assert client.get_status(created.payment_id).state == "wait"
+
+
+def test_fast_failures_past_the_budget_are_unavailable_within_it(stub_url):
+    budget = 2.0
+    kaspi = KaspiClient(stub_url, KEY, create_budget_s=budget, backoff_factor=0.05)
+    set_faults(stub_url, fail_next=1000)
+
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailable):
+        kaspi.create_payment(external_id(), Decimal("1000.00"))
+    elapsed = time.monotonic() - started
+
+    assert elapsed <= budget + MARGIN_S
+    assert 1000 - fail_next_left(stub_url) >= 4  # retried through the budget, with backoff
+
+
+def test_a_status_answered_slowly_within_its_budget_wins(client, stub_url):
+    created = client.create_payment(external_id(), Decimal("10.00"))
+    set_faults(stub_url, latency_ms=1500)
+    kaspi = KaspiClient(stub_url, KEY, status_budget_s=4.0)
+
+    started = time.monotonic()
+    status = kaspi.get_status(created.payment_id)
+
+    assert status.state == "wait" and time.monotonic() - started < 4.0
+
+
+def test_a_refund_answered_slowly_within_its_budget_is_done_once(client, stub_url):
+    created = client.create_payment(external_id(), Decimal("40.00"))
+    confirm_payment(stub_url, created.payment_id)
+    set_faults(stub_url, latency_ms=1500)
+    kaspi = KaspiClient(stub_url, KEY, refund_budget_s=4.0)
+
+    assert kaspi.refund(created.payment_id, Decimal("40.00"))
+
+    reset_faults(stub_url)
+    assert client.get_status(created.payment_id).refunded_amount == Decimal("40.00")
+
+
+def test_budgets_come_from_the_settings_and_the_poller_keeps_its_own():
+    settings = {
+        "KASPI_BASE_URL": "http://kaspi",
+        "KASPI_API_KEY": KEY,
+        "KASPI_CALL_BUDGET_S": 7.0,
+        "KASPI_TIMEOUT_S": 4.0,
+    }
+    kaspi = KaspiClient.from_config(settings)
+    assert (kaspi.create_budget_s, kaspi.status_budget_s, kaspi.refund_budget_s) == (7, 4, 4)
+    # The poller builds its client with KASPI_TIMEOUT_S replaced by KASPI_POLL_TIMEOUT_S.
+    poller = KaspiClient.from_config({**settings, "KASPI_TIMEOUT_S": 2.0})
+    assert poller.status_budget_s == 2.0 and kaspi.retries is None
+    with pytest.raises(ValueError, match="create_budget_s"):
+        KaspiClient("http://kaspi", KEY, create_budget_s=0)
+
+
+def test_status_latency_above_its_budget_fails_fast(stub_url):
     created = KaspiClient(stub_url, KEY).create_payment(external_id(), Decimal("1.00"))
     set_faults(stub_url, latency_ms=2500)
-    impatient = KaspiClient(stub_url, KEY, read_timeout_s=0.3, retries=1, backoff_factor=0)
+    impatient = KaspiClient(stub_url, KEY, status_budget_s=0.3, backoff_factor=0)
 
     started = time.monotonic()
     with pytest.raises(ProviderUnavailable):
         impatient.get_status(created.payment_id)
 
-    assert time.monotonic() - started < 2.0  # two 0.3 s attempts, not two 2.5 s waits
+    assert time.monotonic() - started < 2.0  # its 0.3 s budget, not a 2.5 s wait
 
 
 def test_unreachable_provider_is_unavailable():
@@ -231,7 +344,7 @@ def test_refund_timeout_reports_an_unknown_outcome(stub_url):
     created = setup.create_payment(external_id(), Decimal("70.00"))
     confirm_payment(stub_url, created.payment_id)
     set_faults(stub_url, latency_ms=1500)
-    impatient = KaspiClient(stub_url, KEY, read_timeout_s=0.3, retries=2)
+    impatient = KaspiClient(stub_url, KEY, refund_budget_s=0.3)
 
     with pytest.raises(RefundOutcomeUnknown):
         impatient.refund(created.payment_id, Decimal("70.00"))

@@ -128,5 +128,16 @@ def set_faults(base_url: str, **faults: int | float) -> dict:
     return stub_call(base_url, "POST", "/test/faults", faults)
 
 
+def create_calls(base_url: str, external_id: str) -> int:
+    """How many create-link calls for ``external_id`` reached the stub's work."""
+    response = requests.get(
+        base_url + "/test/create-calls", params={"external_id": external_id}, timeout=10
+    )
+    payload = response.json()
+    if payload.get("StatusCode") != 0:
+        raise AssertionError(f"GET /test/create-calls -> HTTP {response.status_code}: {payload}")
+    return int(payload["Data"]["Calls"])
+
+
 def reset_faults(base_url: str) -> dict:
     return stub_call(base_url, "POST", "/test/reset")

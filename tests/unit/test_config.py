@@ -83,3 +83,34 @@ def test_the_broker_defaults_to_redis_and_can_be_separate(monkeypatch):
     monkeypatch.setenv("CELERY_BROKER_URL", "amqp://u:p@mq:5672/billing")
     values = ProductionConfig.from_env()
     assert broker_url({"REDIS_URL": "redis://r:6379/0", **values}) == "amqp://u:p@mq:5672/billing"
+
+
+def test_kaspi_budgets_come_from_the_environment(monkeypatch):
+    from app.config import ProductionConfig
+
+    monkeypatch.setenv("KASPI_CALL_BUDGET_S", "7.5")
+    monkeypatch.setenv("KASPI_TIMEOUT_S", "4")
+    monkeypatch.setenv("KASPI_POLL_TIMEOUT_S", "1.5")
+    values = ProductionConfig.from_env()
+    assert (values["KASPI_CALL_BUDGET_S"], values["KASPI_TIMEOUT_S"]) == (7.5, 4.0)
+    assert values["KASPI_POLL_TIMEOUT_S"] == 1.5
+    assert ProductionConfig.KASPI_CALL_BUDGET_S == 10.0  # the default
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("KASPI_CALL_BUDGET_S", "0"),
+        ("KASPI_CALL_BUDGET_S", "10.5"),
+        ("KASPI_CALL_BUDGET_S", "nan"),
+        ("KASPI_CALL_BUDGET_S", "ten"),
+        ("KASPI_TIMEOUT_S", "-1"),
+        ("KASPI_POLL_TIMEOUT_S", "inf"),
+    ],
+)
+def test_kaspi_budgets_out_of_range_are_refused(monkeypatch, key, value):
+    from app.config import ProductionConfig
+
+    monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError, match=key):
+        ProductionConfig.from_env()

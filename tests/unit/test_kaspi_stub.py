@@ -194,6 +194,25 @@ def test_fail_next_fails_exactly_that_many_calls_then_recovers(stub, stub_config
     assert body_of(stub.get("/test/faults"))["Data"]["fail_next"] == 0
 
 
+def create_calls(stub, external_id: str) -> int:
+    response = stub.get("/test/create-calls", query_string={"external_id": external_id})
+    assert response.status_code == 200, response.data
+    return body_of(response)["Data"]["Calls"]
+
+
+def test_create_calls_count_the_calls_that_reached_the_work_per_external_id(stub):
+    assert create_calls(stub, "tx-c") == 0
+    created_id(stub, "tx-c")
+    created_id(stub, "tx-c")
+    stub.post("/test/faults", json={"fail_next": 1})
+    assert create(stub, "tx-c").status_code == 500  # failed before the work: not counted
+    created_id(stub, "tx-other")
+
+    assert create_calls(stub, "tx-c") == 2
+    assert create_calls(stub, "tx-other") == 1
+    assert stub.get("/test/create-calls").status_code == 400
+
+
 def test_error_rate_one_fails_every_call_and_reset_clears_faults_not_payments(stub):
     payment_id = created_id(stub)
     stub.post("/test/faults", json={"error_rate": 1.0, "latency_ms": 0})

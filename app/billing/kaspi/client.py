@@ -10,6 +10,12 @@ It needs no Flask app context: build it from a base URL and an Api-Key (see
   checked (``get_status(...).refunded_amount`` or Kaspi's cabinet) before retrying.
 - ``ProviderRejected``: a definite negative answer (validation, refund refused...).
 
+Every call has one time budget, retries included (``create_budget_s`` for the
+buyer's create-link, ``status_budget_s`` and ``refund_budget_s`` for the others).
+Each attempt may wait for its answer until the budget ends: an answer that is slow
+but coming is worth more than a fresh attempt. Only fast failures (the connection
+refused, 5xx, -999) are tried again, after a backoff that fits in what is left.
+
 Money is never a float: amounts go out as JSON numbers written from the Decimal's
 exact text and come back through ``json.loads(..., parse_float=Decimal)``.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -29,8 +36,13 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, NewConnectionError
-from urllib3.util.retry import Retry
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from app.observability import metrics
 
@@ -45,6 +57,9 @@ PURCHASE_NOT_FOUND = -1601
 STATES = {"Processed": "processed", "Error": "error"}
 # 429 and 5xx mean "not now"; everything else is an answer.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Backoff between attempts doubles from the client's factor up to this; a pause that
+# would not leave time for another attempt is not taken (the call fails at once).
+BACKOFF_MAX_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,21 @@ def parse_datetime(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class _FastFailure(Exception):
+    """An attempt failed in a way a repeat may fix; ``error`` is raised if none follows."""
+
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _budget(name: str, value: float) -> float:
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
 def _surely_not_sent(exc: Exception) -> bool:
     """True when the connection was never established, so the request never left us."""
     reason = exc.reason if isinstance(exc, MaxRetryError) else exc
@@ -138,7 +168,7 @@ POOL_MAXSIZE = 16
 
 
 class KaspiClient:
-    """``PaymentProvider`` over HTTP, with bounded retries where they are safe."""
+    """``PaymentProvider`` over HTTP; each call keeps to its time budget, retries included."""
 
     def __init__(
         self,
@@ -146,39 +176,21 @@ class KaspiClient:
         api_key: str,
         *,
         connect_timeout_s: float = 3.05,
-        read_timeout_s: float = 5.0,
-        retries: int = 2,
+        create_budget_s: float = 10.0,
+        status_budget_s: float = 5.0,
+        refund_budget_s: float = 5.0,
+        retries: int | None = None,
         backoff_factor: float = 0.2,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
-        self.timeout = urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s)
-        # Retry-After is ignored so one call's duration stays bounded by
-        # (1 + retries) * timeout + backoff, whatever the provider asks for.
-        common: dict[str, Any] = {
-            "backoff_factor": backoff_factor,
-            "raise_on_status": False,
-            "respect_retry_after_header": False,
-        }
-        # Status reads and create-link (idempotent by ExternalId: a repeat returns the
-        # same payment) may be retried after any failure, including a read timeout.
-        self._retry_idempotent = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            allowed_methods=frozenset({"GET", "POST"}),
-            status_forcelist=RETRY_STATUSES,
-            **common,
-        )
-        # Refunds carry no idempotency key: after a read timeout or a 5xx the first
-        # attempt may have refunded already, and a blind repeat could refund twice.
-        # Only connection failures (the request never left) are retried; read=False
-        # re-raises a read error at once, and no status is in a forcelist.
-        self._retry_once = Retry(
-            total=retries, connect=retries, read=False, status=0, other=0, **common
-        )
+        self.connect_timeout_s = _budget("connect_timeout_s", connect_timeout_s)
+        self.create_budget_s = _budget("create_budget_s", create_budget_s)
+        self.status_budget_s = _budget("status_budget_s", status_budget_s)
+        self.refund_budget_s = _budget("refund_budget_s", refund_budget_s)
+        # None: as many retries as the budget leaves room for; a number caps them too.
+        self.retries = retries
+        self.backoff_factor = max(0.0, float(backoff_factor))
         self._headers = {
             "Api-Key": api_key,
             "Content-Type": "application/json",
@@ -194,20 +206,31 @@ class KaspiClient:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> KaspiClient:
-        """Build from a mapping such as Flask's ``app.config``."""
+        """Build from a mapping such as Flask's ``app.config``.
+
+        KASPI_CALL_BUDGET_S bounds the buyer's create-link; KASPI_TIMEOUT_S bounds a
+        status read or a refund (the poller builds its client with KASPI_TIMEOUT_S
+        replaced by its shorter KASPI_POLL_TIMEOUT_S).
+        """
+        retries = config.get("KASPI_RETRIES")
+        other_budget = float(config.get("KASPI_TIMEOUT_S", 5.0))
         return cls(
             config["KASPI_BASE_URL"],
             config["KASPI_API_KEY"],
             connect_timeout_s=float(config.get("KASPI_CONNECT_TIMEOUT_S", 3.05)),
-            read_timeout_s=float(config.get("KASPI_TIMEOUT_S", 5.0)),
-            retries=int(config.get("KASPI_RETRIES", 2)),
+            create_budget_s=float(config.get("KASPI_CALL_BUDGET_S", 10.0)),
+            status_budget_s=other_budget,
+            refund_budget_s=other_budget,
+            retries=None if retries is None else int(retries),
         )
 
     # -- the PaymentProvider API -------------------------------------------
 
     def create_payment(self, external_id: str, amount: Decimal) -> CreatedPayment:
         body = encode_body({"Amount": exact_amount(amount), "ExternalId": external_id})
-        data = self._call("POST", "/r3/v01/qr/create-link", body, idempotent=True)
+        data = self._call(
+            "POST", "/r3/v01/qr/create-link", body, idempotent=True, budget_s=self.create_budget_s
+        )
         try:
             options = data.get("PaymentBehaviorOptions") or {}
             return CreatedPayment(
@@ -222,7 +245,7 @@ class KaspiClient:
     def get_status(self, payment_id: str) -> PaymentStatus:
         path = f"/r3/v01/payment/status/{quote(str(payment_id), safe='')}"
         try:
-            data = self._call("GET", path, None, idempotent=True)
+            data = self._call("GET", path, None, idempotent=True, budget_s=self.status_budget_s)
         except ProviderRejected as exc:
             if exc.status_code != PURCHASE_NOT_FOUND:
                 raise
@@ -254,7 +277,9 @@ class KaspiClient:
         text = str(payment_id)
         qr_payment_id: int | str = int(text) if text.isascii() and text.isdigit() else text
         body = encode_body({"QrPaymentId": qr_payment_id, "Amount": exact_amount(amount)})
-        data = self._call("POST", "/r3/v01/payment/return", body, idempotent=False)
+        data = self._call(
+            "POST", "/r3/v01/payment/return", body, idempotent=False, budget_s=self.refund_budget_s
+        )
         operation_id = data.get("ReturnOperationId")
         if operation_id is None:
             raise RefundOutcomeUnknown("refund answer without ReturnOperationId")
@@ -279,14 +304,14 @@ class KaspiClient:
             return self._pool
 
     def _call(
-        self, method: str, path: str, body: bytes | None, *, idempotent: bool
+        self, method: str, path: str, body: bytes | None, *, idempotent: bool, budget_s: float
     ) -> dict[str, Any]:
         """``_request``, counted and timed per endpoint and outcome."""
         endpoint = _endpoint_label(path)
         outcome = "error"
         started = time.perf_counter()
         try:
-            data = self._request(method, path, body, idempotent=idempotent)
+            data = self._request(method, path, body, idempotent=idempotent, budget_s=budget_s)
             outcome = "ok"
             return data
         except ProviderRejected:
@@ -300,40 +325,91 @@ class KaspiClient:
             metrics.KASPI_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
 
     def _request(
-        self, method: str, path: str, body: bytes | None, *, idempotent: bool
+        self, method: str, path: str, body: bytes | None, *, idempotent: bool, budget_s: float
     ) -> dict[str, Any]:
-        # For a refund, "no answer" after the request may have been sent is not
-        # "nothing happened": it is reported as RefundOutcomeUnknown.
-        unknown = ProviderUnavailable if idempotent else RefundOutcomeUnknown
+        """Attempts until an answer, a failure a repeat cannot fix, or the budget's end.
+
+        Each attempt may use all that is left of the budget, so a slow answer is
+        waited for rather than abandoned; a timed-out attempt leaves nothing to retry
+        with, so only failures that come back early are tried again.
+        """
+        deadline = time.monotonic() + budget_s
+        failures = 0
+        while True:
+            try:
+                return self._attempt(
+                    method, path, body, idempotent=idempotent, left_s=deadline - time.monotonic()
+                )
+            except _FastFailure as failed:
+                failures += 1
+                pause = min(self.backoff_factor * 2 ** (failures - 1), BACKOFF_MAX_S)
+                capped = self.retries is not None and failures > self.retries
+                if capped or pause >= deadline - time.monotonic():
+                    raise failed.error from failed.__cause__
+                log.info("kaspi %s %s: %s; trying again in %.2f s", method, path, failed, pause)
+                time.sleep(pause)
+
+    def _attempt(
+        self, method: str, path: str, body: bytes | None, *, idempotent: bool, left_s: float
+    ) -> dict[str, Any]:
+        """One request within ``left_s`` seconds; ``_FastFailure`` when a repeat may help."""
+        if left_s <= 0:
+            raise ProviderUnavailable("Kaspi did not answer within the call's budget")
+        timeout = urllib3.Timeout(connect=min(self.connect_timeout_s, left_s), read=left_s)
         try:
             response = self._connections().request(
                 method,
                 self.base_url + path,
                 body=body,
                 headers=self._headers,
-                timeout=self.timeout,
-                retries=self._retry_idempotent if idempotent else self._retry_once,
+                timeout=timeout,
+                retries=False,
             )
         except (HTTPError, OSError) as exc:
             log.warning("kaspi %s %s failed: %r", method, path, exc)
-            if idempotent or _surely_not_sent(exc):
-                raise ProviderUnavailable(f"Kaspi unreachable: {exc}") from exc
-            raise RefundOutcomeUnknown(f"no answer to the refund: {exc}") from exc
-        status = response.status
-        envelope = _decode_envelope(response.data)
-        if envelope is None:
-            raise unknown(f"Kaspi answered HTTP {status} without an envelope")
+            raise _unreachable(exc, idempotent=idempotent) from exc
+        return _answer(response.status, response.data, idempotent=idempotent)
+
+
+def _unreachable(exc: Exception, *, idempotent: bool) -> Exception:
+    """What a failed request means: a repeat is safe unless a refund may have been sent."""
+    if _surely_not_sent(exc):
+        return _FastFailure(ProviderUnavailable(f"Kaspi unreachable: {exc}"))
+    if not idempotent:
+        # For a refund, "no answer" after the request may have been sent is not
+        # "nothing happened": it is reported as RefundOutcomeUnknown, never repeated.
+        return RefundOutcomeUnknown(f"no answer to the refund: {exc}")
+    error = ProviderUnavailable(f"Kaspi unreachable: {exc}")
+    # A read timeout used the rest of the budget; other breaks came back early.
+    return error if isinstance(exc, ReadTimeoutError) else _FastFailure(error)
+
+
+def _answer(status: int, content: bytes, *, idempotent: bool) -> dict[str, Any]:
+    """The answer's Data, or the error it means (``_FastFailure`` if worth repeating)."""
+    unknown = ProviderUnavailable if idempotent else RefundOutcomeUnknown
+    envelope = _decode_envelope(content)
+    error: ProviderError
+    if envelope is None:
+        error = unknown(f"Kaspi answered HTTP {status} without an envelope")
+    else:
         code, message, data = envelope
         if code == INTERNAL_ERROR:
             # Kaspi's "service temporarily unavailable": the call was not carried out.
-            raise ProviderUnavailable(f"Kaspi unavailable ({code}): {message}")
-        if status in RETRY_STATUSES:
-            raise unknown(f"Kaspi answered HTTP {status} ({code}): {message}")
-        if code != OK:
+            error = ProviderUnavailable(f"Kaspi unavailable ({code}): {message}")
+        elif status in RETRY_STATUSES:
+            error = unknown(f"Kaspi answered HTTP {status} ({code}): {message}")
+        elif code != OK:
             raise ProviderRejected(code, message, status)
-        if status >= 400:
-            raise unknown(f"Kaspi answered HTTP {status} with StatusCode 0")
-        return data
+        elif status >= 400:
+            error = unknown(f"Kaspi answered HTTP {status} with StatusCode 0")
+        else:
+            return data
+    not_now = status in RETRY_STATUSES or (envelope is not None and envelope[0] == INTERNAL_ERROR)
+    # A refund is never repeated after an answer: the answer alone does not prove
+    # it was not carried out, and it carries no idempotency key.
+    if idempotent and not_now:
+        raise _FastFailure(error)
+    raise error
 
 
 # Metric labels: the endpoint without its ids.
