@@ -56,6 +56,12 @@ def celery_init_app(app: Flask) -> Celery:
                 "schedule": timedelta(seconds=app.config["LATE_SWEEP_INTERVAL_S"]),
                 "options": {"expires": app.config["LATE_SWEEP_INTERVAL_S"]},
             },
+            # Refunds whose answer was lost: re-ask Kaspi until the outcome is known.
+            "unknown-refund-sweep": {
+                "task": "billing.sweep_unknown_refunds",
+                "schedule": timedelta(seconds=app.config["LATE_SWEEP_INTERVAL_S"]),
+                "options": {"expires": app.config["LATE_SWEEP_INTERVAL_S"]},
+            },
             "subscription-lifecycle": {
                 "task": "clubs.advance_subscriptions",
                 "schedule": timedelta(seconds=app.config["LIFECYCLE_INTERVAL_S"]),

@@ -17,6 +17,7 @@ from celery import uuid as celery_uuid
 from app.billing.core.status import IllegalTransition, Source
 from app.billing.kaspi.client import ProviderUnavailable
 from app.billing.purchase import idempotency
+from app.billing.refund import sequence
 from app.billing.settle import batch_check, late, manual, reconcile, schedule
 from app.db import after_commit, outside_transaction
 from app.domain_errors import NotFound, Unavailable
@@ -91,6 +92,24 @@ def _enqueue_late_check(transaction_id: uuid.UUID) -> None:
 @shared_task(name="billing.check_late_payment", **ASK_KASPI)
 def check_late_payment(self: Task, transaction_id: str) -> str:
     return late.check_late(uuid.UUID(transaction_id))
+
+
+@shared_task(name="billing.sweep_unknown_refunds")
+def sweep_unknown_refunds() -> int:
+    """Beat: refunds Kaspi never answered get asked about again (held for review meanwhile)."""
+    attempt_ids = sequence.unknown_attempts(datetime.now(UTC))
+    for attempt_id in attempt_ids:
+        _enqueue_refund_recheck(attempt_id)
+    return len(attempt_ids)
+
+
+def _enqueue_refund_recheck(attempt_id: int) -> None:
+    after_commit(lambda: recheck_refund.delay(attempt_id))
+
+
+@shared_task(name="billing.recheck_refund", **ASK_KASPI)
+def recheck_refund(self: Task, attempt_id: int) -> str:
+    return sequence.recheck_unknown(attempt_id)
 
 
 @shared_task(name="billing.settle_transaction", ignore_result=False)

@@ -8,8 +8,8 @@ three steps, because Kaspi is never called inside a database transaction:
    transaction and its credits, refuse what may not be refunded, revoke the
    credits the refund returns, and write the :class:`RefundAttempt` — so a refund
    is on record before it leaves;
-2. **ask** Kaspi to return the money, unless Kaspi's refunded total already shows
-   it (a repeat whose first answer was lost is never sent twice);
+2. **ask** Kaspi to return the money — once: a refund whose answer was lost is
+   never sent again, it is re-asked about (:func:`recheck_unknown`);
 3. **record** the outcome in a step of its own, with one ladder of errors:
 
    - returned → the refund row, the transaction's refunded amount and its status
@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 # The note prefix of a hold for a refund whose outcome Kaspi never told us.
 REFUND_UNKNOWN = "refund_unknown"
+# An attempt still "asking" after this long lost its process mid-call: re-asked.
+ASKING_GIVEN_UP = timedelta(minutes=10)
 
 
 class RefundKind(StrEnum):
@@ -73,6 +75,10 @@ class AttemptState(StrEnum):
     DONE = "done"
     FAILED = "failed"
     UNKNOWN = "unknown"
+
+
+# Attempts whose outcome is not known yet.
+OPEN = frozenset({AttemptState.ASKING, AttemptState.UNKNOWN})
 
 
 class RefundRefused(Conflict):
@@ -104,6 +110,7 @@ class Reserved:
     transaction_id: uuid.UUID
     payment_id: str
     amount: Decimal
+    refunded_total: Decimal
     source: Source
 
 
@@ -123,6 +130,11 @@ def reserve(
     are revoked (nobody can spend them meanwhile) and its attempt row is added."""
     if not tx.provider_payment_id:
         raise RefundRefused("transaction has no provider payment to refund")
+    if _open_attempt(tx.id):
+        raise RefundRefused(
+            "a refund of this transaction is already under way; its outcome is checked with "
+            "Kaspi before anything else is returned"
+        )
     now = datetime.now(UTC)
     for credit in credits:
         move_credit(credit, CreditStatus.REVOKED, now=now)
@@ -140,7 +152,23 @@ def reserve(
     )
     db.session.add(attempt)
     db.session.flush()
-    return Reserved(attempt.id, tx.id, tx.provider_payment_id, amount, source)
+    return Reserved(attempt.id, tx.id, tx.provider_payment_id, amount, refunded_total, source)
+
+
+def _open_attempt(transaction_id: uuid.UUID) -> bool:
+    """Whether a refund of the transaction is being asked or its outcome is unknown
+    (the caller holds the transaction's lock, so no other can start meanwhile)."""
+    return (
+        db.session.scalar(
+            select(RefundAttempt.id)
+            .where(
+                RefundAttempt.transaction_id == transaction_id,
+                RefundAttempt.state.in_([AttemptState.ASKING, AttemptState.UNKNOWN]),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def run(reserved: Reserved) -> Refunded:
@@ -149,8 +177,7 @@ def run(reserved: Reserved) -> Refunded:
     provider = get_provider()
     operation_id = None
     try:
-        if not _already_returned(provider, reserved):
-            operation_id = provider.refund(reserved.payment_id, reserved.amount)
+        operation_id = provider.refund(reserved.payment_id, reserved.amount)
     except RefundOutcomeUnknown as exc:
         with step():
             _hold_unknown(reserved.attempt_id, str(exc))
@@ -159,8 +186,8 @@ def run(reserved: Reserved) -> Refunded:
             f"as {REFUND_UNKNOWN} and Kaspi will be asked again until the outcome is known"
         ) from exc
     except ProviderError as exc:
-        # A concurrent run may have returned it first; then this refusal (an
-        # over-refund) is its success.
+        # Someone returned it at Kaspi meanwhile (by hand, in Kaspi's own console):
+        # then this refusal (an over-refund) still means the money is back.
         if not _returned_meanwhile(provider, reserved):
             with step():
                 _undo(reserved.attempt_id, exc)
@@ -173,23 +200,12 @@ def run(reserved: Reserved) -> Refunded:
         return record(reserved.attempt_id, operation_id, source=reserved.source)
 
 
-def _already_returned(provider: PaymentProvider, reserved: Reserved) -> bool:
-    attempt_total = _attempt_total(reserved.attempt_id)
-    refunded = provider.get_status(reserved.payment_id).refunded_amount
-    return refunded is not None and refunded >= attempt_total
-
-
 def _returned_meanwhile(provider: PaymentProvider, reserved: Reserved) -> bool:
     try:
-        return _already_returned(provider, reserved)
+        refunded = provider.get_status(reserved.payment_id).refunded_amount
     except ProviderError:
         return False
-
-
-def _attempt_total(attempt_id: int) -> Decimal:
-    with step():
-        total: Decimal = db.session.get_one(RefundAttempt, attempt_id).refunded_total
-        return total
+    return refunded is not None and refunded >= reserved.refunded_total
 
 
 def _locked_attempt(attempt_id: int) -> tuple[Transaction, RefundAttempt]:
@@ -338,12 +354,20 @@ def _hold_unknown(attempt_id: int, error: str) -> None:
 # -- refunds whose outcome is unknown --------------------------------------------------
 
 
-def unknown_attempts(limit: int = 100) -> list[int]:
-    """Refund attempts Kaspi never answered, least recently asked first."""
+def unknown_attempts(now: datetime, limit: int = 100) -> list[int]:
+    """Refund attempts Kaspi never answered, least recently asked first: those held as
+    unknown, and those whose process died while asking (older than
+    :data:`ASKING_GIVEN_UP`)."""
     return list(
         db.session.scalars(
             select(RefundAttempt.id)
-            .where(RefundAttempt.state == AttemptState.UNKNOWN)
+            .where(
+                (RefundAttempt.state == AttemptState.UNKNOWN)
+                | (
+                    (RefundAttempt.state == AttemptState.ASKING)
+                    & (RefundAttempt.created_at < now - ASKING_GIVEN_UP)
+                )
+            )
             .order_by(RefundAttempt.checked_at.nulls_first(), RefundAttempt.id)
             .limit(limit)
         )
@@ -359,7 +383,7 @@ def recheck_unknown(attempt_id: int) -> AttemptState:
     """
     with step():
         attempt = db.session.get(RefundAttempt, attempt_id)
-        if attempt is None or attempt.state != AttemptState.UNKNOWN:
+        if attempt is None or attempt.state not in OPEN:
             return AttemptState(attempt.state) if attempt else AttemptState.DONE
         tx = db.session.get_one(Transaction, attempt.transaction_id)
         payment_id, total = tx.provider_payment_id, attempt.refunded_total
@@ -372,6 +396,16 @@ def recheck_unknown(attempt_id: int) -> AttemptState:
             db.session.get_one(RefundAttempt, attempt_id).checked_at = datetime.now(UTC)
         return AttemptState.UNKNOWN
     with step():
+        tx, attempt = _locked_attempt(attempt_id)
+        if attempt.state not in OPEN:  # another re-check settled it first
+            return AttemptState(attempt.state)
+        held = attempt.state == AttemptState.UNKNOWN
+        if held and tx.status != TxStatus.NEEDS_REVIEW:
+            # An operator resolved the hold meanwhile, reading Kaspi's own figures:
+            # the attempt only records what happened.
+            attempt.state = AttemptState.DONE if refunded >= total else AttemptState.FAILED
+            attempt.checked_at = datetime.now(UTC)
+            return AttemptState(attempt.state)
         if refunded >= total:
             record(attempt_id, None, source=Source.RECHECK)
             return AttemptState.DONE
@@ -381,7 +415,7 @@ def recheck_unknown(attempt_id: int) -> AttemptState:
 
 def _not_refunded(attempt_id: int, refunded: Decimal) -> None:
     tx, attempt = _locked_attempt(attempt_id)
-    if attempt.state != AttemptState.UNKNOWN:
+    if attempt.state not in OPEN:
         return
     attempt.state = AttemptState.FAILED
     attempt.checked_at = datetime.now(UTC)
