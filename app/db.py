@@ -3,18 +3,28 @@
 A request, a task or a command is an *edge*. It runs its work in :func:`edge`,
 which is one :func:`step` for ordinary work. Work that must call the payment
 provider is *multi-step*: a short database step, the provider call outside any
-transaction, another short step. Such a service writes its steps visibly::
+transaction, another short step. Such a service writes its steps visibly (the
+purchase intent with an Idempotency-Key, ``app.billing.purchase.intents``, shortened)::
 
-    with step():
-        tx = create_pending(...)
-        tx_id, amount = tx.id, tx.amount      # plain values survive the COMMIT
+    with write_alone() as conn:               # one INSERT, committed as it returns
+        pending = _insert_pending(conn, user_id, body, new_user=None, slot=held)
     outside_transaction()                      # nothing open while we wait on Kaspi
-    payment = provider.create_payment(str(tx_id), amount)
+    payment = provider.create_payment(str(pending.id), pending.amount)
     with step():
-        attach_payment(db.session.connection(), tx_id, payment)
+        stored = attach_payment(db.session.connection(), pending.id, payment)
+        response = _reply(pending, body, payment, stored).model_dump(mode="json")
+        held.complete(201, response)           # the stored reply, in the same COMMIT
 
-A step that is one writing statement can be sent alone in autocommit
-(:func:`write_alone`), which saves its BEGIN and COMMIT round trips.
+A step that is one writing statement is sent alone in autocommit
+(:func:`write_alone`), which saves its BEGIN and COMMIT round trips: without an
+Idempotency-Key there is no reply to store, and the second step is one too::
+
+    with write_alone() as conn:
+        stored = attach_payment(conn, pending.id, payment)
+
+Values needed after a step are plain ones (``pending`` is a frozen dataclass, not
+an ORM row): an ORM row expires at COMMIT, and touching it afterwards would open a
+transaction outside any step.
 
 Single statements (:func:`write_alone`, :func:`read_first`) get their connection
 from one source: the autocommit pool, unless the app names another under
