@@ -3,18 +3,33 @@
 A request, a task or a command is an *edge*. It runs its work in :func:`edge`,
 which is one :func:`step` for ordinary work. Work that must call the payment
 provider is *multi-step*: a short database step, the provider call outside any
-transaction, another short step. Such a service writes its steps visibly::
+transaction, another short step. Such a service writes its steps visibly (the
+purchase intent with an Idempotency-Key, ``app.billing.purchase.intents``, shortened)::
 
-    with step():
-        tx = create_pending(...)
-        tx_id, amount = tx.id, tx.amount      # plain values survive the COMMIT
+    with write_alone() as conn:               # one INSERT, committed as it returns
+        pending = _insert_pending(conn, user_id, body, new_user=None, slot=held)
     outside_transaction()                      # nothing open while we wait on Kaspi
-    payment = provider.create_payment(str(tx_id), amount)
+    payment = provider.create_payment(str(pending.id), pending.amount)
     with step():
-        attach_payment(db.session.connection(), tx_id, payment)
+        stored = attach_payment(db.session.connection(), pending.id, payment)
+        response = _reply(pending, body, payment, stored).model_dump(mode="json")
+        held.complete(201, response)           # the stored reply, in the same COMMIT
 
-A step that is one writing statement can be sent alone in autocommit
-(:func:`write_alone`), which saves its BEGIN and COMMIT round trips.
+A step that is one writing statement is sent alone in autocommit
+(:func:`write_alone`), which saves its BEGIN and COMMIT round trips: without an
+Idempotency-Key there is no reply to store, and the second step is one too::
+
+    with write_alone() as conn:
+        stored = attach_payment(conn, pending.id, payment)
+
+Values needed after a step are plain ones (``pending`` is a frozen dataclass, not
+an ORM row): an ORM row expires at COMMIT, and touching it afterwards would open a
+transaction outside any step.
+
+Single statements (:func:`write_alone`, :func:`read_first`) get their connection
+from one source: the autocommit pool, unless the app names another under
+:data:`SINGLE_STATEMENTS` in ``app.extensions`` (the db test tier does, to keep them
+inside each test's transaction).
 
 Everything else only adds, flushes and locks. Work that must only happen once data
 is durable (sending Celery tasks, pub/sub notices) is registered with
@@ -26,7 +41,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event
@@ -74,21 +89,28 @@ def read_first(statement: Executable, params: Mapping[str, Any]) -> Row[Any] | N
     """
     if _session_in_transaction():
         return db.session.execute(statement, params).first()
-    joined = _caller_connection()
-    if joined is not None:
-        return joined.execute(statement, params).first()
-    with autocommit_engine().connect() as conn:
+    with _single_statement_connection() as conn:
         return conn.execute(statement, params).first()
 
 
-def _caller_connection() -> Connection | None:
-    """The connection the session is bound to (its transaction is its caller's, as
-    in the test tier), or None. A session is not made to find out: the factory's
-    bind tells, or else that of a session already made."""
-    bind = db.session.session_factory.kw.get("bind")
-    if bind is None and db.session.registry.has():
-        bind = db.session.get_bind()
-    return bind if isinstance(bind, Connection) else None
+ConnectionSource = Callable[[], AbstractContextManager[Connection]]
+
+# The key, in ``app.extensions``, of a :data:`ConnectionSource` that replaces the
+# autocommit pool for :func:`read_first` and :func:`write_alone`. Absent, they use
+# the pool. Whoever sets it owns the transaction the statements then run in (the
+# db test tier runs each test in one it rolls back); each call's block must end
+# what it began, as returning a connection to the pool does.
+SINGLE_STATEMENTS = "billing_single_statements"
+
+
+def _single_statement_connection() -> AbstractContextManager[Connection]:
+    # One dict lookup a call: this is on the purchase intent's path twice.
+    source: ConnectionSource = flask_app().extensions.get(SINGLE_STATEMENTS, _autocommit_connect)
+    return source()
+
+
+def _autocommit_connect() -> Connection:
+    return autocommit_engine().connect()
 
 
 _AUTOCOMMIT_ENGINE = "billing_autocommit_engine"
@@ -143,32 +165,18 @@ def write_alone() -> Iterator[Connection]:
     or without a transaction around them, so nothing is lost by sending it alone.
     The caller writes with that one statement only; it is committed once it has
     returned, so what must follow a COMMIT (counting a transition) follows the
-    block. A session bound to a connection has joined a transaction its caller
-    owns (the test tier): the statement runs there instead.
+    block.
 
     Reads made through the session meanwhile (a catalog check) open a transaction
     of their own, which ends here: it holds nothing to keep.
     """
     outside_transaction()
-    joined = _caller_connection()
-    if joined is None:
-        try:
-            with autocommit_engine().connect() as conn:
-                yield conn
-        finally:
-            if _session_in_transaction():
-                db.session.rollback()
-        return
-    # The session shares the statement's connection: a transaction its reads opened
-    # is a savepoint around the statement, released (not rolled back) on success.
     try:
-        yield joined
-    except BaseException:
+        with _single_statement_connection() as conn:
+            yield conn
+    finally:
         if _session_in_transaction():
             db.session.rollback()
-        raise
-    if _session_in_transaction():
-        db.session.commit()
 
 
 @contextmanager

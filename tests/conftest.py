@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Connection
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.auth.tokens import issue_token
-from app.db import autocommit_engine
+from app.db import SINGLE_STATEMENTS, autocommit_engine
 from app.extensions import db
 from scripts.localservices import (
     Services,
@@ -160,7 +162,9 @@ def db_session(app) -> Iterator:
     """Each test runs inside one outer transaction that is rolled back at its end.
 
     The code under test commits for real (to a SAVEPOINT the outer transaction
-    holds), so commit paths and after-commit hooks run as in production.
+    holds), so commit paths and after-commit hooks run as in production. Single
+    statements (``write_alone``, ``read_first``), which production sends alone in
+    autocommit, run on the same connection, each in a savepoint of its own.
     """
     with app.app_context():
         connection = db.engine.connect()
@@ -170,13 +174,47 @@ def db_session(app) -> Iterator:
         )
         original = db.session
         db.session = session
+        app.extensions[SINGLE_STATEMENTS] = lambda: _alone_in_a_savepoint(session, connection)
         try:
             yield session
         finally:
+            app.extensions.pop(SINGLE_STATEMENTS, None)
             session.remove()
             db.session = original
             outer.rollback()
             connection.close()
+
+
+# The savepoint a statement sent alone runs in, named so that a test counting steps
+# (the session's savepoints) can tell it from theirs.
+ALONE = "sent_alone"
+
+
+@contextmanager
+def _alone_in_a_savepoint(session: scoped_session, connection: Connection) -> Iterator[Connection]:
+    """The db tier's stand-in for a statement sent alone in autocommit.
+
+    What it writes is visible to the test at once and rolled back with the test; a
+    statement that fails rolls back to the savepoint, so the test's transaction stays
+    usable, as a failed autocommit statement leaves the database.
+    """
+    connection.exec_driver_sql(f"SAVEPOINT {ALONE}")
+    try:
+        yield connection
+        # Reads made through the session meanwhile (a catalog check) opened its own
+        # savepoint inside this one, and the statement ran in it: release it to keep the
+        # statement. Production ends those reads with a ROLLBACK, which drops anything
+        # added to the session; a COMMIT here would write it instead, so it is refused.
+        if session.registry.has() and session().in_transaction():
+            pending = session.new | session.dirty | session.deleted
+            assert not pending, f"added to the session beside a statement sent alone: {pending}"
+            session.commit()
+    except BaseException:
+        if session.registry.has() and session().in_transaction():
+            session.rollback()
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {ALONE}")
+        raise
+    connection.exec_driver_sql(f"RELEASE SAVEPOINT {ALONE}")
 
 
 @pytest.fixture

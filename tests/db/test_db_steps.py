@@ -1,18 +1,21 @@
 """The commit points themselves: step, edge, outside_transaction, after_commit, the task base."""
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.db import (
+    SINGLE_STATEMENTS,
     TransactionAlreadyOpen,
     after_commit,
     autocommit_engine,
     edge,
     outside_transaction,
+    read_first,
     step,
     write_alone,
 )
@@ -149,8 +152,8 @@ def test_a_multi_step_task_runs_its_own_steps(app, db_session):
 
 
 def test_write_alone_commits_its_statement_as_it_runs(make_app):
-    # An app of its own, on the engine: the test tier's shared session is bound to a
-    # connection whose transaction the test owns, and there the statement runs in it.
+    # An app of its own, without db_session's stand-in for autocommit (a savepoint of
+    # the test's transaction): the statement goes to the autocommit pool, as in production.
     app = make_app()
     user_id = f"u-{uuid.uuid4()}"
     with app.app_context():
@@ -193,14 +196,70 @@ def test_a_failing_write_alone_raises_and_writes_nothing(make_app):
         outside_transaction()
 
 
-def test_write_alone_joins_the_callers_transaction(app, db_session):
-    """The test tier's session is bound to a connection in a transaction the test
-    owns: the statement runs there, and is rolled back with it."""
+def _visible_elsewhere(user_id):
+    with db.engine.connect() as other:
+        return other.scalar(select(User.id).where(User.id == user_id)) is not None
+
+
+def test_in_the_db_tier_write_alone_writes_in_the_tests_transaction(app, db_session):
+    """What the statement writes, the test sees at once; no other connection does, so
+    it goes when the test's transaction is rolled back at its end."""
     user_id = f"u-{uuid.uuid4()}"
     with write_alone() as conn:
         assert conn is db_session.get_bind()
         conn.execute(insert(User).values(id=user_id))
-    assert db_session.get(User, user_id) is not None
+    assert not db_session().in_transaction()
+    assert _user_exists(db_session, user_id)
+    assert not _visible_elsewhere(user_id)
+
+
+def test_in_the_db_tier_a_failing_write_alone_leaves_the_tests_transaction_usable(app, db_session):
+    """A failed autocommit statement leaves the database as it was: here it rolls back
+    to its savepoint, and what the test wrote before it stays."""
+    kept = f"u-{uuid.uuid4()}"
+    with step():
+        db.session.add(User(id=kept))
+    with pytest.raises(IntegrityError), write_alone() as conn:
+        conn.execute(insert(User).values(id=kept))
+    outside_transaction()
+    assert _user_exists(db_session, kept)
+
+
+def test_in_the_db_tier_write_alone_keeps_its_statement_beside_session_reads(app, db_session):
+    """Reads through the session inside the block open the session's savepoint, and the
+    statement after them runs in it: the block keeps the statement and leaves nothing
+    open; when the statement fails, both are rolled back and the test goes on."""
+    user_id = f"u-{uuid.uuid4()}"
+    with write_alone() as conn:
+        db.session.execute(select(1))
+        conn.execute(insert(User).values(id=user_id))
+    outside_transaction()
+    # The same row again: the second statement fails after the session's read.
+    with pytest.raises(IntegrityError), write_alone() as conn:  # noqa: PT012
+        db.session.execute(select(1))
+        conn.execute(insert(User).values(id=user_id))
+    outside_transaction()
+    assert _user_exists(db_session, user_id)
+
+
+def test_single_statements_take_their_connection_from_the_apps_source(make_app):
+    """The one seam: a source set in app.extensions replaces the autocommit pool for
+    both read_first and write_alone (the db tier sets one in db_session)."""
+    app = make_app()
+    handed: list[str] = []
+
+    @contextmanager
+    def source():
+        with db.engine.connect() as conn:
+            handed.append("connection")
+            yield conn
+
+    with app.app_context():
+        app.extensions[SINGLE_STATEMENTS] = source
+        assert read_first(select(literal(1).label("one")), {}).one == 1
+        with write_alone() as conn:
+            assert conn.scalar(select(literal(2))) == 2
+        assert handed == ["connection", "connection"]
 
 
 def test_a_single_statement_connection_goes_back_to_the_pool_with_no_transaction(make_app):

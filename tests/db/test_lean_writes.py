@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from app.catalog import services as catalog
 from app.db import step
-from tests.conftest import auth
+from tests.conftest import ALONE, auth
 from tests.support.statements import recording
 
 pytestmark = pytest.mark.db
@@ -28,9 +28,11 @@ def test_purchase_intent_is_two_statements_with_no_reload(client, db_session):
     verbs = sql.verbs()
     # Step 1: one statement writes the pending row priced from the catalog rows, its
     # audit entry and the user row. Step 2: one UPDATE ... RETURNING. Each is sent
-    # alone (write_alone): no session transaction (in this tier, a savepoint) around
-    # either. Nothing reads the transaction back.
-    assert sql.releases == 0, sql.savepoints
+    # alone (write_alone): no session transaction around either (in this tier each
+    # runs in a savepoint of its own, ALONE, where production needs none). Nothing
+    # reads the transaction back.
+    alone = [f"SAVEPOINT {ALONE}", f"RELEASE SAVEPOINT {ALONE}"]
+    assert sql.savepoints == alone * 2, sql.savepoints
     assert verbs.count("UPDATE") == 1 and "RETURNING" in sql.statements[verbs.index("UPDATE")]
     assert not any(s.startswith("SELECT") and "FROM transactions" in s for s in sql.statements), (
         sql.statements
@@ -103,8 +105,11 @@ def test_purchase_intent_with_a_key_is_four_statements(client, db_session):
     assert response.status_code == 201, response.get_json()
     # The claim (with the user row) and the pending row, its audit entry and the key's
     # link to it, each one statement sent alone; the payment link and the stored
-    # reply, two statements in one step (in this tier, a savepoint).
-    assert sql.releases == 1, sql.savepoints
+    # reply, two statements in one step (in this tier, a savepoint; the statements sent
+    # alone have one each, named ALONE).
+    steps = [s for s in sql.savepoints if not s.endswith(ALONE)]
+    assert sum(s.startswith("RELEASE") for s in steps) == 1, sql.savepoints
+    assert sql.savepoints.count(f"RELEASE SAVEPOINT {ALONE}") == 2, sql.savepoints
     assert sql.verbs() == ["WITH", "WITH", "UPDATE", "UPDATE"], [s[:70] for s in sql.statements]
     assert all(f"INSERT INTO {t}" in sql.statements[0] for t in ("users", "idempotency_records"))
     assert "UPDATE idempotency_records" in sql.statements[1]

@@ -12,7 +12,7 @@ from app.billing.core.queries import own_transaction_row
 from app.db import autocommit_engine, read_first
 from app.domain_errors import NotFound
 from app.extensions import db
-from tests.conftest import auth
+from tests.conftest import ALONE, auth
 from tests.support.factories import grant_credits, make_transaction, make_user
 from tests.support.statements import recording
 
@@ -29,8 +29,9 @@ def test_status_poll_sends_one_select_and_commits_nothing(client, db_session):
     assert sql.verbs() == ["SELECT"], [s[:60] for s in sql.statements]
     assert "FROM transactions" in sql.statements[0]
     assert "users" not in sql.statements[0]
-    # The db tier's steps are savepoints: a committed step would RELEASE one.
-    assert sql.releases == 0, sql.savepoints
+    # The db tier's steps are savepoints: a committed step would RELEASE one. The
+    # SELECT has one of its own (ALONE), this tier's stand-in for autocommit.
+    assert sql.savepoints == [f"SAVEPOINT {ALONE}", f"RELEASE SAVEPOINT {ALONE}"], sql.savepoints
 
 
 def test_status_by_path_and_credits_read_without_touching_users(client, db_session):
@@ -46,7 +47,9 @@ def test_status_by_path_and_credits_read_without_touching_users(client, db_sessi
     }
     assert sql.verbs() == ["SELECT", "SELECT"], sql.statements
     assert not any("users" in s for s in sql.statements)
-    assert sql.releases == 0
+    # Only the by-path read sent alone (read_first) releases a savepoint: no step committed.
+    releases = [s for s in sql.savepoints if s.startswith("RELEASE")]
+    assert releases == [f"RELEASE SAVEPOINT {ALONE}"], sql.savepoints
 
 
 def test_a_never_seen_user_polls_without_being_provisioned(client, db_session):
