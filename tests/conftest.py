@@ -143,7 +143,12 @@ def make_app(app: Flask, app_config: dict) -> Iterator[Callable[..., Flask]]:
 
     It needs ``app`` for the schema its migrations made: a test that uses only this
     fixture also passes when it runs alone."""
+    from celery import _state as celery_state
+
     made: list[Flask] = []
+    # create_app makes its Celery app the process's default, which the tasks a test
+    # runs in-process are bound to; afterwards they run on the session's app again.
+    previous = celery_state.default_app
 
     def build(**overrides: object) -> Flask:
         application = create_app({**app_config, **overrides})
@@ -151,6 +156,8 @@ def make_app(app: Flask, app_config: dict) -> Iterator[Callable[..., Flask]]:
         return application
 
     yield build
+    if previous is not None:
+        previous.set_default()
     for application in made:
         with application.app_context():
             db.engine.dispose()
@@ -175,6 +182,9 @@ def db_session(app) -> Iterator:
         original = db.session
         db.session = session
         app.extensions[SINGLE_STATEMENTS] = lambda: _alone_in_a_savepoint(session, connection)
+        # Tasks a test runs in-process (``task.apply``) run on the current Celery app:
+        # this one, whichever app an earlier test made (each new one becomes current).
+        app.extensions["celery"].set_current()
         try:
             yield session
         finally:
