@@ -1,7 +1,8 @@
 """The one status path of billing: every change of a transaction's or a credit's status.
 
 Whoever asks (API, worker, sweep, dev endpoint, CLI), a transaction's status is
-changed here and nowhere else, and every change:
+changed here and nowhere else (and so are a credit's and a refund attempt's),
+and every change of a transaction:
 
 1. is checked against the transition table (an illegal one is refused, never
    written);
@@ -36,7 +37,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, TextClause, Update, text, update
 
 from app.billing.core import notify
-from app.billing.core.models import Credit, Transaction, TransactionEvent
+from app.billing.core.models import Credit, RefundAttempt, Transaction, TransactionEvent
 from app.extensions import db
 from app.observability.transitions import Seen, count_at_commit, count_committed
 from app.state_machine import IllegalTransition, TransitionTable
@@ -282,6 +283,38 @@ def completion_committed(terms: PaidTerms, *, source: Source, now: datetime) -> 
     since = (now - terms.created_at).total_seconds()
     count_committed([Seen(str(terms.id), TxStatus.PENDING, TxStatus.COMPLETED, source, since)])
     notify.publish(terms.id)
+
+
+# -- refund attempts -----------------------------------------------------------------
+
+
+class AttemptState(StrEnum):
+    """What Kaspi answered a refund (``refund_attempts.state``)."""
+
+    ASKING = "asking"
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # no answer: held for review and re-asked
+
+
+ATTEMPT_MOVES: TransitionTable[AttemptState] = TransitionTable(
+    "refund attempt",
+    {
+        AttemptState.ASKING: frozenset(
+            {AttemptState.DONE, AttemptState.FAILED, AttemptState.UNKNOWN}
+        ),
+        AttemptState.UNKNOWN: frozenset({AttemptState.DONE, AttemptState.FAILED}),
+        AttemptState.DONE: frozenset(),
+        AttemptState.FAILED: frozenset(),
+    },
+)
+
+
+def move_attempt(attempt: RefundAttempt, target: AttemptState, *, now: datetime) -> None:
+    """Record what Kaspi answered a locked refund attempt."""
+    ATTEMPT_MOVES.check(attempt.state, target)
+    attempt.state = target
+    attempt.checked_at = now
 
 
 # -- credits -------------------------------------------------------------------------

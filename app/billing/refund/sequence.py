@@ -35,10 +35,12 @@ from sqlalchemy import select
 from app.billing.core import locks
 from app.billing.core.models import Credit, RefundAttempt, Transaction, TransactionRefund
 from app.billing.core.status import (
+    AttemptState,
     CreditStatus,
     Source,
     TxStatus,
     credit_status_update,
+    move_attempt,
     move_credit,
     transition,
 )
@@ -68,13 +70,6 @@ class RefundKind(StrEnum):
     UNUSED = "unused"
     LATE = "late"
     REVIEW = "review"
-
-
-class AttemptState(StrEnum):
-    ASKING = "asking"
-    DONE = "done"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
 
 
 # Attempts whose outcome is not known yet.
@@ -228,8 +223,7 @@ def record(attempt_id: int, operation_id: str | None, *, source: Source) -> Refu
     # Lock order: the club's subscription (taking its period back) before credits.
     period_taken = closes and attempt.kind == RefundKind.FULL and take_back_period(tx.id, now)
     revoked = _revoke_again(tx, attempt, now)
-    attempt.state = AttemptState.DONE
-    attempt.checked_at = now
+    move_attempt(attempt, AttemptState.DONE, now=now)
     tx.refunded_amount = attempt.refunded_total
     db.session.add(
         TransactionRefund(
@@ -310,9 +304,8 @@ def _undo(attempt_id: int, exc: ProviderError) -> None:
     """Nothing was returned: give the credits back; a late payment Kaspi refuses to
     return is held for review (money received must end completed or refunded)."""
     tx, attempt = _locked_attempt(attempt_id)
-    attempt.state = AttemptState.FAILED
+    move_attempt(attempt, AttemptState.FAILED, now=datetime.now(UTC))
     attempt.error = str(exc)
-    attempt.checked_at = datetime.now(UTC)
     _restore(list(attempt.credit_ids))
     late = attempt.kind == RefundKind.LATE and tx.status != TxStatus.NEEDS_REVIEW
     if late and isinstance(exc, ProviderRejected):
@@ -337,7 +330,7 @@ def _restore(credit_ids: list[uuid.UUID]) -> None:
 
 def _hold_unknown(attempt_id: int, error: str) -> None:
     tx, attempt = _locked_attempt(attempt_id)
-    attempt.state = AttemptState.UNKNOWN
+    move_attempt(attempt, AttemptState.UNKNOWN, now=datetime.now(UTC))
     attempt.error = error
     if tx.status != TxStatus.NEEDS_REVIEW:
         transition(
@@ -403,9 +396,9 @@ def recheck_unknown(attempt_id: int) -> AttemptState:
         if held and tx.status != TxStatus.NEEDS_REVIEW:
             # An operator resolved the hold meanwhile, reading Kaspi's own figures:
             # the attempt only records what happened.
-            attempt.state = AttemptState.DONE if refunded >= total else AttemptState.FAILED
-            attempt.checked_at = datetime.now(UTC)
-            return AttemptState(attempt.state)
+            known = AttemptState.DONE if refunded >= total else AttemptState.FAILED
+            move_attempt(attempt, known, now=datetime.now(UTC))
+            return known
         if refunded >= total:
             record(attempt_id, None, source=Source.RECHECK)
             return AttemptState.DONE
@@ -417,8 +410,7 @@ def _not_refunded(attempt_id: int, refunded: Decimal) -> None:
     tx, attempt = _locked_attempt(attempt_id)
     if attempt.state not in OPEN:
         return
-    attempt.state = AttemptState.FAILED
-    attempt.checked_at = datetime.now(UTC)
+    move_attempt(attempt, AttemptState.FAILED, now=datetime.now(UTC))
     attempt.error = f"Kaspi reports {refunded} refunded; this refund did not happen"
     _restore(list(attempt.credit_ids))
     back = TxStatus(attempt.prior_status)
