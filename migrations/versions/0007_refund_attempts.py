@@ -23,9 +23,18 @@ _SOURCES_BEFORE = "source IN ('api', 'worker', 'dev', 'cli', 'sweep')"
 _SOURCES = "source IN ('api', 'worker', 'dev', 'cli', 'sweep', 'recheck')"
 
 
+_SETTLED_BEFORE = "(status IN ('completed', 'refunded')) = (settled_at IS NOT NULL)"
+# A completed transaction held for review (its refund's answer lost) stays settled.
+_SETTLED = (
+    "CASE WHEN status IN ('completed', 'refunded') THEN settled_at IS NOT NULL"
+    " WHEN status = 'needs_review' THEN true ELSE settled_at IS NULL END"
+)
+
+
 def upgrade():
     # The refund re-check is a source of audit events of its own.
     _replace_sources_check(_SOURCES)
+    _replace_check("transactions", "ck_transactions_settled_iff_paid", _SETTLED)
     op.create_table(
         "refund_attempts",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -75,11 +84,15 @@ def upgrade():
 def downgrade():
     op.drop_table("refund_attempts")
     _replace_sources_check(_SOURCES_BEFORE)
+    _replace_check("transactions", "ck_transactions_settled_iff_paid", _SETTLED_BEFORE)
 
 
 def _replace_sources_check(condition):
+    _replace_check("transaction_events", "ck_transaction_events_source_known", condition)
+
+
+def _replace_check(table, name, condition):
     # Plain SQL: the constraint keeps exactly the name the model's convention gives it.
     op.execute(
-        "ALTER TABLE transaction_events DROP CONSTRAINT ck_transaction_events_source_known, "
-        f"ADD CONSTRAINT ck_transaction_events_source_known CHECK ({condition})"
+        f"ALTER TABLE {table} DROP CONSTRAINT {name}, ADD CONSTRAINT {name} CHECK ({condition})"
     )

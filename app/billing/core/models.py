@@ -26,6 +26,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
 
+SETTLED_IFF_PAID = (
+    "CASE WHEN status IN ('completed', 'refunded') THEN settled_at IS NOT NULL"
+    " WHEN status = 'needs_review' THEN true ELSE settled_at IS NULL END"
+)
+
 
 class Transaction(Model):
     __tablename__ = "transactions"
@@ -40,10 +45,9 @@ class Transaction(Model):
         # No upper bound by our amount: a buyer who paid more than asked (held for
         # review) is refunded what the provider actually received.
         CheckConstraint("refunded_amount >= 0", name="refunded_amount_non_negative"),
-        CheckConstraint(
-            "(status IN ('completed', 'refunded')) = (settled_at IS NOT NULL)",
-            name="settled_iff_paid",
-        ),
+        # Settled (money received, kept or returned) exactly when completed or refunded;
+        # a settled one held for review (its refund's answer lost) keeps its moment.
+        CheckConstraint(SETTLED_IFF_PAID, name="settled_iff_paid"),
         UniqueConstraint(
             "provider", "provider_payment_id", name="uq_transactions_provider_payment"
         ),
