@@ -105,7 +105,7 @@ class Config:
     WORKER_METRICS_PORT = 0
     WORKER_HEARTBEAT_FILE = ""
     WORKER_HEARTBEAT_INTERVAL_S = 5.0
-    # Server-Sent Events of transaction status (app/push): the Redis pub/sub channel
+    # Server-Sent Events of transaction status (app/billing/stream): the Redis pub/sub channel
     # every status change is announced on, the heartbeat comment period, how long one
     # stream stays open before the client is told to reconnect, and the retry hint.
     PUSH_CHANNEL = "billing:transaction-status"

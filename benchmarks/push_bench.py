@@ -100,7 +100,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def start_stream_server(cleanup: ExitStack, env: dict[str, str]) -> tuple[Process, str]:
-    """The Procfile's stream process (app/push/gunicorn_stream.py): one gevent worker."""
+    """The Procfile's stream process (app/billing/stream/gunicorn_stream.py): one gevent worker."""
     port = free_port()
     proc = Process("bench-stream", stream_argv(port), env).start()
     cleanup.callback(proc.stop)

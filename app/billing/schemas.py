@@ -108,28 +108,6 @@ class DevSettleQueuedOut(BaseModel):
     transaction_id: uuid.UUID
 
 
-# The transaction columns each body reads (``_common`` and ``payment_out``; the status
-# body adds its own): a statement whose row feeds one of them selects only these,
-# since the driver describes and converts every column it returns.
-STATE_COLUMNS = (
-    "id",
-    "status",
-    "product_code",
-    "quantity",
-    "amount",
-    "currency",
-    "club_id",
-    "created_at",
-    "expires_at",
-    "provider",
-    "provider_payment_id",
-    "payment_url",
-    "poll_interval_s",
-    "provider_expires_at",
-)
-STATUS_COLUMNS = (*STATE_COLUMNS, "updated_at", "settled_at", "refunded_amount")
-
-
 def _common(tx: TransactionLike) -> dict[str, Any]:
     return {
         "transaction_id": tx.id,

@@ -19,8 +19,8 @@ from app.billing.schemas import (
     credit_out,
     status_out,
 )
+from app.billing.stream import stream
 from app.errors import uuid_or_404
-from app.push import stream
 
 bp = Blueprint("billing", __name__, url_prefix="/api/billing")
 bp.after_request(stream.allow_stream_origin)

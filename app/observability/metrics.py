@@ -96,7 +96,7 @@ PUBLISH_LOCK_WAIT = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
 )
 
-# -- push status (app/push) ----------------------------------------------
+# -- push status (app/billing/stream) ----------------------------------------------
 PUSH_STREAMS_OPEN = Gauge(
     "billing_push_streams_open",
     "Server-Sent Events streams open in this stream process",

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from prometheus_client import REGISTRY
 
-from app.push.stream import serves_many_streams
+from app.billing.stream.stream import serves_many_streams
 from tests.conftest import auth
 from tests.support.factories import make_transaction, make_user
 

@@ -9,7 +9,7 @@ def stream_argv(port: int) -> list[str]:
     return [
         bin_path("gunicorn"),
         "--config",
-        "python:app.push.gunicorn_stream",
+        "python:app.billing.stream.gunicorn_stream",
         "--bind",
         f"127.0.0.1:{port}",
         "--graceful-timeout",

@@ -9,10 +9,30 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from app.billing.core.models import Credit, Transaction
-from app.billing.schemas import STATUS_COLUMNS
 from app.db import read_first
 from app.domain_errors import NotFound
 from app.extensions import db
+
+# The transaction columns each response body reads (``app.billing.schemas``: the
+# common part and the payment; the status body adds its own): a statement whose row
+# feeds one of them selects only these, since the driver converts every column.
+STATE_COLUMNS = (
+    "id",
+    "status",
+    "product_code",
+    "quantity",
+    "amount",
+    "currency",
+    "club_id",
+    "created_at",
+    "expires_at",
+    "provider",
+    "provider_payment_id",
+    "payment_url",
+    "poll_interval_s",
+    "provider_expires_at",
+)
+STATUS_COLUMNS = (*STATE_COLUMNS, "updated_at", "settled_at", "refunded_amount")
 
 
 def transaction_not_found() -> NotFound:
@@ -21,7 +41,7 @@ def transaction_not_found() -> NotFound:
 
 # Built once: the status poll is the hottest read. Core columns, not an ORM entity:
 # a poll needs plain values, not an object in the identity map; and only the
-# columns the status body shows (schemas.STATUS_COLUMNS), not the poll's
+# columns the status body shows (STATUS_COLUMNS), not the poll's
 # sweep-bookkeeping ones.
 _TRANSACTIONS = Transaction.__table__
 _OWN_TRANSACTION = select(*(_TRANSACTIONS.c[name] for name in STATUS_COLUMNS)).where(

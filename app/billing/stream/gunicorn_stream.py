@@ -1,5 +1,5 @@
 """gunicorn settings of the stream process (Procfile `stream`):
-``gunicorn -c python:app.push.gunicorn_stream wsgi:app``.
+``gunicorn -c python:app.billing.stream.gunicorn_stream wsgi:app``.
 
 One gevent worker: each open Server-Sent Events stream is a greenlet, not a worker,
 so a thousand waiting buyers cost about 40 KB each (benchmarks/push_bench.py) and

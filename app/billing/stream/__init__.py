@@ -1,7 +1,7 @@
 """Push of transaction status to watching clients (Server-Sent Events).
 
-- ``notify``: every status change announces the transaction id on a Redis pub/sub
-  channel, after its COMMIT (hooked into ``app.billing.core.status.transition``);
+- every status change is announced (the transaction id on a Redis pub/sub channel,
+  after its COMMIT) by the status path, ``app.billing.core.notify``;
 - ``hub``: one subscriber per process fans the notices out to the streams open there;
 - ``snapshot``: the state a stream sends, always re-read from PostgreSQL;
 - ``hurry``: a watched pending transaction comes due for a Kaspi check sooner;

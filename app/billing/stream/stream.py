@@ -14,7 +14,7 @@ read wakes it, so none falls between the read and the subscription.
 Every database read is a short step of its own: an open stream holds no
 connection and no transaction while it waits. While it is open, its transaction
 is checked with Kaspi at Kaspi's interval: the process's hurrier brings it forward
-within ``PUSH_HURRY_EVERY_S`` of the subscription (app/push/hurry.py).
+within ``PUSH_HURRY_EVERY_S`` of the subscription (app/billing/stream/hurry.py).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from typing import Any, cast
 from flask import Response, current_app, request, stream_with_context
 
 from app.billing.core.queries import transaction_not_found
+from app.billing.stream import snapshot
+from app.billing.stream.hub import Hub, Watch, get_hub
 from app.db import step
 from app.observability import metrics
-from app.push import snapshot
-from app.push.hub import Hub, Watch, get_hub
 from app.request_locals import current_request
 
 log = logging.getLogger(__name__)

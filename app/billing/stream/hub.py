@@ -20,8 +20,8 @@ from contextlib import contextmanager
 import redis
 from flask import Flask
 
+from app.billing.stream.hurry import start_hurrier
 from app.observability import metrics
-from app.push.hurry import start_hurrier
 
 log = logging.getLogger(__name__)
 
