@@ -211,32 +211,43 @@ def endpoint(
     def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
-            # Imported here: auth depends on models, which depend on the app package.
-            from app.auth.services import authenticate_request, authenticate_token
-
-            with edge(multi_step=multi_step, read_only=read_only):
-                if auth:
-                    if not provision:
-                        state = request_globals()
-                        state.user, state.user_id = None, authenticate_token()
-                    elif multi_step:
-                        with step():
-                            _authenticate(authenticate_request)
-                    else:
-                        _authenticate(authenticate_request)
-                # Path segments are URL-decoded: `%00` would reach a query as NUL.
-                _reject_unstorable_text({k: v for k, v in kwargs.items() if isinstance(v, str)})
-                if body is not None:
-                    kwargs["body"] = _parse_json_body(body)
-                if query is not None:
-                    kwargs["query"] = _parse_query(query)
-                # Serialised inside the edge: ORM rows expire at COMMIT.
-                return _to_response(fn(*args, **kwargs), status)
+            return _handle(spec, fn, args, kwargs)
 
         wrapper.api_spec = spec  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
+
+
+def _handle(
+    spec: EndpointSpec, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Response:
+    """One request through its edge: authenticate, parse, call the handler, serialise."""
+    with edge(multi_step=spec.multi_step, read_only=spec.read_only):
+        if spec.auth:
+            _authenticate_caller(spec)
+        # Path segments are URL-decoded: `%00` would reach a query as NUL.
+        _reject_unstorable_text({k: v for k, v in kwargs.items() if isinstance(v, str)})
+        if spec.body is not None:
+            kwargs["body"] = _parse_json_body(spec.body)
+        if spec.query is not None:
+            kwargs["query"] = _parse_query(spec.query)
+        # Serialised inside the edge: ORM rows expire at COMMIT.
+        return _to_response(fn(*args, **kwargs), spec.status)
+
+
+def _authenticate_caller(spec: EndpointSpec) -> None:
+    # Imported here: auth depends on models, which depend on the app package.
+    from app.auth.services import authenticate_request, authenticate_token
+
+    if not spec.provision:
+        state = request_globals()
+        state.user, state.user_id = None, authenticate_token()
+    elif spec.multi_step:
+        with step():
+            _authenticate(authenticate_request)
+    else:
+        _authenticate(authenticate_request)
 
 
 def _authenticate(authenticate_request: Callable[[], Any]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from celery import Celery, Task
 from flask import Flask
@@ -38,45 +40,50 @@ def celery_init_app(app: Flask) -> Celery:
         result_backend=app.config["REDIS_URL"],
         **queue_settings(app.config["CELERY_QUEUE"]),
         task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
-        beat_schedule={
-            "poll-due-transactions": {
-                "task": "billing.poll_due_transactions",
-                "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"]),
-                # A sweep nobody ran in time is superseded by the next one.
-                "options": {"expires": app.config["SWEEP_INTERVAL_S"]},
-            },
-            "expire-stale-intents": {
-                "task": "billing.expire_stale_transactions",
-                "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"] * 5),
-                "options": {"expires": app.config["SWEEP_INTERVAL_S"] * 5},
-            },
-            # Late money: re-ask Kaspi about transactions closed without a payment.
-            "late-payment-sweep": {
-                "task": "billing.sweep_late_payments",
-                "schedule": timedelta(seconds=app.config["LATE_SWEEP_INTERVAL_S"]),
-                "options": {"expires": app.config["LATE_SWEEP_INTERVAL_S"]},
-            },
-            # Refunds whose answer was lost: re-ask Kaspi until the outcome is known.
-            "unknown-refund-sweep": {
-                "task": "billing.sweep_unknown_refunds",
-                "schedule": timedelta(seconds=app.config["LATE_SWEEP_INTERVAL_S"]),
-                "options": {"expires": app.config["LATE_SWEEP_INTERVAL_S"]},
-            },
-            "subscription-lifecycle": {
-                "task": "clubs.advance_subscriptions",
-                "schedule": timedelta(seconds=app.config["LIFECYCLE_INTERVAL_S"]),
-                "options": {"expires": app.config["LIFECYCLE_INTERVAL_S"]},
-            },
-            "purge-idempotency-records": {
-                "task": "billing.purge_idempotency_records",
-                "schedule": timedelta(hours=1),
-            },
-        },
+        beat_schedule=beat_schedule(app.config),
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     celery_hooks.install(celery_app, app)
     return celery_app
+
+
+def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The periodic tasks beat sends, at the intervals the settings give."""
+    return {
+        "poll-due-transactions": {
+            "task": "billing.poll_due_transactions",
+            "schedule": timedelta(seconds=config["SWEEP_INTERVAL_S"]),
+            # A sweep nobody ran in time is superseded by the next one.
+            "options": {"expires": config["SWEEP_INTERVAL_S"]},
+        },
+        "expire-stale-intents": {
+            "task": "billing.expire_stale_transactions",
+            "schedule": timedelta(seconds=config["SWEEP_INTERVAL_S"] * 5),
+            "options": {"expires": config["SWEEP_INTERVAL_S"] * 5},
+        },
+        # Late money: re-ask Kaspi about transactions closed without a payment.
+        "late-payment-sweep": {
+            "task": "billing.sweep_late_payments",
+            "schedule": timedelta(seconds=config["LATE_SWEEP_INTERVAL_S"]),
+            "options": {"expires": config["LATE_SWEEP_INTERVAL_S"]},
+        },
+        # Refunds whose answer was lost: re-ask Kaspi until the outcome is known.
+        "unknown-refund-sweep": {
+            "task": "billing.sweep_unknown_refunds",
+            "schedule": timedelta(seconds=config["LATE_SWEEP_INTERVAL_S"]),
+            "options": {"expires": config["LATE_SWEEP_INTERVAL_S"]},
+        },
+        "subscription-lifecycle": {
+            "task": "clubs.advance_subscriptions",
+            "schedule": timedelta(seconds=config["LIFECYCLE_INTERVAL_S"]),
+            "options": {"expires": config["LIFECYCLE_INTERVAL_S"]},
+        },
+        "purge-idempotency-records": {
+            "task": "billing.purge_idempotency_records",
+            "schedule": timedelta(hours=1),
+        },
+    }
 
 
 def queue_settings(name: str) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # Development only: check_production() refuses to start production with this value.
@@ -129,53 +129,14 @@ class Config:
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
-        for key in (
-            "REDIS_URL",
-            "KASPI_BASE_URL",
-            "KASPI_API_KEY",
-            "AUTH_JWT_SECRET",
-            "CELERY_BROKER_URL",
-            "CELERY_QUEUE",
-            "LOG_FORMAT",
-            "LOG_LEVEL",
-            "WORKER_HEARTBEAT_FILE",
-            "PUSH_ALLOWED_ORIGINS",
-            "PUSH_PUBLIC_URL",
-        ):
-            if env.get(key):
-                values[key] = env[key]
-        if "BILLING_DEV_ENDPOINTS" in env:
-            values["BILLING_DEV_ENDPOINTS"] = _bool(env["BILLING_DEV_ENDPOINTS"])
-        if "PUBLISH_LOCK_ENABLED" in env:
-            values["PUBLISH_LOCK_ENABLED"] = _bool(env["PUBLISH_LOCK_ENABLED"], True)
-        if "FLASK_DEBUG" in env:
-            values["DEBUG"] = _bool(env["FLASK_DEBUG"])
-        for key in (
-            "POLL_INITIAL_DELAY_S",
-            "POLL_MAX_DELAY_S",
-            "SWEEP_INTERVAL_S",
-            "PROVIDER_EXPIRY_MARGIN_S",
-            "POLL_CLAIM_LEASE_S",
-            "READINESS_TIMEOUT_S",
-            "WORKER_HEARTBEAT_INTERVAL_S",
-            "LATE_SWEEP_INTERVAL_S",
-            "LATE_RECHECK_S",
-            "PUSH_HEARTBEAT_S",
-            "PUSH_MAX_STREAM_S",
-            "PUSH_HURRY_EVERY_S",
-        ):
-            if env.get(key):
-                values[key] = float(env[key])
+        for kind, keys in ENV_SETTINGS.items():
+            values.update({key: kind(env[key]) for key in keys if env.get(key)})
+        for key, setting in ENV_FLAGS.items():
+            if key in env:
+                values[setting] = _bool(env[key])
         for key, most in KASPI_BUDGET_LIMITS.items():
             if env.get(key):
                 values[key] = _budget_seconds(key, env[key], most)
-        for key in (
-            "SWEEP_CLAIM_LIMIT",
-            "CHECK_BATCH_SIZE",
-            "KASPI_CONCURRENCY",
-        ):
-            if env.get(key):
-                values[key] = int(env[key])
         if _bool(env.get("DATABASE_PGBOUNCER_TRANSACTION_MODE")):
             # Server-side prepared statements live in one server connection; PgBouncer
             # in transaction mode hands each transaction any connection (unless it is
@@ -184,11 +145,52 @@ class Config:
                 **cls.SQLALCHEMY_ENGINE_OPTIONS,
                 "connect_args": {"prepare_threshold": None},
             }
-        if env.get("WORKER_METRICS_PORT"):
-            values["WORKER_METRICS_PORT"] = int(env["WORKER_METRICS_PORT"])
-        if env.get("PUSH_RETRY_MS"):
-            values["PUSH_RETRY_MS"] = int(env["PUSH_RETRY_MS"])
         return values
+
+
+# Settings read from the environment when set (not empty), by the type they take.
+ENV_SETTINGS: dict[Callable[[str], Any], tuple[str, ...]] = {
+    str: (
+        "REDIS_URL",
+        "KASPI_BASE_URL",
+        "KASPI_API_KEY",
+        "AUTH_JWT_SECRET",
+        "CELERY_BROKER_URL",
+        "CELERY_QUEUE",
+        "LOG_FORMAT",
+        "LOG_LEVEL",
+        "WORKER_HEARTBEAT_FILE",
+        "PUSH_ALLOWED_ORIGINS",
+        "PUSH_PUBLIC_URL",
+    ),
+    float: (
+        "POLL_INITIAL_DELAY_S",
+        "POLL_MAX_DELAY_S",
+        "SWEEP_INTERVAL_S",
+        "PROVIDER_EXPIRY_MARGIN_S",
+        "POLL_CLAIM_LEASE_S",
+        "READINESS_TIMEOUT_S",
+        "WORKER_HEARTBEAT_INTERVAL_S",
+        "LATE_SWEEP_INTERVAL_S",
+        "LATE_RECHECK_S",
+        "PUSH_HEARTBEAT_S",
+        "PUSH_MAX_STREAM_S",
+        "PUSH_HURRY_EVERY_S",
+    ),
+    int: (
+        "SWEEP_CLAIM_LIMIT",
+        "CHECK_BATCH_SIZE",
+        "KASPI_CONCURRENCY",
+        "WORKER_METRICS_PORT",
+        "PUSH_RETRY_MS",
+    ),
+}
+# Switches read from the environment when present (empty is off): variable → setting.
+ENV_FLAGS = {
+    "BILLING_DEV_ENDPOINTS": "BILLING_DEV_ENDPOINTS",
+    "PUBLISH_LOCK_ENABLED": "PUBLISH_LOCK_ENABLED",
+    "FLASK_DEBUG": "DEBUG",
+}
 
 
 class DevelopmentConfig(Config):

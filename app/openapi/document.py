@@ -312,7 +312,31 @@ def _operation(
     description = inspect.getdoc(view)
     if description:
         op["description"] = description
+    params = _parameters(spec, rule, schemas)
+    if params:
+        op["parameters"] = params
+    if spec.body is not None:
+        body_schema = schemas.resolve(spec.body, "validation")
+        op["requestBody"] = {
+            # An empty body is read as {}: it is only "required" when some field is.
+            "required": bool(body_schema.get("required")),
+            "content": _json(schemas.ref(spec.body, "validation")),
+        }
+    if spec.auth:
+        op["security"] = [{"bearer": []}]
+    responses = _success_responses(spec, schemas)
+    for status, description in _error_texts(spec, params).items():
+        error_extra: dict[str, Any] = {}
+        if status == 401:
+            error_extra["headers"] = {
+                "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}
+            }
+        responses[str(status)] = _error(status, description, **error_extra)
+    op["responses"] = dict(sorted(responses.items()))
+    return op
 
+
+def _parameters(spec: EndpointSpec, rule: Rule, schemas: _Schemas) -> list[dict[str, Any]]:
     params = _path_params(rule)
     if spec.query is not None:
         params += _query_params(spec.query, schemas)
@@ -329,17 +353,10 @@ def _operation(
                 "schema": schema,
             }
         )
-    if params:
-        op["parameters"] = params
+    return params
 
-    if spec.body is not None:
-        body_schema = schemas.resolve(spec.body, "validation")
-        op["requestBody"] = {
-            # An empty body is read as {}: it is only "required" when some field is.
-            "required": bool(body_schema.get("required")),
-            "content": _json(schemas.ref(spec.body, "validation")),
-        }
 
+def _success_responses(spec: EndpointSpec, schemas: _Schemas) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": "Success"}
     if spec.response is not None and spec.media_type == "text/event-stream":
@@ -357,7 +374,11 @@ def _operation(
         if extra.model is not None:
             answer["content"] = _json(schemas.ref(extra.model, "serialization"))
         responses[str(status)] = answer
+    return responses
 
+
+def _error_texts(spec: EndpointSpec, params: list[dict[str, Any]]) -> dict[int, str]:
+    """Every error status the operation may answer, with what it means."""
     errors: dict[int, str] = {}
     if spec.body is not None or spec.query is not None or params:
         errors[400] = "Invalid request: VALIDATION_ERROR with per-field `details`"
@@ -365,8 +386,6 @@ def _operation(
             errors[400] += ", or MALFORMED_JSON"
     else:
         errors[400] = "Bad request"
-    if spec.auth:
-        op["security"] = [{"bearer": []}]
     if any(p["in"] == "path" for p in params):
         errors[404] = "Not found"
     if spec.body is not None:
@@ -379,12 +398,4 @@ def _operation(
     if spec.auth:
         errors.setdefault(401, "UNAUTHENTICATED: missing, invalid or expired Bearer token")
     errors.setdefault(500, "INTERNAL_ERROR: unexpected failure (no internals are exposed)")
-    for status, description in errors.items():
-        error_extra: dict[str, Any] = {}
-        if status == 401:
-            error_extra["headers"] = {
-                "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}
-            }
-        responses[str(status)] = _error(status, description, **error_extra)
-    op["responses"] = dict(sorted(responses.items()))
-    return op
+    return errors

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
@@ -30,6 +29,7 @@ from app.auth.services import user_row_insert
 from app.billing.core import locks, status
 from app.billing.core.models import TRANSACTIONS_TABLE, Transaction
 from app.billing.core.status import Source, TxStatus, creation_committed, transition
+from app.billing.core.terms import TERMS_COLUMNS, Terms
 from app.billing.kaspi.client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.kaspi.links import CREATE_GRACE, attach_payment, poll_interval_s
 from app.billing.kaspi.provider import PROVIDER_NAME, get_provider
@@ -69,13 +69,11 @@ WITH created AS (
         :origin_request_id
     FROM billing_products AS product JOIN billing_policy AS policy ON policy.id = 1
     WHERE product.code = :product_code AND product.active
-    RETURNING id, amount, currency, status, created_at, expires_at
+    RETURNING id, product_code, quantity, amount, currency, status, created_at, expires_at
 ),
 creation_event AS ({creation}){more}
 SELECT {terms} FROM created
 """
-# What the first step fixes and the reply shows (``Pending``), in its field order.
-_PENDING_TERMS = ("id", "amount", "currency", "created_at", "expires_at")
 # Foreign keys are checked at the end of the statement: the user row may come last.
 _PROVISIONED = user_row_insert("SELECT :user_id, :user_email, :user_name FROM created")
 
@@ -87,7 +85,7 @@ def _pending_statement(with_user: bool, with_slot: bool) -> DriverStatement:
         more.append(f"bound AS ({idempotency.BIND_CREATED_SQL})")
     ctes = "".join(f",\n{cte}" for cte in more)
     sql = _PENDING_SQL.format(
-        creation=status.CREATION_EVENT_SQL, more=ctes, terms=", ".join(_PENDING_TERMS)
+        creation=status.CREATION_EVENT_SQL, more=ctes, terms=", ".join(TERMS_COLUMNS)
     )
     return DriverStatement.of(text(sql))
 
@@ -98,17 +96,6 @@ class IntentResult:
     # A fresh reply as its model (written straight to JSON); a stored one as its dict.
     body: dict[str, Any] | PurchaseIntentOut
     replayed: bool = False
-
-
-@dataclass(frozen=True)
-class Pending:
-    """The terms the first step fixed (the catalog's, as the INSERT read it)."""
-
-    id: uuid.UUID
-    amount: Decimal
-    currency: str
-    created_at: datetime
-    expires_at: datetime
 
 
 def create_purchase_intent(
@@ -146,25 +133,7 @@ def create_purchase_intent(
         if resumed is None:
             creation_committed(pending.id, source=Source.API)
 
-        outside_transaction()
-        try:
-            payment = get_provider().create_payment(str(pending.id), pending.amount)
-        except Exception as exc:
-            # No payment link was handed out, so nobody can pay: leave nothing half-made.
-            with step():
-                _abandon(pending.id)
-                held.release()
-            if isinstance(exc, ProviderUnavailable | ProviderRejected):
-                log.warning(
-                    "provider refused or failed to create payment for %s: %s", pending.id, exc
-                )
-                raise Unavailable(
-                    "PROVIDER_UNAVAILABLE",
-                    "The payment provider is unavailable; nothing was charged. Try again.",
-                    retry_after_s=5,
-                ) from exc
-            raise
-
+        payment = _create_payment(pending, held)
         if not claims_key:
             with write_alone() as conn:
                 stored = attach_payment(conn, pending.id, payment)
@@ -177,8 +146,28 @@ def create_purchase_intent(
     return IntentResult(201, response)
 
 
+def _create_payment(pending: Terms, held: idempotency.Slot) -> CreatedPayment:
+    """Ask Kaspi for the payment link (outside any transaction). A failure hands no
+    link out, so nobody can pay: the pending row is failed and the key released."""
+    outside_transaction()
+    try:
+        return get_provider().create_payment(str(pending.id), pending.amount)
+    except Exception as exc:
+        with step():
+            _abandon(pending.id)
+            held.release()
+        if isinstance(exc, ProviderUnavailable | ProviderRejected):
+            log.warning("provider refused or failed to create payment for %s: %s", pending.id, exc)
+            raise Unavailable(
+                "PROVIDER_UNAVAILABLE",
+                "The payment provider is unavailable; nothing was charged. Try again.",
+                retry_after_s=5,
+            ) from exc
+        raise
+
+
 def _reply(
-    pending: Pending, body: PurchaseIntentIn, payment: CreatedPayment, stored: Any
+    pending: Terms, body: PurchaseIntentIn, payment: CreatedPayment, stored: Any
 ) -> PurchaseIntentOut:
     """The 201 body from what the service wrote: the first step's terms, the body's
     choice (the INSERT stored exactly it), the link, and the stored row's status."""
@@ -202,18 +191,18 @@ def _reply(
     )
 
 
-def _resumable(conn: Connection, transaction_id: uuid.UUID | None, user_id: str) -> Pending | None:
+def _resumable(conn: Connection, transaction_id: uuid.UUID | None, user_id: str) -> Terms | None:
     """The crashed first request's transaction (its terms), if it can still be paid."""
     if transaction_id is None:
         return None
     row = conn.execute(
-        select(*(TRANSACTIONS_TABLE.c[name] for name in _PENDING_TERMS)).where(
+        select(*(TRANSACTIONS_TABLE.c[name] for name in TERMS_COLUMNS)).where(
             Transaction.id == transaction_id,
             Transaction.user_id == user_id,
             Transaction.status == TxStatus.PENDING,
         )
     ).first()
-    return None if row is None else Pending(*row)
+    return None if row is None else Terms(*row)
 
 
 def _product_on_sale(code: str) -> ProductView:
@@ -270,7 +259,7 @@ def _insert_pending(
     *,
     new_user: Mapping[str, str | None] | None,
     slot: idempotency.Slot,
-) -> Pending:
+) -> Terms:
     """The pending row and its audit entry in one statement, with ``new_user``'s row
     when given and the binding of ``slot``'s key when it has one; answers the
     row's terms.
@@ -308,7 +297,7 @@ def _insert_pending(
         row = stmt.first(conn, params)
         if row is None:  # the catalog flipped again meanwhile: no price to trust
             raise NoResultFound(f"product {body.product_code} changed while being bought")
-    return Pending(*row)
+    return Terms(*row)
 
 
 def _abandon(transaction_id: uuid.UUID) -> None:

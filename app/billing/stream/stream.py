@@ -105,6 +105,14 @@ def _reread(user_id: str, transaction_id: uuid.UUID) -> snapshot.Snapshot | None
         return snapshot.read(user_id, transaction_id)
 
 
+@dataclass
+class _Tally:
+    """What a stream did, for its closing log line and metrics."""
+
+    sent: int = 1
+    reason: str = "final"
+
+
 def _events(
     user_id: str,
     transaction_id: uuid.UUID,
@@ -115,8 +123,7 @@ def _events(
     last_seen: str,
 ) -> Iterator[str]:
     started = time.monotonic()
-    sent = 1
-    reason = "final"
+    tally = _Tally()
     log.info(
         "stream opened transaction=%s user=%s status=%s last_event_id=%s",
         transaction_id,
@@ -132,53 +139,73 @@ def _events(
         if first.final:
             return
         if hub is None or watch is None or settings.max_s <= 0:
-            reason = "short_stream"
+            tally.reason = "short_stream"
             yield f"retry: {settings.retry_ms}\n\n"
             return
-        current = first
-        deadline = started + settings.max_s
-        next_heartbeat = started + settings.heartbeat_s
-        next_fallback_read = started + current.poll_interval_s
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                reason = "max_duration"
-                yield f"retry: {settings.retry_ms}\n: reconnect with Last-Event-ID\n\n"
-                return
-            wake_at = min(deadline, next_heartbeat)
-            if not hub.connected:
-                wake_at = min(wake_at, next_fallback_read)
-            woken = watch.wait(wake_at - now)
-            now = time.monotonic()
-            if woken or (not hub.connected and now >= next_fallback_read):
-                next_fallback_read = now + current.poll_interval_s
-                latest = _reread(user_id, transaction_id)
-                if latest is None:
-                    reason = "gone"
-                    return
-                if latest.event_id != current.event_id:
-                    current = latest
-                    sent += 1
-                    yield format_event(current)
-                    if current.final:
-                        return
-            if now >= next_heartbeat:
-                next_heartbeat = now + settings.heartbeat_s
-                yield ": keep-alive\n\n"
+        watched = _Watched(user_id, transaction_id, hub, watch)
+        yield from _follow(watched, first, settings, started, tally)
     except GeneratorExit:
-        reason = "client_closed"
+        tally.reason = "client_closed"
         raise
     finally:
         metrics.PUSH_STREAMS_OPEN.dec()
-        metrics.PUSH_STREAMS_ENDED.labels(reason).inc()
-        metrics.PUSH_EVENTS_SENT.inc(sent)
+        metrics.PUSH_STREAMS_ENDED.labels(tally.reason).inc()
+        metrics.PUSH_EVENTS_SENT.inc(tally.sent)
         log.info(
             "stream closed transaction=%s reason=%s events=%d duration_s=%.1f",
             transaction_id,
-            reason,
-            sent,
+            tally.reason,
+            tally.sent,
             time.monotonic() - started,
         )
+
+
+@dataclass(frozen=True)
+class _Watched:
+    user_id: str
+    transaction_id: uuid.UUID
+    hub: Hub
+    watch: Watch
+
+
+def _follow(
+    watched: _Watched,
+    current: snapshot.Snapshot,
+    settings: _Settings,
+    started: float,
+    tally: _Tally,
+) -> Iterator[str]:
+    """Each change after the first event, keep-alives between, until the status is
+    final, the row is gone or the stream's time is up."""
+    deadline = started + settings.max_s
+    next_heartbeat = started + settings.heartbeat_s
+    next_fallback_read = started + current.poll_interval_s
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            tally.reason = "max_duration"
+            yield f"retry: {settings.retry_ms}\n: reconnect with Last-Event-ID\n\n"
+            return
+        wake_at = min(deadline, next_heartbeat)
+        if not watched.hub.connected:
+            wake_at = min(wake_at, next_fallback_read)
+        woken = watched.watch.wait(wake_at - now)
+        now = time.monotonic()
+        if woken or (not watched.hub.connected and now >= next_fallback_read):
+            next_fallback_read = now + current.poll_interval_s
+            latest = _reread(watched.user_id, watched.transaction_id)
+            if latest is None:
+                tally.reason = "gone"
+                return
+            if latest.event_id != current.event_id:
+                current = latest
+                tally.sent += 1
+                yield format_event(current)
+                if current.final:
+                    return
+        if now >= next_heartbeat:
+            next_heartbeat = now + settings.heartbeat_s
+            yield ": keep-alive\n\n"
 
 
 def allow_stream_origin(response: Response) -> Response:
