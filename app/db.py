@@ -8,7 +8,7 @@ purchase intent with an Idempotency-Key, ``app.billing.purchase.intents``, short
 
     with write_alone() as conn:               # one INSERT, committed as it returns
         pending = _insert_pending(conn, user_id, body, new_user=None, slot=held)
-    outside_transaction()                      # nothing open while we wait on Kaspi
+    between_steps()                      # nothing open while we wait on Kaspi
     payment = provider.create_payment(str(pending.id), pending.amount)
     with step():
         stored = attach_payment(db.session.connection(), pending.id, payment)
@@ -54,7 +54,7 @@ _HOOKS = "after_commit_hooks"
 log = logging.getLogger(__name__)
 
 
-class TransactionAlreadyOpen(RuntimeError):
+class StepAlreadyOpen(RuntimeError):
     """A step (or network I/O) was started while a database transaction is open.
 
     Nesting would silently widen the outer transaction across the inner one's
@@ -72,10 +72,10 @@ def _session_in_transaction() -> bool:
     return db.session.registry.has() and db.session().in_transaction()
 
 
-def outside_transaction() -> None:
+def between_steps() -> None:
     """Assert that no database transaction is open, before slow network I/O."""
     if _session_in_transaction():
-        raise TransactionAlreadyOpen("a database transaction is open before network I/O")
+        raise StepAlreadyOpen("a database transaction is open before network I/O")
 
 
 def read_first(statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
@@ -143,7 +143,7 @@ def autocommit_engine() -> Engine:
 @contextmanager
 def step() -> Iterator[None]:
     """One short database transaction: COMMIT on success, ROLLBACK on any error."""
-    outside_transaction()
+    between_steps()
     try:
         yield
         db.session.commit()
@@ -170,7 +170,7 @@ def write_alone() -> Iterator[Connection]:
     Reads made through the session meanwhile (a catalog check) open a transaction
     of their own, which ends here: it holds nothing to keep.
     """
-    outside_transaction()
+    between_steps()
     try:
         with _single_statement_connection() as conn:
             yield conn
@@ -191,7 +191,7 @@ def edge(*, multi_step: bool = False, read_only: bool = False) -> Iterator[None]
     read-only handler added by mistake is thrown away instead of written.
     """
     if read_only:
-        outside_transaction()
+        between_steps()
         try:
             yield
         finally:
@@ -206,7 +206,7 @@ def edge(*, multi_step: bool = False, read_only: bool = False) -> Iterator[None]
         with step():
             yield
         return
-    outside_transaction()
+    between_steps()
     try:
         yield
     finally:

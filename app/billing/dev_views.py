@@ -50,5 +50,5 @@ def settle(
         if query.wait in ("1", "true"):
             tx = manual.settle_now(body.transaction_id, body.outcome, source=Source.DEV)
             return status_out(tx), 200
-    task_id = tasks.enqueue_settle(body.transaction_id, body.outcome, source="dev")
+    task_id = tasks.enqueue_settle(body.transaction_id, body.outcome, source=Source.DEV)
     return DevSettleQueuedOut(task_id=task_id, transaction_id=body.transaction_id)

@@ -19,7 +19,7 @@ from app.billing.kaspi.client import ProviderUnavailable
 from app.billing.purchase import idempotency
 from app.billing.refund import sequence
 from app.billing.settle import batch_check, late, manual, reconcile, schedule
-from app.db import after_commit, outside_transaction
+from app.db import after_commit, between_steps
 from app.domain_errors import NotFound, Unavailable
 
 log = logging.getLogger(__name__)
@@ -123,18 +123,18 @@ def settle_transaction(transaction_id: str, outcome: str, source: str = "dev") -
         return "not_found"
 
 
-def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: str) -> str:
+def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: Source) -> str:
     """Send the settle task now and answer its id, or raise ``Unavailable``.
 
     Called outside any database transaction (the caller wrote nothing, so there is
     no commit to wait for). The send is synchronous and not retried, precisely so
     that a caller never answers "queued" for a task that did not leave.
     """
-    outside_transaction()
+    between_steps()
     task_id: str = celery_uuid()
     try:
         settle_transaction.apply_async(
-            args=[str(transaction_id), outcome, source], task_id=task_id, retry=False
+            args=[str(transaction_id), outcome, source.value], task_id=task_id, retry=False
         )
     except Exception as exc:
         log.error("settle task for %s could not be sent: %r", transaction_id, exc)

@@ -7,7 +7,7 @@
   ``transaction_id`` argument) to the log context of the run. A task sent by
   beat has no request: once a service has read a transaction's row, it binds
   the id of the purchase request that created it, a column of the row
-  (``app.observability.context.transaction_context``);
+  (``app.observability.context.transaction_log_context``);
 - metrics: runs, failures, retries and duration per task;
 - the worker's own ``/metrics`` port and liveness heartbeat (``heartbeat.py``).
 """

@@ -61,7 +61,7 @@ def snapshot() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def transaction_context(
+def transaction_log_context(
     transaction_id: uuid.UUID | str, origin_request_id: str | None = None
 ) -> Iterator[None]:
     """Context for work on one transaction: its id and, unless a request id is

@@ -14,7 +14,7 @@ on its own ``billing.transitions`` line.
 Which request created a transaction is a column of its row
 (``transactions.origin_request_id``), written by the INSERT itself, so the
 worker's later log lines about it carry the purchase request's id
-(``app.observability.context.transaction_context``).
+(``app.observability.context.transaction_log_context``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The commit points themselves: step, edge, outside_transaction, after_commit, the task base."""
+"""The commit points themselves: step, edge, between_steps, after_commit, the task base."""
 
 import uuid
 from contextlib import contextmanager
@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import User
 from app.db import (
     SINGLE_STATEMENTS,
-    TransactionAlreadyOpen,
+    StepAlreadyOpen,
     after_commit,
     autocommit_engine,
+    between_steps,
     edge,
-    outside_transaction,
     read_first,
     step,
     write_alone,
@@ -49,16 +49,16 @@ def test_a_failing_step_rolls_back_and_reraises(app, db_session):
 
 def test_a_step_refuses_to_start_inside_an_open_transaction(app, db_session):
     db_session.execute(select(1))
-    with pytest.raises(TransactionAlreadyOpen), step():
+    with pytest.raises(StepAlreadyOpen), step():
         pytest.fail("the body must not run")
     db_session.rollback()
 
 
 def test_outside_transaction_asserts_nothing_is_open(app, db_session):
-    outside_transaction()
+    between_steps()
     db_session.execute(select(1))
-    with pytest.raises(TransactionAlreadyOpen):
-        outside_transaction()
+    with pytest.raises(StepAlreadyOpen):
+        between_steps()
     db_session.rollback()
 
 
@@ -143,7 +143,7 @@ def test_a_multi_step_task_runs_its_own_steps(app, db_session):
     def two_steps() -> None:
         with step():
             db.session.add(User(id=user_id))
-        outside_transaction()  # where a provider call would go
+        between_steps()  # where a provider call would go
         with step():
             db.session.get(User, user_id).name = "named"
 
@@ -180,7 +180,7 @@ def test_write_alone_ends_the_reads_made_through_the_session(make_app):
             with write_alone() as conn:
                 db.session.execute(select(1))  # a read through the session
                 conn.execute(insert(User).values(id=user_id))
-            outside_transaction()  # raises if the read's transaction were still open
+            between_steps()  # raises if the read's transaction were still open
             assert db.session.get(User, user_id) is not None
         finally:
             db.session.rollback()
@@ -193,7 +193,7 @@ def test_a_failing_write_alone_raises_and_writes_nothing(make_app):
     with app.app_context():
         with pytest.raises(IntegrityError), write_alone() as conn:
             conn.execute(insert(User).values(id=None))
-        outside_transaction()
+        between_steps()
 
 
 def _visible_elsewhere(user_id):
@@ -221,7 +221,7 @@ def test_in_the_db_tier_a_failing_write_alone_leaves_the_tests_transaction_usabl
         db.session.add(User(id=kept))
     with pytest.raises(IntegrityError), write_alone() as conn:
         conn.execute(insert(User).values(id=kept))
-    outside_transaction()
+    between_steps()
     assert _user_exists(db_session, kept)
 
 
@@ -233,12 +233,12 @@ def test_in_the_db_tier_write_alone_keeps_its_statement_beside_session_reads(app
     with write_alone() as conn:
         db.session.execute(select(1))
         conn.execute(insert(User).values(id=user_id))
-    outside_transaction()
+    between_steps()
     # The same row again: the second statement fails after the session's read.
     with pytest.raises(IntegrityError), write_alone() as conn:  # noqa: PT012
         db.session.execute(select(1))
         conn.execute(insert(User).values(id=user_id))
-    outside_transaction()
+    between_steps()
     assert _user_exists(db_session, user_id)
 
 

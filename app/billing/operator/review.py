@@ -27,7 +27,7 @@ from app.billing.kaspi.provider import get_provider
 from app.billing.refund import sequence
 from app.billing.refund.sequence import RefundHeld, RefundKind, RefundRefused
 from app.billing.settle.settlement import grant_entitlements
-from app.db import outside_transaction, step
+from app.db import between_steps, step
 from app.domain_errors import Conflict, NotFound, Unavailable
 from app.extensions import db
 
@@ -107,7 +107,7 @@ def resolve(transaction_id: uuid.UUID, action: str, note: str) -> Transaction:
             grant_entitlements(tx, now)
             return tx
 
-    outside_transaction()
+    between_steps()
     answer = _provider_status(payment_id)
     received = Decimal("0")
     if answer is not None and answer.state == "processed" and answer.amount is not None:

@@ -21,7 +21,7 @@ from app.billing.core.status import Source, TxStatus, transition
 from app.billing.kaspi.client import PaymentStatus, ProviderError
 from app.billing.kaspi.provider import get_provider
 from app.billing.settle import answer
-from app.db import outside_transaction, step
+from app.db import between_steps, step
 from app.domain_errors import Conflict, Unavailable
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def cancel(user_id: str, transaction_id: uuid.UUID, render: Callable[[Transactio
             raise TransactionNotPending(tx.status)
         payment_id = tx.provider_payment_id
 
-    outside_transaction()
+    between_steps()
     reply = _ask_provider(payment_id) if payment_id is not None else None
     asked_at = datetime.now(UTC)
 

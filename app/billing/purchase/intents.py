@@ -37,7 +37,7 @@ from app.billing.purchase import idempotency
 from app.billing.schemas import PaymentOut, PurchaseIntentIn, PurchaseIntentOut
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
-from app.db import outside_transaction, step, write_alone
+from app.db import between_steps, step, write_alone
 from app.domain_errors import Forbidden, InvalidRequest, NotFound, Unavailable, invalid_field
 from app.driver_statements import DriverStatement
 from app.extensions import db
@@ -149,7 +149,7 @@ def create_purchase_intent(
 def _create_payment(pending: Terms, held: idempotency.Slot) -> CreatedPayment:
     """Ask Kaspi for the payment link (outside any transaction). A failure hands no
     link out, so nobody can pay: the pending row is failed and the key released."""
-    outside_transaction()
+    between_steps()
     try:
         return get_provider().create_payment(str(pending.id), pending.amount)
     except Exception as exc:

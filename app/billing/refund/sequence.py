@@ -53,7 +53,7 @@ from app.billing.kaspi.client import (
 from app.billing.kaspi.provider import get_provider
 from app.clubs import subscriptions
 from app.clubs.models import SubscriptionGrant
-from app.db import outside_transaction, step
+from app.db import between_steps, step
 from app.domain_errors import Conflict, Unavailable
 from app.extensions import db
 
@@ -168,7 +168,7 @@ def _open_attempt(transaction_id: uuid.UUID) -> bool:
 
 def run(reserved: Reserved) -> Refunded:
     """Ask Kaspi for the reserved refund and record what it answered (steps of its own)."""
-    outside_transaction()
+    between_steps()
     provider = get_provider()
     operation_id = None
     try:
@@ -380,7 +380,7 @@ def recheck_unknown(attempt_id: int) -> AttemptState:
             return AttemptState(attempt.state) if attempt else AttemptState.DONE
         tx = db.session.get_one(Transaction, attempt.transaction_id)
         payment_id, total = tx.provider_payment_id, attempt.refunded_total
-    outside_transaction()
+    between_steps()
     try:
         refunded = get_provider().get_status(str(payment_id)).refunded_amount or Decimal("0")
     except ProviderError as exc:

@@ -40,8 +40,8 @@ from app.billing.kaspi.client import PaymentProvider, PaymentStatus, ProviderErr
 from app.billing.kaspi.provider import get_poll_provider
 from app.billing.settle import answer, reconcile
 from app.billing.settle.outcome import Outcome
-from app.db import outside_transaction, step
-from app.observability.context import transaction_context
+from app.db import between_steps, step
+from app.observability.context import transaction_log_context
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def check_batch(
     if not linked:
         return _plain(outcomes)
 
-    outside_transaction()
+    between_steps()
     asked_at = datetime.now(UTC)
     answers = _ask_all([payment_id for _, payment_id in linked])
     with batched_notices():
@@ -85,7 +85,7 @@ def _apply(
     item: answer.Due, reply: PaymentStatus | Exception, asked_at: datetime, source: Source
 ) -> Outcome:
     try:
-        with transaction_context(item.terms.id, item.origin_request_id):
+        with transaction_log_context(item.terms.id, item.origin_request_id):
             if isinstance(reply, Exception):  # Kaspi silent: only the next check moves
                 answer.reschedule_silent(item, asked_at)
                 return Outcome.UNAVAILABLE

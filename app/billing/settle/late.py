@@ -26,9 +26,9 @@ from app.billing.settle import answer
 from app.billing.settle.outcome import Outcome
 from app.catalog.models import LateAction
 from app.catalog.services import get_policy
-from app.db import outside_transaction, step
+from app.db import between_steps, step
 from app.extensions import db
-from app.observability.context import transaction_context
+from app.observability.context import transaction_log_context
 
 
 def claim_late_candidates(now: datetime, limit: int = 100) -> list[uuid.UUID]:
@@ -59,8 +59,8 @@ def check_late(transaction_id: uuid.UUID, *, source: Source = Source.SWEEP) -> O
     if not found or found[0].status not in CLOSED_UNPAID or found[0].provider_payment_id is None:
         return Outcome.NOT_CLOSED
     due = found[0]
-    with transaction_context(transaction_id, due.origin_request_id):
-        outside_transaction()
+    with transaction_log_context(transaction_id, due.origin_request_id):
+        between_steps()
         asked_at = datetime.now(UTC)
         reply = get_provider().get_status(str(due.provider_payment_id))
         return answer.apply_answer(due, reply, asked_at=asked_at, source=source, late_action=action)

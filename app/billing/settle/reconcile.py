@@ -16,8 +16,8 @@ from app.billing.kaspi.links import CREATE_GRACE, attach_payment
 from app.billing.kaspi.provider import get_provider
 from app.billing.settle import answer, settlement
 from app.billing.settle.outcome import Outcome
-from app.db import outside_transaction, step, write_alone
-from app.observability.context import transaction_context
+from app.db import between_steps, step, write_alone
+from app.observability.context import transaction_log_context
 
 
 def reconcile(transaction_id: uuid.UUID, *, source: Source = Source.WORKER) -> Outcome:
@@ -27,8 +27,8 @@ def reconcile(transaction_id: uuid.UUID, *, source: Source = Source.WORKER) -> O
     if not found or found[0].status != TxStatus.PENDING:
         return Outcome.NOT_PENDING
     due = found[0]
-    with transaction_context(transaction_id, due.origin_request_id):
-        outside_transaction()
+    with transaction_log_context(transaction_id, due.origin_request_id):
+        between_steps()
         if due.provider_payment_id is None:
             return _without_link(due, source)
         asked_at = datetime.now(UTC)
