@@ -50,39 +50,30 @@ def celery_init_app(app: Flask) -> Celery:
 
 def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The periodic tasks beat sends, at the intervals the settings give."""
+    sweep, late = config["SWEEP_INTERVAL_S"], config["LATE_SWEEP_INTERVAL_S"]
     return {
-        "poll-due-transactions": {
-            "task": "billing.poll_due_transactions",
-            "schedule": timedelta(seconds=config["SWEEP_INTERVAL_S"]),
-            # A sweep nobody ran in time is superseded by the next one.
-            "options": {"expires": config["SWEEP_INTERVAL_S"]},
-        },
-        "expire-stale-intents": {
-            "task": "billing.expire_stale_transactions",
-            "schedule": timedelta(seconds=config["SWEEP_INTERVAL_S"] * 5),
-            "options": {"expires": config["SWEEP_INTERVAL_S"] * 5},
-        },
+        "poll-due-transactions": _every(sweep, "billing.poll_due_transactions"),
+        "expire-stale-intents": _every(sweep * 5, "billing.expire_stale_transactions"),
         # Late money: re-ask Kaspi about transactions closed without a payment.
-        "late-payment-sweep": {
-            "task": "billing.sweep_late_payments",
-            "schedule": timedelta(seconds=config["LATE_SWEEP_INTERVAL_S"]),
-            "options": {"expires": config["LATE_SWEEP_INTERVAL_S"]},
-        },
+        "late-payment-sweep": _every(late, "billing.sweep_late_payments"),
         # Refunds whose answer was lost: re-ask Kaspi until the outcome is known.
-        "unknown-refund-sweep": {
-            "task": "billing.sweep_unknown_refunds",
-            "schedule": timedelta(seconds=config["LATE_SWEEP_INTERVAL_S"]),
-            "options": {"expires": config["LATE_SWEEP_INTERVAL_S"]},
-        },
-        "subscription-lifecycle": {
-            "task": "clubs.advance_subscriptions",
-            "schedule": timedelta(seconds=config["LIFECYCLE_INTERVAL_S"]),
-            "options": {"expires": config["LIFECYCLE_INTERVAL_S"]},
-        },
+        "unknown-refund-sweep": _every(late, "billing.sweep_unknown_refunds"),
+        "subscription-lifecycle": _every(
+            config["LIFECYCLE_INTERVAL_S"], "clubs.advance_subscriptions"
+        ),
         "purge-idempotency-records": {
             "task": "billing.purge_idempotency_records",
             "schedule": timedelta(hours=1),
         },
+    }
+
+
+def _every(seconds: float, task: str) -> dict[str, Any]:
+    # A sweep nobody ran in time is superseded by the next one.
+    return {
+        "task": task,
+        "schedule": timedelta(seconds=seconds),
+        "options": {"expires": seconds},
     }
 
 

@@ -21,6 +21,7 @@ from app.billing.core.status import Source, TxStatus
 from app.db import edge
 from app.domain_errors import DomainError
 from app.extensions import db
+from app.money import NotCents, Wrong, exact_cents
 
 billing_cli = AppGroup("billing", help="Operator commands for billing.")
 
@@ -154,14 +155,17 @@ def set_price_command(product_code: str, amount: str) -> None:
         value = Decimal(amount)
     except InvalidOperation as exc:
         raise click.BadParameter(f"{amount!r} is not an amount", param_hint="AMOUNT") from exc
-    exponent = value.as_tuple().exponent  # a letter (n, N, F) for NaN and infinity
-    if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
-        raise click.BadParameter("amount must have at most two decimals", param_hint="AMOUNT")
-    if value <= 0:
+    try:
+        value = exact_cents(value)
+    except NotCents as exc:
+        if exc.wrong == Wrong.NOT_POSITIVE:
+            raise click.BadParameter(
+                f"{amount} must be greater than zero (a free product is not sold through Kaspi)",
+                param_hint="AMOUNT",
+            ) from exc
         raise click.BadParameter(
-            f"{amount} must be greater than zero (a free product is not sold through Kaspi)",
-            param_hint="AMOUNT",
-        )
+            "amount must have at most two decimals", param_hint="AMOUNT"
+        ) from exc
     try:
         with edge():
             product = set_price(product_code, value)

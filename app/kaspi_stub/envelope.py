@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, request
 
 from app.kaspi_stub.store import Refused
+from app.money import NotCents, Wrong, exact_cents
 
 OK = 0
 INTERNAL = -999  # internal failure or an injected fault: retryable, nothing happened
@@ -32,7 +33,6 @@ ROUTE_NOT_FOUND = -10404
 METHOD_NOT_ALLOWED = -10405
 PAYLOAD_TOO_LARGE = -10413
 
-CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
@@ -123,14 +123,14 @@ def parse_amount(value: Any, field: str = "Amount") -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise StubError(VALIDATION, f"{field} must be a number")
     amount = Decimal(value)
-    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-        raise StubError(VALIDATION, f"{field} must be positive and at most {MAX_AMOUNT}")
     try:
-        exact = amount.quantize(CENT)
-    except InvalidOperation:
-        raise StubError(VALIDATION, f"{field} is out of range") from None
-    if exact != amount:
-        raise StubError(VALIDATION, f"{field} must have at most 2 decimals")
+        exact = exact_cents(amount)
+    except NotCents as exc:
+        if exc.wrong == Wrong.TOO_PRECISE:
+            raise StubError(VALIDATION, f"{field} must have at most 2 decimals") from None
+        raise StubError(VALIDATION, f"{field} must be positive and at most {MAX_AMOUNT}") from None
+    if exact > MAX_AMOUNT:
+        raise StubError(VALIDATION, f"{field} must be positive and at most {MAX_AMOUNT}")
     return exact
 
 

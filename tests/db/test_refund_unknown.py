@@ -48,6 +48,15 @@ def refunded_at_kaspi(kaspi_stub, payment_id) -> Decimal:
     return KaspiClient(kaspi_stub, KASPI_KEY).get_status(payment_id).refunded_amount or Decimal(0)
 
 
+def wait_for_the_late_refund(kaspi_stub, payment_id, amount: Decimal) -> None:
+    """The stub finishes a refund it answers late: wait until Kaspi shows it."""
+    wait_until(
+        lambda: refunded_at_kaspi(kaspi_stub, payment_id) == amount,
+        timeout=10,
+        message="the stub finishes the refund it answered late",
+    )
+
+
 def attempts_of(db_session, tx_id) -> list[RefundAttempt]:
     return list(
         db_session.scalars(
@@ -101,11 +110,7 @@ def test_a_lost_refund_that_kaspi_made_is_held_then_recorded(
     assert attempt.id in sequence.unknown_attempts(datetime.now(UTC))
     db_session.commit()
     # Kaspi did return the money (its answer was only late).
-    wait_until(
-        lambda: refunded_at_kaspi(kaspi_stub, payment_id) == Decimal("2000.00"),
-        timeout=10,
-        message="the stub finishes the refund it answered late",
-    )
+    wait_for_the_late_refund(kaspi_stub, payment_id, Decimal("2000.00"))
 
     db_session.commit()
     assert sequence.recheck_unknown(attempt.id) == AttemptState.DONE
@@ -160,11 +165,7 @@ def test_a_lost_unused_share_refund_found_done_leaves_the_purchase_completed(
 ):
     tx_id, payment_id = paid(client, db_session, kaspi_stub, quantity=2)
     attempt = hold_a_lost_refund(db_session, kaspi_stub, faults, tx_id, unused=True)
-    wait_until(
-        lambda: refunded_at_kaspi(kaspi_stub, payment_id) == attempt.amount,
-        timeout=10,
-        message="the stub finishes the refund it answered late",
-    )
+    wait_for_the_late_refund(kaspi_stub, payment_id, attempt.amount)
 
     db_session.commit()
     assert sequence.recheck_unknown(attempt.id) == AttemptState.DONE
@@ -194,9 +195,5 @@ def test_no_second_refund_while_one_is_unknown(client, db_session, kaspi_stub, f
     with pytest.raises(RefundRefused):
         refunds.refund(tx_id)  # held: not completed, and its refund is still open
     db_session.rollback()
-    wait_until(
-        lambda: refunded_at_kaspi(kaspi_stub, payment_id) == Decimal("2000.00"),
-        timeout=10,
-        message="the stub finishes the refund it answered late",
-    )
+    wait_for_the_late_refund(kaspi_stub, payment_id, Decimal("2000.00"))
     assert refunded_at_kaspi(kaspi_stub, payment_id) == Decimal("2000.00")  # never twice

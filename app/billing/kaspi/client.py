@@ -44,11 +44,11 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from app.money import NotCents, Wrong, exact_cents
 from app.observability import metrics
 
 log = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 OK = 0
 INTERNAL_ERROR = -999
 PURCHASE_NOT_FOUND = -1601
@@ -116,15 +116,16 @@ class PaymentProvider(Protocol):
 
 def exact_amount(amount: Decimal) -> Decimal:
     """A positive Decimal with at most two decimals, quantized to cents; else ValueError."""
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+    if not isinstance(amount, Decimal):
         raise ValueError(f"amount must be a positive Decimal, got {amount!r}")
     try:
-        cents = amount.quantize(CENT)
-    except InvalidOperation:
-        raise ValueError(f"amount out of range: {amount!r}") from None
-    if cents != amount:
-        raise ValueError(f"amount has more than 2 decimals: {amount!r}")
-    return cents
+        return exact_cents(amount)
+    except NotCents as exc:
+        if exc.wrong == Wrong.TOO_PRECISE:
+            raise ValueError(f"amount has more than 2 decimals: {amount!r}") from None
+        if exc.wrong == Wrong.OUT_OF_RANGE:
+            raise ValueError(f"amount out of range: {amount!r}") from None
+        raise ValueError(f"amount must be a positive Decimal, got {amount!r}") from None
 
 
 def encode_body(fields: Mapping[str, Any]) -> bytes:

@@ -307,13 +307,18 @@ def _undo(attempt_id: int, exc: ProviderError) -> None:
     move_attempt(attempt, AttemptState.FAILED, now=datetime.now(UTC))
     attempt.error = str(exc)
     _restore(list(attempt.credit_ids))
-    late = attempt.kind == RefundKind.LATE and tx.status != TxStatus.NEEDS_REVIEW
-    if late and isinstance(exc, ProviderRejected):
+    if attempt.kind == RefundKind.LATE and isinstance(exc, ProviderRejected):
+        _hold(tx, attempt, f"late payment; Kaspi refused the refund: {exc}")
+
+
+def _hold(tx: Transaction, attempt: RefundAttempt, note: str) -> None:
+    """Hold the refund's transaction for an operator, both amounts audited."""
+    if tx.status != TxStatus.NEEDS_REVIEW:
         transition(
             tx,
             TxStatus.NEEDS_REVIEW,
             source=Source(attempt.source),
-            note=f"late payment; Kaspi refused the refund: {exc}",
+            note=note,
             amount=tx.amount,
             provider_amount=attempt.paid,
         )
@@ -332,15 +337,7 @@ def _hold_unknown(attempt_id: int, error: str) -> None:
     tx, attempt = _locked_attempt(attempt_id)
     move_attempt(attempt, AttemptState.UNKNOWN, now=datetime.now(UTC))
     attempt.error = error
-    if tx.status != TxStatus.NEEDS_REVIEW:
-        transition(
-            tx,
-            TxStatus.NEEDS_REVIEW,
-            source=Source(attempt.source),
-            note=f"{REFUND_UNKNOWN}: no answer from Kaspi to a refund of {attempt.amount}",
-            amount=tx.amount,
-            provider_amount=attempt.paid,
-        )
+    _hold(tx, attempt, f"{REFUND_UNKNOWN}: no answer from Kaspi to a refund of {attempt.amount}")
     log.error("refund of %s for transaction %s: outcome unknown (%s)", attempt.amount, tx.id, error)
 
 

@@ -23,7 +23,7 @@ import runpy
 from pathlib import Path
 
 # The settings every server of the project shares (request limits, JSON refusals).
-_SHARED = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+_SHARED = runpy.run_path(str(Path(__file__).resolve().parents[3] / "gunicorn.conf.py"))
 limit_request_line = _SHARED["limit_request_line"]
 limit_request_field_size = _SHARED["limit_request_field_size"]
 limit_request_fields = _SHARED["limit_request_fields"]
