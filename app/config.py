@@ -43,8 +43,9 @@ class Config:
     DEBUG = False
     TESTING = False
     SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/billing"
-    # No pre-ping: a round trip on every checkout costs the status poll ~15 % of its
-    # time. A connection found dead mid-request raises a disconnect error; SQLAlchemy
+    # No pre-ping: a round trip on every checkout costs the status poll a sizeable
+    # share of its time (docs/PERFORMANCE.md, "Figures behind the code's design
+    # choices"). A connection found dead mid-request raises a disconnect error; SQLAlchemy
     # then invalidates it (and the rest of the pool) so the next checkout reconnects,
     # and the request answers 503 through app/errors.py.
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}

@@ -85,7 +85,8 @@ def read_first(statement: Executable, params: Mapping[str, Any]) -> Row[Any] | N
     wrote. Otherwise it needs no transaction at all: a single statement sees one
     snapshot by itself, so it runs in autocommit (:func:`autocommit_engine`), with
     no BEGIN before it, no ROLLBACK after it and no ORM session around it (each of
-    those round trips costs a poll as much CPU as the SELECT).
+    those round trips is CPU of the same order as the SELECT's own; docs/PERFORMANCE.md,
+    "Figures behind the code's design choices").
     """
     if _session_in_transaction():
         return db.session.execute(statement, params).first()

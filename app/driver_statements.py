@@ -5,8 +5,8 @@ SQLAlchemy still writes their SQL: it is built from the table metadata (or is a
 psycopg, when the module loads. What a :class:`DriverStatement` skips is the work
 SQLAlchemy repeats on every execution: the compiled-cache lookup, the execution
 context, the result's metadata and its row processing. Inside a purchase intent that
-was 75 µs of CPU per statement in one process, and under the benchmark's load about
-0.3 ms of the API's 2.2 ms per intent (docs/PERFORMANCE.md).
+work is a noticeable share of the API's CPU per intent (docs/PERFORMANCE.md,
+"Figures behind the code's design choices").
 
 Nothing else changes: the statement runs on the caller's SQLAlchemy connection (in
 its transaction, if it has one), psycopg adapts the values both ways exactly as it
@@ -83,8 +83,9 @@ class DriverStatement:
 
     def _cursor(self, info: dict[Any, Any], driver: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
         """This statement's cursor on ``driver``, made once and kept with the pooled
-        connection: a cursor keeps what psycopg learnt adapting its values and rows
-        (about 15 µs of each execution with a new cursor). ``info`` lives as long as
+        connection: a cursor keeps what psycopg learnt adapting its values and rows,
+        which a new cursor learns again on every execution (docs/PERFORMANCE.md,
+        "Figures behind the code's design choices"). ``info`` lives as long as
         the pooled connection; a cursor of a previous driver connection is never used.
         """
         held = info.get(_CURSORS)

@@ -2,12 +2,12 @@
 objects its start-up made.
 
 Modules, the SQLAlchemy metadata, pydantic schemas, Celery and Prometheus
-registries: some 150,000 objects that live as long as the process. Python's full
+registries: a great many objects that live as long as the process. Python's full
 (generation 2) collection walks every tracked object, so with them in reach each
-one took about 90 ms in an API worker, once every couple of thousand purchases:
-a pause in whichever request triggered it, some 40 µs per request on average
-(docs/PERFORMANCE.md). Frozen after start-up, they are out of the collector's
-reach; the collector goes on collecting everything made later.
+full collection is a long pause in whichever request triggered it (the figures:
+docs/PERFORMANCE.md, "Figures behind the code's design choices"). Frozen after
+start-up, they are out of the collector's reach; the collector goes on
+collecting everything made later.
 """
 
 from __future__ import annotations

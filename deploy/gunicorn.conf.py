@@ -23,7 +23,9 @@ exec(compile(_SHARED.read_text(), str(_SHARED), "exec"))  # noqa: S102 - our own
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-# Requests call Kaspi (5 s timeout, 2 retries): leave room before killing a worker.
+# A purchase intent calls Kaspi within one time budget, retries included
+# (KASPI_CALL_BUDGET_S, 10 s by default and at most; a status read or a refund has
+# KASPI_TIMEOUT_S): leave room beyond it before killing a worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 keepalive = 5

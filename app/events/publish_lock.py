@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "billing:publish-lock:"
 # After a Redis failure, skip the lock for this long (per process).
 REDIS_BACKOFF_S = 5.0
-# How often a waiting publish retries the lock. redis-py's default (0.1 s) leaves the
-# lock idle for tens of milliseconds at every hand-over; a publish holds it for ~10 ms.
+# How often a waiting publish retries the lock. redis-py's default (0.1 s) is longer
+# than a publish holds the lock, so the lock would sit idle at every hand-over
+# (docs/PERFORMANCE.md, "Figures behind the code's design choices").
 RETRY_INTERVAL_S = 0.01
 _STATE_KEY = "publish_lock_redis_down_until"
 

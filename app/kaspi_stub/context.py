@@ -1,7 +1,8 @@
 """Per-request glue: each thread keeps one SQLite connection per database file.
 
-Opening a connection (and reading the schema on its first statement) cost the
-stub about half of a status call's CPU; a kept connection costs nothing. The
+Opening a connection (and reading the schema on its first statement) was much of
+the stub's CPU per status call (docs/PERFORMANCE.md, "Figures behind the code's
+design choices"); a kept connection costs nothing. The
 connection is in autocommit mode, so every statement sees what other threads
 and gunicorn workers committed; the store's write transactions roll back on
 any error, so a kept connection never carries one into the next request.

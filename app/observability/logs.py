@@ -87,8 +87,8 @@ class JsonLineFormatter(logging.Formatter):
     ``timestamp`` (UTC, ISO 8601).
 
     Every request writes a line, so a line is one dict encoded once; a
-    general-purpose JSON log formatter took 30 µs more per purchase
-    (docs/PERFORMANCE.md).
+    general-purpose JSON log formatter cost each purchase measurably more CPU
+    (docs/PERFORMANCE.md, "Figures behind the code's design choices").
     """
 
     def format(self, record: logging.LogRecord) -> str:

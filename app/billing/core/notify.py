@@ -6,9 +6,10 @@ costs latency (the stream's fallback read), never correctness.
 
 A settle batch (``app.billing.settle.batch_check``) settles dozens of transactions one
 after another; inside :func:`batched_notices` their notices leave in pipelines
-of up to ``BATCH_NOTICES`` instead of one Redis round trip each (measured: a
-quarter of the worker's CPU per settle went to single publishes). A notice then
-waits for at most that many more settles, a few tens of milliseconds.
+of up to ``BATCH_NOTICES`` instead of one Redis round trip each: single
+publishes were a large share of the worker's CPU per settle (docs/PERFORMANCE.md,
+"Figures behind the code's design choices"). A notice then waits for at most that
+many more settles.
 """
 
 from __future__ import annotations

@@ -197,8 +197,9 @@ class KaspiClient:
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
-        # urllib3 directly, not requests: a status call costs a third of the CPU
-        # (no per-call netrc, proxy and certificate-path lookups), and the settle
+        # urllib3 directly, not requests: a status call costs far less CPU (no
+        # per-call netrc, proxy and certificate-path lookups; docs/PERFORMANCE.md,
+        # "Figures behind the code's design choices"), and the settle
         # path makes one per transaction. The pool is thread-safe; a forked
         # process (a Celery child) builds its own instead of sharing sockets.
         self._lock = threading.Lock()

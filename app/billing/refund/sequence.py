@@ -4,7 +4,8 @@ Every refund (an operator's full refund, the unused credits' share, a late
 payment returned by policy, a held payment returned on review) runs the same
 three steps, because Kaspi is never called inside a database transaction:
 
-1. **reserve** (the caller's step, :mod:`app.billing.refund.reserve`): lock the
+1. **reserve** (:func:`reserve`, in the caller's step: ``app.billing.operator.refunds``,
+   ``app.billing.operator.review``, ``app.billing.settle.answer``): lock the
    transaction and its credits, refuse what may not be refunded, revoke the
    credits the refund returns, and write the :class:`RefundAttempt` — so a refund
    is on record before it leaves;

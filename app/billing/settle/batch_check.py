@@ -12,7 +12,8 @@ and hands them out as batches of ids. A batch task (:func:`check_batch`):
    are one statement each, the rest a short step under the row lock).
 
 Step 3 runs on the task's own thread, one transaction after another: settling in
-several threads of one process was measured slower (docs/PERFORMANCE.md), as the
+several threads of one process was measured slower (docs/PERFORMANCE.md, "Figures
+behind the code's design choices"), as the
 threads' short CPU bursts between round trips queue on the interpreter lock.
 More throughput comes from more worker processes, not threads.
 

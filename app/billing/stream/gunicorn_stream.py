@@ -2,8 +2,9 @@
 ``gunicorn -c python:app.billing.stream.gunicorn_stream wsgi:app``.
 
 One gevent worker: each open Server-Sent Events stream is a greenlet, not a worker,
-so a thousand waiting buyers cost about 40 KB each (benchmarks/push_bench.py) and
-never take a worker from the API, which stays a separate sync gunicorn. psycopg 3
+so a waiting buyer costs little memory (benchmarks/push_bench.py;
+docs/PERFORMANCE.md, "Figures behind the code's design choices") and never takes a
+worker from the API, which stays a separate sync gunicorn. psycopg 3
 (3.1.14 on) waits cooperatively under gevent's monkey-patching, so a query blocks
 only its own greenlet.
 
