@@ -18,6 +18,7 @@ from app.extensions import db
 # Tables in the order their rows are locked, first to last.
 LOCK_ORDER = (
     "transactions",
+    "refund_attempts",
     "events",
     "clubs",
     "club_subscriptions",

@@ -1,5 +1,5 @@
-"""Every row lock billing takes: transactions and credits (``app.locking.LOCK_ORDER``:
-transactions first, billing_credits last)."""
+"""Every row lock billing takes: transactions, refund attempts and credits
+(``app.locking.LOCK_ORDER``: transactions first, billing_credits last)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, literal, select, update
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from app.billing.core.models import Credit, Transaction
+from app.billing.core.models import Credit, RefundAttempt, Transaction
 from app.billing.core.status import CLOSED_UNPAID, CreditStatus, TxStatus
 from app.extensions import db
 from app.locking import fresh_all, fresh_one
@@ -20,6 +20,11 @@ from app.locking import fresh_all, fresh_one
 def lock_transaction(transaction_id: uuid.UUID) -> Transaction | None:
     """Serialises every status change of one transaction."""
     return fresh_one(select(Transaction).where(Transaction.id == transaction_id).with_for_update())
+
+
+def lock_refund_attempt(attempt_id: int) -> RefundAttempt | None:
+    """Serialises recording a refund's outcome (taken after its transaction's lock)."""
+    return fresh_one(select(RefundAttempt).where(RefundAttempt.id == attempt_id).with_for_update())
 
 
 @dataclass(frozen=True)

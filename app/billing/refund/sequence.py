@@ -206,11 +206,11 @@ def _returned_meanwhile(provider: PaymentProvider, reserved: Reserved) -> bool:
 
 def _locked_attempt(attempt_id: int) -> tuple[Transaction, RefundAttempt]:
     """The attempt's transaction (locked first, the lock order) and the attempt."""
-    attempt = db.session.get_one(RefundAttempt, attempt_id)
-    tx = locks.lock_transaction(attempt.transaction_id)
-    if tx is None:  # a foreign key keeps it; never expected
+    transaction_id = db.session.get_one(RefundAttempt, attempt_id).transaction_id
+    tx = locks.lock_transaction(transaction_id)
+    attempt = locks.lock_refund_attempt(attempt_id)
+    if tx is None or attempt is None:  # a foreign key keeps both; never expected
         raise RefundRefused("no such transaction")
-    db.session.refresh(attempt, with_for_update=True)
     return tx, attempt
 
 
