@@ -1,4 +1,5 @@
-"""The test command's own data: a Redis database it claimed empty, a database of its own."""
+"""The test command's own data: a Redis database it claimed empty, databases of its own,
+and tiers that pass in any order in one session."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
+from sqlalchemy import select
 
+from app.auth.models import User
+from app.extensions import db
 from scripts.embedded import EmbeddedRedis, free_port, start_for_this_process
+from scripts.localservices import database_name
+from tests.conftest import TEST_DB_NAME
 from tests.support import owned
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +72,36 @@ def test_a_crashed_sessions_marker_lets_the_next_session_clean_up(own_redis):
 
 def test_the_session_database_name_is_unique_unless_named(monkeypatch):
     monkeypatch.delenv("TEST_DATABASE_NAME", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # a session of one process
     first, second = owned.unique_database_name(), owned.unique_database_name()
     assert first != second and first.startswith(f"billing_test_{os.getpid()}_")
     monkeypatch.setenv("TEST_DATABASE_NAME", "billing_test_mine")
     assert owned.unique_database_name() == "billing_test_mine"
+
+
+def test_each_xdist_worker_gets_a_database_name_of_its_own(monkeypatch):
+    monkeypatch.setenv("TEST_DATABASE_NAME", "billing_test_mine")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    assert owned.unique_database_name() == "billing_test_mine_gw1"
+    monkeypatch.delenv("TEST_DATABASE_NAME")
+    # Without a name: the worker's own pid, and a random part besides.
+    assert owned.unique_database_name().startswith(f"billing_test_{os.getpid()}_")
+
+
+def test_rows_the_integration_tier_commits_never_reach_the_db_tier(app, services, database_url):
+    """The integration tier commits for real and leaves its last test's rows; the db tier,
+    run later in the same session, must not see them: the tiers have databases apart."""
+    assert database_name(database_url) != TEST_DB_NAME
+    with app.app_context():
+        user_id = make_user().id  # committed, as every process of this tier commits
+        assert db.session.scalar(select(User.id).where(User.id == user_id)) == user_id
+        db.session.remove()
+    server = services.postgres_server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(server, autocommit=True) as conn:
+        made = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (TEST_DB_NAME,))
+        db_tier_exists = made.fetchone() is not None
+    if db_tier_exists:  # the db tier ran before this test, or runs beside it
+        db_tier = services.database_url(TEST_DB_NAME).replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(db_tier) as conn:
+            seen = conn.execute("SELECT 1 FROM users WHERE id = %s", (user_id,)).fetchone()
+        assert seen is None
