@@ -43,6 +43,16 @@ def pytest_configure(config: pytest.Config) -> None:
         coverage.options.cov_fail_under = None
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # In parallel runs (pytest-xdist, --dist loadfile) files are handed out in this
+    # order: the integration tier's minutes-long files start first, and the many short
+    # db and unit files fill the gaps at the end. The tiers pass in any order.
+    if getattr(config.option, "dist", "no") == "no":
+        return
+    tier_order = {"integration": 0, "db": 1, "unit": 2}
+    items.sort(key=lambda item: tier_order.get(item.path.parent.name, len(tier_order)))
+
+
 @pytest.fixture(scope="session")
 def services(pytestconfig) -> Services:
     """The servers TEST_DATABASE_URL / TEST_REDIS_URL name, or embedded ones (saying why)."""
