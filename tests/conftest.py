@@ -45,12 +45,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # In parallel runs (pytest-xdist, --dist loadfile) files are handed out in this
-    # order: the integration tier's minutes-long files start first, and the many short
-    # db and unit files fill the gaps at the end. The tiers pass in any order.
+    # order: files with a test marked slow (minutes each) first, then the rest of the
+    # integration tier, and the many short db and unit files fill the gaps at the end.
+    # The tiers pass in any order.
     if getattr(config.option, "dist", "no") == "no":
         return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     tier_order = {"integration": 0, "db": 1, "unit": 2}
-    items.sort(key=lambda item: tier_order.get(item.path.parent.name, len(tier_order)))
+    items.sort(
+        key=lambda item: (
+            item.path not in slow_files,
+            tier_order.get(item.path.parent.name, len(tier_order)),
+        )
+    )
 
 
 @pytest.fixture(scope="session")

@@ -160,7 +160,7 @@ def start_server(
             wait_until(
                 lambda proc=proc, url=base_url: (not proc.alive()) or ready(url),
                 timeout=timeout_s,
-                message=f"{name} to answer",
+                message=f"{proc.name} to answer",
             )
         except TimeoutError:
             proc.stop()
