@@ -28,9 +28,10 @@ demo: install-runtime ## Buy a credit end to end against the running `make run`,
 	@$(BIN)/python -m scripts.demo
 
 # The whole suite runs in TEST_JOBS processes, one test file at a time each (a file's
-# servers are started once); TEST_JOBS=0 runs it in this process alone.
+# servers are started once), in the order tests/conftest.py collects them (the files
+# of minutes first); TEST_JOBS=0 runs it in this process alone.
 TEST_JOBS ?= 2
-XDIST = $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile,)
+XDIST = $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder,)
 
 test: install ## Run the whole test suite in TEST_JOBS=2 processes (see README: what the tests touch)
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)

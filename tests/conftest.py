@@ -44,8 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # In parallel runs (pytest-xdist, --dist loadfile) files are handed out in this
-    # order: files with a test marked slow (minutes each) first, then the rest of the
+    # In parallel runs (pytest-xdist, --dist loadfile --no-loadscope-reorder, as
+    # `make test` runs it) files are handed out in this order: files with a test marked slow (minutes each) first, then the rest of the
     # integration tier, and the many short db and unit files fill the gaps at the end.
     # The tiers pass in any order.
     if getattr(config.option, "dist", "no") == "no":
