@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 BOOTSTRAP = $(PYTHON) scripts/bootstrap.py $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-runtime run stop demo test lint format bench clean distclean
+.PHONY: help install install-runtime run stop demo test test-fast lint format bench clean distclean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -27,8 +27,17 @@ stop: ## Stop a `make run` still running, or what a killed one left behind
 demo: install-runtime ## Buy a credit end to end against the running `make run`, step by step
 	@$(BIN)/python -m scripts.demo
 
-test: install ## Run the whole test suite (see README: what the tests touch)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The whole suite runs in TEST_JOBS processes, one test file at a time each (a file's
+# servers are started once), in the order tests/conftest.py collects them (the files
+# of minutes first); TEST_JOBS=0 runs it in this process alone.
+TEST_JOBS ?= 2
+XDIST = $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder,)
+
+test: install ## Run the whole test suite in TEST_JOBS=2 processes (see README: what the tests touch)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+test-fast: install ## The unit and db tiers only (about half a minute): the inner loop
+	$(BIN)/python -m pytest tests/unit tests/db $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format check, mypy
 	$(BIN)/ruff check .

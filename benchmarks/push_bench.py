@@ -41,9 +41,10 @@ import requests
 from flask import Flask
 
 from app.auth.tokens import issue_token
-from tests.support.processes import Process, bin_path, free_port, http_ready, wait_until
+from benchmarks import servers
+from tests.support import stream_server
+from tests.support.processes import Process, wait_until
 from tests.support.sse import SseClient
-from tests.support.stream_server import stream_argv
 from tests.support.stub_server import confirm_payment
 
 if TYPE_CHECKING:
@@ -101,31 +102,13 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def start_stream_server(cleanup: ExitStack, env: dict[str, str]) -> tuple[Process, str]:
     """The Procfile's stream process (app/billing/stream/gunicorn_stream.py): one gevent worker."""
-    port = free_port()
-    proc = Process("bench-stream", stream_argv(port), env).start()
-    cleanup.callback(proc.stop)
-    base = f"http://127.0.0.1:{port}"
-    wait_until(http_ready(base + "/healthz"), timeout=30, message="the stream process")
-    return proc, base
+    return stream_server.start_stream_server(
+        "bench-stream", env, started=lambda proc: cleanup.callback(proc.stop)
+    )
 
 
 def start_api(cleanup: ExitStack, env: dict[str, str]) -> str:
-    port = free_port()
-    argv = [
-        bin_path("gunicorn"),
-        "--workers",
-        "2",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "2",
-        "--no-control-socket",
-        "wsgi:app",
-    ]
-    proc = Process("bench-push-api", argv, env).start()
-    cleanup.callback(proc.stop)
-    base = f"http://127.0.0.1:{port}"
-    wait_until(http_ready(base + "/healthz"), timeout=30, message="the API")
+    base, _pid = servers.start_gunicorn(cleanup, "bench-push-api", "wsgi:app", env, 2, graceful_s=2)
     return base
 
 
@@ -430,8 +413,6 @@ def run(
     world: Stack, streams: int = 1000, notify_samples: int = 200, scenario: bool = True
 ) -> dict[str, Any]:
     """The push benchmark against ``world`` (benchmarks.stack.Stack); answers its keys."""
-    from benchmarks import servers
-
     fd_limit = _raise_fd_limit()
     secret = world.env["AUTH_JWT_SECRET"]
     results: dict[str, Any] = {}

@@ -2,9 +2,10 @@
 
 The database gets a name of its own per run (``billing_bench_<pid>_<random>``,
 or ``BENCH_DB``), and the Redis database is one that was empty when the run
-claimed it (tests/support/owned.py, as the test suite does): two runs side by
-side, or a run beside the tests, never touch each other's data, and nothing a
-run did not create is dropped or flushed.
+claimed it, or a redis-server of the run's own when none is free
+(tests/support/owned.py's ``redis_database``, the one the test suite uses): two
+runs side by side, or a run beside the tests, never touch each other's data,
+and nothing a run did not create is dropped or flushed.
 
 Everything created here is registered on an ExitStack before anything waits on
 it, so an error or Ctrl-C at any point still drops the database, releases the
@@ -21,11 +22,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 from flask import Flask
 
 from benchmarks import servers
-from scripts.localservices import ensure_services, recreate_database
+from scripts.localservices import drop_database, ensure_services, recreate_database
 from tests.support import owned
 
 BENCH_DB = os.environ.get("BENCH_DB") or f"billing_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -45,15 +45,6 @@ class Stack:
     workdir: Path
     env: dict[str, str]  # what every child process (gunicorn, celery) runs with
     app: Flask  # the benchmark's own in-process app, on the same database
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(_plain(server_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def service_env(database_url: str, redis_url: str, kaspi_url: str) -> dict[str, str]:
@@ -114,11 +105,11 @@ def open_stack(cleanup: ExitStack) -> Stack:
     recreate_database(services.postgres_server_url, BENCH_DB)
     database_url = services.database_url(BENCH_DB)
 
-    claimed = owned.claim(services.redis_url, explicit=False)
-    if claimed is None:
-        raise RuntimeError(f"no empty Redis database to claim on {services.redis_url}")
-    cleanup.callback(claimed.release)
-    redis_url = claimed.url
+    # As the tests' redis_url fixture: a database claimed empty (BENCH_REDIS_URL: that one,
+    # flushed only if it was), or a redis-server of this run when none is free.
+    redis_url = cleanup.enter_context(
+        owned.redis_database(services, explicit="BENCH_REDIS_URL" in os.environ)
+    )
 
     kaspi_url = servers.start_stub(cleanup, workdir, KASPI_KEY)
     env = service_env(database_url, redis_url, kaspi_url)

@@ -22,7 +22,6 @@ from scripts.localservices import (
     drop_database,
     ensure_services,
     recreate_database,
-    var_dir,
 )
 from tests.support import owned
 
@@ -46,6 +45,24 @@ def pytest_configure(config: pytest.Config) -> None:
         coverage.options.cov_fail_under = None
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # In parallel runs (pytest-xdist, --dist loadfile --no-loadscope-reorder, as
+    # `make test` runs it) files are handed out in this order: files with a test
+    # marked slow (minutes each) first, then the rest of the integration tier, and
+    # the many short db and unit files fill the gaps at the end.
+    # The tiers pass in any order.
+    if getattr(config.option, "dist", "no") == "no":
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    tier_order = {"integration": 0, "db": 1, "unit": 2}
+    items.sort(
+        key=lambda item: (
+            item.path not in slow_files,
+            tier_order.get(item.path.parent.name, len(tier_order)),
+        )
+    )
+
+
 @pytest.fixture(scope="session")
 def services(pytestconfig) -> Services:
     """The servers TEST_DATABASE_URL / TEST_REDIS_URL name, or embedded ones (saying why)."""
@@ -66,34 +83,31 @@ def services(pytestconfig) -> Services:
     )
 
 
+def throwaway_database(services: Services, name: str) -> Iterator[str]:
+    """A database of this session named ``name``, dropped at the end (a generator fixture body)."""
+    recreate_database(services.postgres_server_url, name)
+    yield services.database_url(name)
+    try:
+        drop_database(services.postgres_server_url, name)
+    except Exception as exc:
+        warnings.warn(f"could not drop {name}: {exc}", stacklevel=1)
+
+
 @pytest.fixture(scope="session")
 def database_url(services: Services) -> Iterator[str]:
     """A throwaway database of this session, brought up by the migrations alone."""
-    recreate_database(services.postgres_server_url, TEST_DB_NAME)
-    yield services.database_url(TEST_DB_NAME)
-    try:
-        drop_database(services.postgres_server_url, TEST_DB_NAME)
-    except Exception as exc:
-        warnings.warn(f"could not drop {TEST_DB_NAME}: {exc}", stacklevel=1)
+    yield from throwaway_database(services, TEST_DB_NAME)
 
 
 @pytest.fixture(scope="session")
 def redis_url(services: Services) -> Iterator[str]:
-    """A Redis database this session owns: claimed empty, flushed only by its owner."""
-    if "redis" in services.embedded:
-        yield services.redis_url  # our own server: everything in it is ours
-        return
-    claim = owned.claim(services.redis_url, explicit="TEST_REDIS_URL" in os.environ)
-    if claim is None:  # every database on that server is in use: run our own
-        from scripts.embedded import EmbeddedRedis, free_port, start_for_this_process
+    """A Redis database this session owns: claimed empty, flushed only by its owner.
 
-        where = var_dir() / f"redis-{os.getpid()}"
-        yield start_for_this_process(EmbeddedRedis(where, free_port()))
-        return
-    try:
-        yield claim.url
-    finally:
-        claim.release()
+    Under pytest-xdist, TEST_REDIS_URL names the first worker's database; the other
+    workers claim free ones on the same server."""
+    explicit = "TEST_REDIS_URL" in os.environ and owned.xdist_worker() in ("", "gw0")
+    with owned.redis_database(services, explicit=explicit) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -108,8 +122,8 @@ def kaspi_stub(tmp_path_factory) -> Iterator[str]:
         stop()
 
 
-@pytest.fixture(scope="session")
-def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
+def config_for(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
+    """The testing profile's settings on these servers."""
     from app.config import normalize_db_url
 
     return {
@@ -124,8 +138,8 @@ def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def app(app_config: dict):
+def migrated_app(app_config: dict) -> Iterator[Flask]:
+    """The app on a database its migrations bring up; its pool closed at the end."""
     from flask_migrate import upgrade
 
     application = create_app(dict(app_config))
@@ -135,6 +149,16 @@ def app(app_config: dict):
     yield application
     with application.app_context():
         db.engine.dispose()  # close the pooled connections before the session ends
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
+    return config_for(database_url, redis_url, kaspi_stub)
+
+
+@pytest.fixture(scope="session")
+def app(app_config: dict):
+    yield from migrated_app(app_config)
 
 
 @pytest.fixture
@@ -182,9 +206,6 @@ def db_session(app) -> Iterator:
         original = db.session
         db.session = session
         app.extensions[SINGLE_STATEMENTS] = lambda: _alone_in_a_savepoint(session, connection)
-        # Tasks a test runs in-process (``task.apply``) run on the current Celery app:
-        # this one, whichever app an earlier test made (each new one becomes current).
-        app.extensions["celery"].set_current()
         try:
             yield session
         finally:

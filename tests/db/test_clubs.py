@@ -197,7 +197,7 @@ def test_bad_member_bodies(client, db_session, alice, body):
     assert members(db_session, club) == {"alice": "owner"}
 
 
-@pytest.mark.parametrize("club_id", ["nope", str(uuid.uuid4())])
+@pytest.mark.parametrize("club_id", ["nope", pytest.param(str(uuid.uuid4()), id="unknown-uuid")])
 def test_add_to_missing_club_is_404(client, club_id):
     response = client.post(
         f"/api/clubs/{club_id}/members", json={"user_id": "bob"}, headers=auth("alice")

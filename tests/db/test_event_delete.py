@@ -54,7 +54,7 @@ def test_strangers_get_404_and_club_members_403(client, db_session, alice):
     assert not exists(db_session, club_draft.id)
 
 
-@pytest.mark.parametrize("event_id", ["nope", str(uuid.uuid4())])
+@pytest.mark.parametrize("event_id", ["nope", pytest.param(str(uuid.uuid4()), id="unknown-uuid")])
 def test_missing_or_malformed_ids_are_404(client, alice, event_id):
     error_of(
         client.delete(f"/api/events/{event_id}", headers=auth("alice")), 404, "EVENT_NOT_FOUND"

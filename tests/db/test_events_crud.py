@@ -234,7 +234,9 @@ def test_drafts_are_visible_to_the_owner_and_club_members_only(client, alice):
     )
 
 
-@pytest.mark.parametrize("event_id", [str(uuid.uuid4()), "nope", "1", "ffff" * 20])
+@pytest.mark.parametrize(
+    "event_id", [pytest.param(str(uuid.uuid4()), id="unknown-uuid"), "nope", "1", "ffff" * 20]
+)
 def test_read_missing_or_malformed_is_404(client, event_id):
     error_of(client.get(f"/api/events/{event_id}", headers=auth("alice")), 404, "EVENT_NOT_FOUND")
 

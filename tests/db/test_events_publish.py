@@ -112,7 +112,10 @@ def test_unauthenticated_is_401_and_publishes_nothing(client, db_session, alice)
     assert_draft(db_session, event)
 
 
-@pytest.mark.parametrize("event_id", [str(uuid.uuid4()), "not-a-uuid", "123", "%20", "a" * 300])
+@pytest.mark.parametrize(
+    "event_id",
+    [pytest.param(str(uuid.uuid4()), id="unknown-uuid"), "not-a-uuid", "123", "%20", "a" * 300],
+)
 def test_missing_or_malformed_event_id_is_404(client, alice, event_id):
     error_of(publish(client, event_id, alice), 404, "EVENT_NOT_FOUND")
 

@@ -1,7 +1,9 @@
 """The integration tier: real gunicorn, Celery and Kaspi stub processes.
 
 Rows are committed for real here (processes must see them), so each test starts
-from emptied transactional tables and the catalog restored to its seed.
+from emptied transactional tables and the catalog restored to its seed, and the
+tier has a database of its own: what it leaves behind is never seen by the db
+tier, whichever runs first in a session.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.conftest import JWT_SECRET, KASPI_KEY
+from scripts.localservices import Services
+from tests.conftest import (
+    JWT_SECRET,
+    KASPI_KEY,
+    TEST_DB_NAME,
+    config_for,
+    migrated_app,
+    throwaway_database,
+)
 from tests.support.processes import Process, start_celery_worker, start_gunicorn
 
 MUTABLE_TABLES = (
@@ -30,6 +40,25 @@ MUTABLE_TABLES = (
     "users",
 )
 CATALOG_TABLES = ("billing_products", "club_plans", "billing_policy", "billing_policy_actions")
+INTEGRATION_DB_NAME = f"{TEST_DB_NAME}_it"
+
+
+# The tier's own database: `database_url`, and the session fixtures built on it, are
+# overridden here together (a session fixture keeps the value it was first made with).
+@pytest.fixture(scope="session")
+def database_url(services: Services) -> Iterator[str]:
+    """The integration tier's throwaway database, apart from the db tier's."""
+    yield from throwaway_database(services, INTEGRATION_DB_NAME)
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
+    return config_for(database_url, redis_url, kaspi_stub)
+
+
+@pytest.fixture(scope="session")
+def app(app_config: dict):
+    yield from migrated_app(app_config)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from tests.support import broker_loss
 from tests.support.redis_server import RedisServer
 from tests.support.stub_server import reset_faults
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture

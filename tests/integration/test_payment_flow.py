@@ -281,7 +281,11 @@ def test_worker_killed_mid_settlement_settles_exactly_once_after_restart(
     payment_id = _payment_id(app, tx_id)
     confirm_payment(kaspi_stub, payment_id)
     worker = start_celery_worker(
-        {**worker_env, "TEST_SETTLE_PAUSE_S": "30"},
+        # The row it claims comes due again when its lease ends (30 s in production):
+        # a short one, so the replacement is not kept waiting for nothing. Rows being
+        # settled stay locked, and a sweep skips locked rows, so a lease shorter than
+        # the pause re-claims nothing.
+        {**worker_env, "TEST_SETTLE_PAUSE_S": "30", "POLL_CLAIM_LEASE_S": "3"},
         name="doomed-worker",
         app="tests.support.paused_worker",
     )

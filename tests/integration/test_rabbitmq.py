@@ -27,7 +27,7 @@ from tests.support.processes import wait_until
 from tests.support.rabbitmq_server import RabbitServer, rabbitmq_binary
 from tests.support.stub_server import fail_payment, reset_faults
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 

@@ -2,7 +2,9 @@
 
 `make test` must never destroy data it did not create, even on a shared machine:
 - the database gets a unique name (``billing_test_<pid>_<random>``) unless
-  TEST_DATABASE_NAME names one, and only that database is dropped at the end;
+  TEST_DATABASE_NAME names one, and only that database is dropped at the end; each
+  pytest-xdist worker is a process of its own, so its own pid, and a name given in
+  TEST_DATABASE_NAME gets the worker's id (``_gw0``, ``_gw1``...) appended;
 - Redis: a database that was empty when the session claimed it with a marker key
   (``SET NX``); only a claimed database is flushed, at the start when a crashed
   earlier session left its marker there, and at the end.
@@ -14,18 +16,30 @@ import os
 import socket
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+
+if TYPE_CHECKING:
+    from scripts.localservices import Services
 
 MARKER = "billing-test:owner"
 CANDIDATE_DBS = range(15, 0, -1)  # db 0 is `make run`'s default; leave it alone
 
 
+def xdist_worker() -> str:
+    """This pytest-xdist worker's id (``gw0``, ``gw1``...), or "" outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def unique_database_name() -> str:
-    return os.environ.get("TEST_DATABASE_NAME") or (
-        f"billing_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    )
+    named = os.environ.get("TEST_DATABASE_NAME")
+    if named:
+        return f"{named}_{xdist_worker()}" if xdist_worker() else named
+    return f"billing_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
 def _with_db(url: str, db: int) -> str:
@@ -92,3 +106,28 @@ def claim(url: str, explicit: bool) -> RedisClaim | None:
         )
         return RedisClaim(url, claimed=False)
     return None
+
+
+@contextmanager
+def redis_database(services: Services, *, explicit: bool) -> Iterator[str]:
+    """A Redis database of this process for the block's duration; only what it owns is flushed.
+
+    An embedded server ``services`` started is all ours. Otherwise a claimed database
+    (``explicit``: the one ``services.redis_url`` names), and when every database on the
+    server is in use, an embedded redis-server of this process alone.
+    """
+    if "redis" in services.embedded:
+        yield services.redis_url  # our own server: everything in it is ours
+        return
+    claimed = claim(services.redis_url, explicit=explicit)
+    if claimed is None:
+        from scripts.embedded import EmbeddedRedis, free_port, start_for_this_process
+        from scripts.localservices import var_dir
+
+        where = var_dir() / f"redis-{os.getpid()}"
+        yield start_for_this_process(EmbeddedRedis(where, free_port()))
+        return
+    try:
+        yield claimed.url
+    finally:
+        claimed.release()

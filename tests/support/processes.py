@@ -14,7 +14,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-LOG_DIR = ROOT / "var" / "test-logs"
+# Each pytest-xdist worker (gw0, gw1, ...) writes its processes' logs to a folder of its own,
+# so two workers' "api" servers never share a log file.
+LOG_DIR = ROOT / "var" / "test-logs" / os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def free_port() -> int:
@@ -129,22 +131,68 @@ def gunicorn_argv(
     ]
 
 
+def start_server(
+    name: str,
+    argv_for_port: Callable[[int], list[str]],
+    env: dict[str, str],
+    ready: Callable[[str], bool],
+    *,
+    timeout_s: float = 30.0,
+    started: Callable[[Process], object] | None = None,
+    attempts: int = 3,
+) -> tuple[Process, str]:
+    """Start a server on a free port and wait until ``ready(base_url)``; answers (proc, base_url).
+
+    ``started`` is called with each process as soon as it exists, before any waiting (a
+    caller's ExitStack registers its stop there). A port taken between choosing and binding
+    it makes the server exit: another port is tried rather than waiting for the timeout.
+    Whatever interrupts the wait (a timeout, Ctrl-C) stops the process first. ``name`` may
+    hold ``{port}``.
+    """
+    last_log = ""
+    for _attempt in range(attempts):
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        proc = Process(name.format(port=port), argv_for_port(port), env).start()
+        if started is not None:
+            started(proc)
+        try:
+            wait_until(
+                lambda proc=proc, url=base_url: (not proc.alive()) or ready(url),
+                timeout=timeout_s,
+                message=f"{proc.name} to answer",
+            )
+        except TimeoutError:
+            proc.stop()
+            raise RuntimeError(f"{proc.name} did not start:\n{proc.tail()}") from None
+        except BaseException:
+            proc.stop()
+            raise
+        if proc.alive():
+            return proc, base_url
+        last_log = proc.tail()
+    raise RuntimeError(f"{name} exited at start-up:\n{last_log}")
+
+
 def start_gunicorn(
     name: str,
     app_spec: str,
     env: dict[str, str],
     workers: int = 2,
     health_path: str = "/openapi.json",
+    *,
+    threads: int = 1,
+    graceful_s: int = 5,
+    started: Callable[[Process], object] | None = None,
 ) -> tuple[Process, str]:
-    port = free_port()
-    proc = Process(name, gunicorn_argv(port, workers, app_spec), env).start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(http_ready(base + health_path), timeout=30, message=f"{name} to answer")
-    except TimeoutError:
-        proc.stop()
-        raise RuntimeError(f"{name} did not start:\n{proc.tail()}") from None
-    return proc, base
+    """gunicorn serving ``app_spec`` on a free port, once ``health_path`` answers."""
+    return start_server(
+        name,
+        lambda port: gunicorn_argv(port, workers, app_spec, graceful_s, threads),
+        env,
+        lambda base_url: http_ready(base_url + health_path)(),
+        started=started,
+    )
 
 
 def start_celery_worker(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.support.processes import Process, bin_path, free_port, http_ready, wait_until
+from collections.abc import Callable
+
+from tests.support.processes import Process, bin_path, http_ready, start_server
 
 
 def stream_argv(port: int) -> list[str]:
@@ -19,13 +21,14 @@ def stream_argv(port: int) -> list[str]:
     ]
 
 
-def start_stream_server(name: str, env: dict[str, str]) -> tuple[Process, str]:
-    port = free_port()
-    proc = Process(name, stream_argv(port), env).start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(http_ready(base + "/healthz"), timeout=30, message=f"{name} to answer")
-    except TimeoutError:
-        proc.stop()
-        raise RuntimeError(f"{name} did not start:\n{proc.tail()}") from None
-    return proc, base
+def start_stream_server(
+    name: str, env: dict[str, str], *, started: Callable[[Process], object] | None = None
+) -> tuple[Process, str]:
+    """The stream process on a free port, once /healthz answers (``started``: see start_server)."""
+    return start_server(
+        name,
+        stream_argv,
+        env,
+        lambda base_url: http_ready(base_url + "/healthz")(),
+        started=started,
+    )

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from tests.support.processes import Process, free_port, gunicorn_argv, wait_until
+from tests.support.processes import Process, gunicorn_argv, start_server
 
 STUB_APP = "app.kaspi_stub:create_app()"
 
@@ -38,14 +38,15 @@ def start_stub(
     api_key: str,
     *,
     workers: int = 2,
+    threads: int = 1,
     extra_env: dict[str, str] | None = None,
     timeout_s: float = 30.0,
+    started: Callable[[Process], object] | None = None,
 ) -> tuple[str, Callable[[], None]]:
     """Start gunicorn serving the stub on a free port; answers (base_url, stop).
 
     The SQLite file lives in ``tmp_path``, so each call gets a fresh stub state.
-    A port taken between choosing and binding it makes gunicorn exit; we then
-    try another port rather than wait for the timeout.
+    ``started`` sees the process before any waiting (see ``start_server``).
     """
     env = dict(os.environ)
     env.pop("KASPI_STUB_PUBLIC_URL", None)
@@ -56,25 +57,15 @@ def start_stub(
             **(extra_env or {}),
         }
     )
-    last_log = ""
-    for _attempt in range(3):
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        argv = gunicorn_argv(port, workers, STUB_APP, graceful_s=2)
-        proc = Process(f"kaspi-stub-{port}", argv, env).start()
-        try:
-            wait_until(
-                lambda proc=proc, url=base_url: (not proc.alive()) or _answers_as_stub(url),
-                timeout=timeout_s,
-                message="the Kaspi stub to answer /healthz",
-            )
-        except TimeoutError:
-            proc.stop()
-            raise RuntimeError(f"Kaspi stub did not start:\n{proc.tail()}") from None
-        if proc.alive():
-            return base_url, proc.stop
-        last_log = proc.tail()
-    raise RuntimeError(f"Kaspi stub exited at start-up:\n{last_log}")
+    proc, base_url = start_server(
+        "kaspi-stub-{port}",
+        lambda port: gunicorn_argv(port, workers, STUB_APP, graceful_s=2, threads=threads),
+        env,
+        _answers_as_stub,
+        timeout_s=timeout_s,
+        started=started,
+    )
+    return base_url, proc.stop
 
 
 @contextmanager

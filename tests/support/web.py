@@ -5,6 +5,7 @@ The fixtures (Chromium, the worker stack) are in ``web_fixtures``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -45,22 +46,29 @@ AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def axe_source() -> str:
-    if not AXE_JS.exists():
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        try:
-            npm = shutil.which("npm") or "npm"
-            subprocess.run(
-                [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
-                 str(AXE_DIR), f"axe-core@{AXE_VERSION}"],
-                check=True, capture_output=True, timeout=300,
-            )  # fmt: skip
-        except (OSError, subprocess.CalledProcessError) as exc:
-            pytest.fail(
-                f"axe-core could not be installed with npm ({exc}); the accessibility checks "
-                f"need `npm install --prefix var/test-support axe-core@{AXE_VERSION}`",
-                pytrace=False,
-            )
-    return AXE_JS.read_text(encoding="utf-8")
+    # Parallel test processes (pytest-xdist) take turns: one installs, the others then read.
+    AXE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(AXE_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not AXE_JS.exists():
+            _install_axe()
+        return AXE_JS.read_text(encoding="utf-8")
+
+
+def _install_axe() -> None:
+    try:
+        npm = shutil.which("npm") or "npm"
+        subprocess.run(
+            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
+             str(AXE_DIR), f"axe-core@{AXE_VERSION}"],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(
+            f"axe-core could not be installed with npm ({exc}); the accessibility checks "
+            f"need `npm install --prefix var/test-support axe-core@{AXE_VERSION}`",
+            pytrace=False,
+        )
 
 
 def check_a11y(page: Page, axe_js: str, state: str) -> None:

@@ -41,9 +41,12 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_workers(api_server, kaspi_stub, app_config, tmp_path_factory) -> Iterator[None]:
-    """One Celery worker and beat polling Kaspi often, shared by the browser tests."""
+    """One Celery worker and beat polling Kaspi often, shared by one file's browser tests.
+
+    Stopped at the end of the file: left running, they would settle (and lease) the
+    transactions of whatever test runs next in this process, with its own workers."""
     env = service_env(
         app_config,
         KASPI_BASE_URL=kaspi_stub,
