@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, TextClause, Update, text, update
 
 from app.billing.core import notify
 from app.billing.core.models import Credit, RefundAttempt, Transaction, TransactionEvent
+from app.billing.core.terms import Terms
 from app.extensions import db
 from app.observability.transitions import Seen, count_at_commit, count_committed
 from app.state_machine import IllegalTransition, TransitionTable
@@ -196,17 +197,6 @@ def creation_committed(transaction_id: uuid.UUID, *, source: Source) -> None:
 # -- pending → completed in one statement ------------------------------------------
 
 
-class PaidTerms(Protocol):
-    """What completing a row in one statement needs of it: what the intent wrote."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def amount(self) -> Decimal: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
 # The conditional UPDATE is the row lock and the table's from-state (pending) at
 # once; the audit entry and the caller's ``effects`` (a CTE over ``sold``, the
 # completed row's id and user_id) are written only if it changed the row. Lock
@@ -248,7 +238,7 @@ class CompletedAlone:
 def complete_alone(
     conn: Connection,
     statement: TextClause,
-    terms: PaidTerms,
+    terms: Terms,
     *,
     source: Source,
     provider_status: str | None,
@@ -277,7 +267,7 @@ def complete_alone(
     return CompletedAlone(bool(row.settled), int(row.effects))
 
 
-def completion_committed(terms: PaidTerms, *, source: Source, now: datetime) -> None:
+def completion_committed(terms: Terms, *, source: Source, now: datetime) -> None:
     """After :func:`complete_alone` committed a completion: count and log it as an
     ORM transition is counted, and tell the status streams."""
     since = (now - terms.created_at).total_seconds()

@@ -206,7 +206,6 @@ def _settle_paid_alone(due: Due, answer: PaymentStatus, source: Source) -> bool:
         result = settlement.complete_credit_purchase(
             conn,
             due.terms,
-            due.terms.quantity,
             product.code,
             source=source,
             provider_status=answer.provider_status,

@@ -25,6 +25,7 @@ from app.billing.core.status import (
     TxStatus,
     transition,
 )
+from app.billing.core.terms import Terms
 from app.catalog.services import sold_product
 from app.clubs import subscriptions
 from app.domain_errors import NotFound
@@ -159,8 +160,7 @@ _COMPLETE_CREDIT_PURCHASE = status.completion_statement(_GRANTS_SQL)
 
 def complete_credit_purchase(
     conn: Connection,
-    terms: status.PaidTerms,
-    quantity: int,
+    terms: Terms,
     credit_code: str,
     *,
     source: Source,
@@ -169,7 +169,7 @@ def complete_credit_purchase(
     provider_amount: Decimal | None,
     now: datetime,
 ) -> SettleResult:
-    """Complete a pending credit purchase and grant its ``quantity`` credits with one
+    """Complete a pending credit purchase and grant its credits with one
     statement on ``conn``, whose caller sends it alone (``app.db.write_alone``) and,
     once it has returned, has it counted (``status.completion_committed``).
 
@@ -187,6 +187,6 @@ def complete_credit_purchase(
         provider_transaction_id=provider_transaction_id,
         provider_amount=provider_amount,
         now=now,
-        effect_params=_grant_params(quantity, credit_code, now),
+        effect_params=_grant_params(terms.quantity, credit_code, now),
     )
     return SettleResult(None, done.settled, done.effects)
