@@ -64,6 +64,11 @@ TIME_TO_SETTLE = Histogram(
     ["to_status"],
     buckets=SETTLE_BUCKETS,
 )
+REFUND_ATTEMPTS = Counter(
+    "billing_refund_attempts_total",
+    "Committed outcomes of refunds asked of Kaspi (unknown: held for review, re-asked)",
+    ["kind", "state"],
+)
 SWEEP_LAG = Histogram(
     "billing_sweep_lag_seconds",
     "How late the poll sweep claimed a due pending transaction (now - next_poll_at)",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from app.billing.core.models import RefundAttempt, Transaction, TransactionEvent, TransactionRefund
@@ -98,11 +99,20 @@ def hold_a_lost_refund(db_session, kaspi_stub, faults, tx_id, *, unused: bool = 
     return held
 
 
+def attempts_counted(state: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "billing_refund_attempts_total", {"kind": "full", "state": state}
+    )
+    return value or 0.0
+
+
 def test_a_lost_refund_that_kaspi_made_is_held_then_recorded(
     client, db_session, kaspi_stub, faults
 ):
     tx_id, payment_id = paid(client, db_session, kaspi_stub)
+    unknown, done = attempts_counted("unknown"), attempts_counted("done")
     attempt = hold_a_lost_refund(db_session, kaspi_stub, faults, tx_id)
+    assert attempts_counted("unknown") == unknown + 1
     assert [c.status for c in credits_of(db_session, tx_id)] == ["revoked", "revoked"]
     # It waits in the review queue with its reason, and in the re-check's queue.
     (item,) = [i for i in review.queue() if i.transaction_id == tx_id]
@@ -130,6 +140,7 @@ def test_a_lost_refund_that_kaspi_made_is_held_then_recorded(
     assert [(r.amount, r.credits_revoked) for r in rows] == [(Decimal("2000.00"), 2)]
     assert refunded_at_kaspi(kaspi_stub, payment_id) == Decimal("2000.00")  # sent once
     assert attempt.id not in sequence.unknown_attempts(datetime.now(UTC))
+    assert attempts_counted("done") == done + 1
 
 
 def test_a_lost_refund_that_kaspi_never_made_gives_the_purchase_back(

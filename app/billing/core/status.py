@@ -39,7 +39,9 @@ from sqlalchemy import Connection, TextClause, Update, text, update
 from app.billing.core import notify
 from app.billing.core.models import Credit, RefundAttempt, Transaction, TransactionEvent
 from app.billing.core.terms import Terms
+from app.db import after_commit
 from app.extensions import db
+from app.observability import metrics
 from app.observability.transitions import Seen, count_at_commit, count_committed
 from app.state_machine import IllegalTransition, TransitionTable
 
@@ -305,6 +307,8 @@ def move_attempt(attempt: RefundAttempt, target: AttemptState, *, now: datetime)
     ATTEMPT_MOVES.check(attempt.state, target)
     attempt.state = target
     attempt.checked_at = now
+    kind = attempt.kind
+    after_commit(lambda: metrics.REFUND_ATTEMPTS.labels(kind, target.value).inc())
 
 
 # -- credits -------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from app.clubs.models import SubscriptionGrant
 from app.db import between_steps, step
 from app.domain_errors import Conflict, Unavailable
 from app.extensions import db
+from app.observability.context import transaction_log_context
 
 log = logging.getLogger(__name__)
 
@@ -378,9 +379,15 @@ def recheck_unknown(attempt_id: int) -> AttemptState:
             return AttemptState(attempt.state) if attempt else AttemptState.DONE
         tx = db.session.get_one(Transaction, attempt.transaction_id)
         payment_id, total = tx.provider_payment_id, attempt.refunded_total
+        tx_id, origin_request_id = tx.id, tx.origin_request_id
+    with transaction_log_context(tx_id, origin_request_id):
+        return _recheck(attempt_id, str(payment_id), total)
+
+
+def _recheck(attempt_id: int, payment_id: str, total: Decimal) -> AttemptState:
     between_steps()
     try:
-        refunded = get_provider().get_status(str(payment_id)).refunded_amount or Decimal("0")
+        refunded = get_provider().get_status(payment_id).refunded_amount or Decimal("0")
     except ProviderError as exc:
         log.warning("refund attempt %s: Kaspi still silent (%s)", attempt_id, exc)
         with step():
