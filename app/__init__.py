@@ -92,13 +92,17 @@ def _register_blueprints(app: Flask) -> None:
 def _register_gauges(app: Flask) -> None:
     from app.billing.core.gauges import read_transaction_gauges
     from app.observability.metrics import register_database_gauges
+    from app.webhooks.gauges import read_webhook_gauges
 
     register_database_gauges(app, read_transaction_gauges)
+    register_database_gauges(app, read_webhook_gauges)
 
 
 def _register_cli(app: Flask) -> None:
     from app.auth.cli import auth_cli
     from app.billing.cli import billing_cli
+    from app.webhooks.cli import webhooks_cli
 
+    billing_cli.add_command(webhooks_cli)
     app.cli.add_command(auth_cli)
     app.cli.add_command(billing_cli)

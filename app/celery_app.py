@@ -61,6 +61,8 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "subscription-lifecycle": _every(
             config["LIFECYCLE_INTERVAL_S"], "clubs.advance_subscriptions"
         ),
+        # Deliveries whose wake-up was lost, retries come due, leases run out.
+        "webhook-relay": _every(config["WEBHOOK_RELAY_INTERVAL_S"], "webhooks.relay"),
         "purge-idempotency-records": {
             "task": "billing.purge_idempotency_records",
             "schedule": timedelta(hours=1),

@@ -123,10 +123,39 @@ class Config:
     # stream process), or the stream process's own URL (`make run`).
     PUSH_PUBLIC_URL = ""
 
+    # Webhooks (docs/WEBHOOKS.md): one POST's budget, the waits after each failed
+    # attempt (then dead), how long a claim is leased to one relay, how long a
+    # failing endpoint stays enabled, how long a rotated secret still signs.
+    WEBHOOK_TIMEOUT_S = 15.0
+    WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+        50400,
+        72000,
+        86400,
+    )
+    WEBHOOK_LEASE_S = 60.0
+    WEBHOOK_DISABLE_AFTER_S = 5 * 86400.0
+    WEBHOOK_ROTATION_OVERLAP_S = 86400.0
+    # The relay: beat's period, one task's budget, events per claim, POSTs at once.
+    WEBHOOK_RELAY_INTERVAL_S = 1.0
+    WEBHOOK_RELAY_BUDGET_S = 25.0
+    WEBHOOK_RELAY_BATCH = 50
+    WEBHOOK_CONCURRENCY = 8
+    WEBHOOK_WAKE_TTL_S = 2.0
+    # Loopback and private addresses are refused as endpoints in production only.
+    WEBHOOK_ALLOW_PRIVATE_URLS = True
+
     @classmethod
     def from_env(cls) -> dict[str, Any]:
         env = os.environ
         values: dict[str, Any] = {}
+        if env.get("WEBHOOK_RETRY_SCHEDULE_S"):
+            values["WEBHOOK_RETRY_SCHEDULE_S"] = _seconds_list(env["WEBHOOK_RETRY_SCHEDULE_S"])
         url = env.get("DATABASE_URL")
         if url:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
@@ -177,6 +206,13 @@ ENV_SETTINGS: dict[Callable[[str], Any], tuple[str, ...]] = {
         "PUSH_HEARTBEAT_S",
         "PUSH_MAX_STREAM_S",
         "PUSH_HURRY_EVERY_S",
+        "WEBHOOK_TIMEOUT_S",
+        "WEBHOOK_LEASE_S",
+        "WEBHOOK_DISABLE_AFTER_S",
+        "WEBHOOK_ROTATION_OVERLAP_S",
+        "WEBHOOK_RELAY_INTERVAL_S",
+        "WEBHOOK_RELAY_BUDGET_S",
+        "WEBHOOK_WAKE_TTL_S",
     ),
     int: (
         "SWEEP_CLAIM_LIMIT",
@@ -184,6 +220,8 @@ ENV_SETTINGS: dict[Callable[[str], Any], tuple[str, ...]] = {
         "KASPI_CONCURRENCY",
         "WORKER_METRICS_PORT",
         "PUSH_RETRY_MS",
+        "WEBHOOK_RELAY_BATCH",
+        "WEBHOOK_CONCURRENCY",
     ),
 }
 # Switches read from the environment when present (empty is off): variable → setting.
@@ -191,7 +229,21 @@ ENV_FLAGS = {
     "BILLING_DEV_ENDPOINTS": "BILLING_DEV_ENDPOINTS",
     "PUBLISH_LOCK_ENABLED": "PUBLISH_LOCK_ENABLED",
     "FLASK_DEBUG": "DEBUG",
+    "WEBHOOK_ALLOW_PRIVATE_URLS": "WEBHOOK_ALLOW_PRIVATE_URLS",
 }
+
+
+def _seconds_list(text: str) -> tuple[float, ...]:
+    """``5,300,1800``: the waits after each failed webhook attempt."""
+    try:
+        waits = tuple(float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise ValueError(
+            f"WEBHOOK_RETRY_SCHEDULE_S: not comma-separated seconds: {text!r}"
+        ) from exc
+    if not waits or any(wait <= 0 for wait in waits):
+        raise ValueError(f"WEBHOOK_RETRY_SCHEDULE_S: waits must be positive: {text!r}")
+    return waits
 
 
 class DevelopmentConfig(Config):
@@ -224,6 +276,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    WEBHOOK_ALLOW_PRIVATE_URLS = False
 
 
 PROFILES: dict[str, type[Config]] = {

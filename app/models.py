@@ -5,6 +5,13 @@ from app.billing.core.models import Credit, IdempotencyRecord, Transaction, Tran
 from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
 from app.clubs.models import Club, ClubMember, ClubSubscription, SubscriptionGrant
 from app.events.models import Event
+from app.webhooks.models import (
+    OutboxEvent,
+    OutboxSequence,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "BillingPolicy",
@@ -14,6 +21,8 @@ __all__ = [
     "Credit",
     "Event",
     "IdempotencyRecord",
+    "OutboxEvent",
+    "OutboxSequence",
     "Plan",
     "PolicyAction",
     "Product",
@@ -21,4 +30,7 @@ __all__ = [
     "Transaction",
     "TransactionEvent",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

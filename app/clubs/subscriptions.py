@@ -106,9 +106,9 @@ def grant_period(
     if sub.plan_id != plan_id or sub.status not in CURRENT or start == now:
         sub.current_period_start = start
     sub.plan_id = plan_id
-    move_subscription(sub, SubStatus.ACTIVE)
     sub.current_period_end = end
     sub.grace_until = end + grace
+    move_subscription(sub, SubStatus.ACTIVE)
     db.session.flush()
     return True
 
@@ -128,8 +128,8 @@ def take_back_period(grant: SubscriptionGrant, now: datetime) -> bool:
     if end <= now:
         # The period must stay non-empty (a CHECK); it simply ends now.
         sub.current_period_end = max(now, sub.current_period_start + timedelta(microseconds=1))
-        move_subscription(sub, SubStatus.EXPIRED)
         sub.grace_until = sub.current_period_end
+        move_subscription(sub, SubStatus.EXPIRED)
     else:
         sub.current_period_end = end
         sub.grace_until = end + timedelta(days=catalog.get_policy().grace_days)

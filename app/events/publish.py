@@ -29,14 +29,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, cast
 
 from flask import url_for
-from sqlalchemy import CursorResult
 
 from app.billing.core import locks
-from app.billing.core.models import Credit
-from app.billing.core.status import CreditStatus, credit_status_update
+from app.billing.core.status import consume_credit
 from app.catalog.paywall import confirmation_required
 from app.db import step
 from app.events import decision as d
@@ -45,6 +42,8 @@ from app.events import locks as event_locks
 from app.events.models import Event
 from app.events.publish_lock import publish_lock
 from app.extensions import db
+from app.webhooks import outbox
+from app.webhooks.catalogue import EventType, event_key
 
 
 @dataclass(frozen=True)
@@ -130,21 +129,25 @@ def _consume_oldest_credit(event: Event, credit_code: str) -> bool:
     credit = locks.lock_oldest_available_credit(event.owner_id, credit_code)
     if credit is None:
         return False
-    consumed = db.session.execute(
-        credit_status_update(
-            CreditStatus.AVAILABLE,
-            CreditStatus.CONSUMED,
-            consumed_event_id=event.id,
-            consumed_at=datetime.now(UTC),
-        ).where(Credit.id == credit.id)
-    )
-    # We hold the row lock, so this is 1; the condition is the belt to the lock's braces.
-    # An UPDATE returns a CursorResult; Session.execute is typed with the general Result.
-    return cast("CursorResult[Any]", consumed).rowcount == 1
+    # We hold the row lock, so this changes it; the condition is the belt to the lock's braces.
+    return consume_credit(credit.id, event.id, now=datetime.now(UTC))
 
 
 def _publish(event: Event, *, credit_consumed: bool) -> PublishResult:
     event.published_at = datetime.now(UTC)
     event.upgraded_by_credit = credit_consumed
     db.session.flush()
+    outbox.emit(
+        EventType.EVENT_PUBLISHED,
+        event_key(event.id),
+        {
+            "event_id": str(event.id),
+            "status": "published",
+            "user_id": event.owner_id,
+            "club_id": str(event.club_id) if event.club_id else None,
+            "max_participants": event.max_participants,
+            "upgraded_by_credit": credit_consumed,
+        },
+        now=event.published_at,
+    )
     return PublishResult(event.id, event.published_at, credit_consumed, False)

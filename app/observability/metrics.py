@@ -125,6 +125,22 @@ PUSH_REDIS_SUBSCRIBED = Gauge(
 )
 
 # -- Celery ---------------------------------------------------------------
+WEBHOOK_DELIVERIES = Counter(
+    "billing_webhook_deliveries_total",
+    "Webhook attempts by outcome (delivered, retry, dead, gone, replayed)",
+    ["outcome"],
+)
+WEBHOOK_LATENCY = Histogram(
+    "billing_webhook_attempt_seconds",
+    "Duration of one webhook POST, answered or not",
+    buckets=LATENCY_BUCKETS,
+)
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "billing_webhook_endpoints_disabled_total",
+    "Endpoints disabled by the service (410 Gone, failing for too long)",
+    ["reason"],
+)
+
 TASK_RUNS = Counter("billing_celery_task_runs_total", "Celery task executions", ["task"])
 TASK_FAILURES = Counter(
     "billing_celery_task_failures_total", "Celery task executions that raised", ["task"]
@@ -158,11 +174,28 @@ DB_GAUGES_UP = "billing_db_gauges_up"
 PENDING = "billing_transactions_pending"
 OLDEST_PENDING_AGE = "billing_transactions_oldest_pending_age_seconds"
 NEEDS_REVIEW = "billing_transactions_needs_review"
-DATABASE_GAUGES = (DB_GAUGES_UP, PENDING, OLDEST_PENDING_AGE, NEEDS_REVIEW)
+OUTBOX_LAG = "billing_webhook_outbox_lag_seconds"
+WEBHOOK_PENDING = "billing_webhook_deliveries_pending"
+WEBHOOK_DEAD = "billing_webhook_deliveries_dead"
+WEBHOOK_ENDPOINTS_OFF = "billing_webhook_endpoints_disabled"
+DATABASE_GAUGES = (
+    DB_GAUGES_UP,
+    PENDING,
+    OLDEST_PENDING_AGE,
+    NEEDS_REVIEW,
+    OUTBOX_LAG,
+    WEBHOOK_PENDING,
+    WEBHOOK_DEAD,
+    WEBHOOK_ENDPOINTS_OFF,
+)
 _GAUGE_HELP = {
     PENDING: "Transactions in status pending",
     OLDEST_PENDING_AGE: "Age of the oldest pending transaction (0 when none)",
     NEEDS_REVIEW: "Transactions held for an operator (status needs_review)",
+    OUTBOX_LAG: "Age of the oldest event not yet delivered to an enabled endpoint (0 when none)",
+    WEBHOOK_PENDING: "Webhook deliveries pending (to enabled endpoints)",
+    WEBHOOK_DEAD: "Webhook deliveries that exhausted their retries",
+    WEBHOOK_ENDPOINTS_OFF: "Webhook endpoints disabled (by an operator, a 410, or 5 days failing)",
 }
 # The functions a domain registered to read its gauges (each answers {name: value}).
 _GAUGE_READERS = "database_gauge_readers"

@@ -3,12 +3,15 @@
 import itertools
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 from app.billing.core import status as bt
 from app.clubs import transitions as ct
 from app.state_machine import IllegalTransition
+from app.webhooks import outbox
+from app.webhooks import states as ws
 
 pytestmark = pytest.mark.unit
 
@@ -98,6 +101,13 @@ def test_a_table_must_name_every_target():
 class FakeTx:
     def __init__(self, status):
         self.id = uuid.uuid4()
+        self.user_id = "u1"
+        self.club_id = None
+        self.product_code = "event_upgrade"
+        self.quantity = 1
+        self.amount = Decimal("1500.00")
+        self.currency = "KZT"
+        self.refunded_amount = Decimal("0")
         self.status = status
         self.settled_at = None
         self.next_poll_at = "soon"
@@ -136,6 +146,52 @@ def test_completion_stamps_settled_at_and_stops_polling(monkeypatch):
     ]
     # Watching streams are told once the change commits (app/billing/core/notify.py).
     assert len(bt.db.session.info["after_commit_hooks"]) == 1
+    # The platform is told in the same transaction: one outbox fact, keyed by the transaction.
+    [fact] = outbox.pending_facts(bt.db.session)
+    assert (fact.type, fact.ordering_key) == ("transaction.completed", f"transaction:{tx.id}")
+    assert fact.data["amount"] == "1500.00" and fact.data["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "event"),
+    [
+        ("pending", "completed", "transaction.completed"),
+        ("pending", "failed", "transaction.failed"),
+        ("pending", "expired", "transaction.expired"),
+        ("pending", "canceled", "transaction.canceled"),
+        ("pending", "needs_review", "transaction.needs_review"),
+        ("expired", "completed", "transaction.completed"),
+        ("completed", "needs_review", "transaction.needs_review"),
+        # Refunded is told by refund_done, with the amount that went back.
+        ("completed", "refunded", None),
+    ],
+)
+def test_each_transaction_move_writes_its_webhook_event(current, target, event, fake_session):
+    tx = FakeTx(current)
+    bt.transition(tx, target, source="worker", note="why")
+    facts = outbox.pending_facts(bt.db.session)
+    assert [f.type for f in facts] == ([event] if event else [])
+
+
+def test_a_refund_tells_the_amount_returned_and_whether_it_closed(fake_session):
+    tx = FakeTx("completed")
+    tx.refunded_amount = Decimal("500.00")
+    bt.refund_done(tx, Decimal("500.00"), now=datetime.now(UTC))
+    [fact] = outbox.pending_facts(bt.db.session)
+    assert fact.type == "transaction.refunded"
+    assert (fact.data["refund_amount"], fact.data["refunded_total"], fact.data["full"]) == (
+        "500.00",
+        "500.00",
+        False,
+    )
+
+
+@pytest.fixture
+def fake_session(monkeypatch):
+    added = []
+    session = type("S", (), {"add": lambda self, o: added.append(o), "info": {}})()
+    monkeypatch.setattr(bt.db, "session", session)
+    return added
 
 
 @pytest.mark.parametrize("source", ["api", "worker", "dev", "sweep"])
@@ -178,11 +234,14 @@ def test_unknown_source_is_refused():
 
 class FakeCredit:
     def __init__(self, status):
+        self.id = uuid.uuid4()
+        self.user_id = "u1"
+        self.credit_code = "event_upgrade"
         self.status = status
         self.revoked_at = None
 
 
-def test_credit_moves_carry_their_timestamps():
+def test_credit_moves_carry_their_timestamps(fake_session):
     now = datetime.now(UTC)
     credit = FakeCredit("available")
     bt.move_credit(credit, bt.CreditStatus.REVOKED, now=now)
@@ -192,6 +251,9 @@ def test_credit_moves_carry_their_timestamps():
     bt.move_credit(credit, bt.CreditStatus.CONSUMED, now=now)
     with pytest.raises(IllegalTransition):
         bt.move_credit(credit, bt.CreditStatus.AVAILABLE, now=now)
+    facts = outbox.pending_facts(bt.db.session)
+    assert [f.type for f in facts] == ["credit.revoked", "credit.restored", "credit.consumed"]
+    assert {f.ordering_key for f in facts} == {"user:u1"}
 
 
 def test_credit_status_update_is_conditional_on_the_current_status():
@@ -203,14 +265,45 @@ def test_credit_status_update_is_conditional_on_the_current_status():
 
 class FakeSub:
     def __init__(self, status):
+        self.club_id = uuid.uuid4()
+        self.plan_id = "club_pro"
         self.status = status
+        self.current_period_start = self.current_period_end = self.grace_until = None
 
 
-def test_a_new_subscription_starts_active_and_moves_by_the_table():
+def test_a_new_subscription_starts_active_and_moves_by_the_table(fake_session):
     sub = FakeSub(None)
+    ct.move_subscription(sub, ct.SubStatus.ACTIVE)
     ct.move_subscription(sub, ct.SubStatus.ACTIVE)
     ct.move_subscription(sub, ct.SubStatus.GRACE)
     ct.move_subscription(sub, ct.SubStatus.EXPIRED)
     with pytest.raises(IllegalTransition):
         ct.move_subscription(sub, ct.SubStatus.GRACE)
     assert sub.status == "expired"
+    ct.move_subscription(sub, ct.SubStatus.ACTIVE)
+    assert [f.type for f in outbox.pending_facts(bt.db.session)] == [
+        "subscription.activated",
+        "subscription.renewed",
+        "subscription.grace_started",
+        "subscription.expired",
+        "subscription.activated",
+    ]
+
+
+DELIVERY_ALLOWED = {("pending", "delivered"), ("pending", "dead")}
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    list(itertools.product([s.value for s in ws.DeliveryState], repeat=2)),
+)
+def test_webhook_delivery_moves_by_its_table(current, target):
+    delivery = type("D", (), {"state": current, "finished_at": None})()
+    now = datetime.now(UTC)
+    if (current, target) in DELIVERY_ALLOWED:
+        ws.move_delivery(delivery, ws.DeliveryState(target), now=now)
+        assert (delivery.state, delivery.finished_at) == (target, now)
+    else:
+        with pytest.raises(IllegalTransition):
+            ws.move_delivery(delivery, ws.DeliveryState(target), now=now)
+        assert (delivery.state, delivery.finished_at) == (current, None)

@@ -1,6 +1,7 @@
 """One status path per entity: nothing but its own module changes a status or writes an
 audit row (app/billing/core/status.py for transactions, credits and refund attempts;
-app/clubs/transitions.py for club subscriptions)."""
+app/clubs/transitions.py for club subscriptions; app/webhooks/states.py for webhook
+deliveries)."""
 
 import ast
 import re
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STATUS_PATHS = {
     ROOT / "app" / "billing" / "core" / "status.py",
     ROOT / "app" / "clubs" / "transitions.py",
+    ROOT / "app" / "webhooks" / "states.py",
 }
 # An Idempotency-Key's claim (in_progress → done) is a request's lock on its key, kept
 # by the module that claims it, not the status of a billing entity.

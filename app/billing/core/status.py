@@ -9,7 +9,9 @@ and every change of a transaction:
 2. appends its audit row (``transaction_events``: from, to, source, provider
    status, both amounts, note, time) in the same database transaction;
 3. is counted and logged once committed (``app.observability.transitions``);
-4. is announced to the status streams after COMMIT (:mod:`app.billing.core.notify`).
+4. is announced to the status streams after COMMIT (:mod:`app.billing.core.notify`);
+5. is written to the outbox as a webhook event in the same database transaction
+   (:mod:`app.webhooks.outbox`), and so is every change of a credit.
 
 Three shapes of the same change, all built here:
 
@@ -44,6 +46,10 @@ from app.extensions import db
 from app.observability import metrics
 from app.observability.transitions import Seen, count_at_commit, count_committed
 from app.state_machine import IllegalTransition, TransitionTable
+from app.webhooks import outbox
+from app.webhooks.catalogue import EventType, transaction_key, user_key
+from app.webhooks.outbox import money_text
+from app.webhooks.wake import wake_relay
 
 __all__ = ["IllegalTransition", "TransitionTable"]
 
@@ -111,6 +117,16 @@ REVIEW_SOURCES = frozenset({Source.CLI, Source.RECHECK})
 # Statuses that mean "money was received and kept or returned": settled_at is set.
 PAID = frozenset({TxStatus.COMPLETED, TxStatus.REFUNDED})
 
+# The webhook event of each status a transaction moves to. Refunded is told by
+# :func:`refund_done` instead, with the amount returned (partial refunds too).
+TRANSACTION_EVENTS = {
+    TxStatus.COMPLETED: EventType.TRANSACTION_COMPLETED,
+    TxStatus.FAILED: EventType.TRANSACTION_FAILED,
+    TxStatus.EXPIRED: EventType.TRANSACTION_EXPIRED,
+    TxStatus.CANCELED: EventType.TRANSACTION_CANCELED,
+    TxStatus.NEEDS_REVIEW: EventType.TRANSACTION_NEEDS_REVIEW,
+}
+
 
 class CreditStatus(StrEnum):
     AVAILABLE = "available"
@@ -174,6 +190,35 @@ def transition(
     if target != TxStatus.PENDING:
         tx.next_poll_at = None
     notify.announce_after_commit(tx.id)
+    if target in TRANSACTION_EVENTS:
+        data = transaction_data(tx)
+        if target == TxStatus.NEEDS_REVIEW:
+            data["reason"] = note
+        outbox.emit(TRANSACTION_EVENTS[target], transaction_key(tx.id), data, now=moment)
+
+
+def transaction_data(tx: Transaction) -> dict[str, Any]:
+    """A transaction's thin webhook data (docs/WEBHOOKS.md)."""
+    return {
+        "transaction_id": str(tx.id),
+        "status": tx.status,
+        "product_code": tx.product_code,
+        "quantity": tx.quantity,
+        "amount": money_text(tx.amount),
+        "currency": tx.currency,
+        "user_id": tx.user_id,
+        "club_id": str(tx.club_id) if tx.club_id else None,
+    }
+
+
+def refund_done(tx: Transaction, refund_amount: Decimal, *, now: datetime) -> None:
+    """Money went back to the buyer (all of it, or a part): ``transaction.refunded``,
+    after the locked ``tx`` has its new refunded total (and status, if it closed)."""
+    data = transaction_data(tx)
+    data["refund_amount"] = money_text(refund_amount)
+    data["refunded_total"] = money_text(tx.refunded_amount)
+    data["full"] = tx.status == TxStatus.REFUNDED
+    outbox.emit(EventType.TRANSACTION_REFUNDED, transaction_key(tx.id), data, now=now)
 
 
 # -- a new transaction's first audit entry ------------------------------------------
@@ -219,22 +264,47 @@ _COMPLETION_SQL = """
                :amount, :provider_amount, :now
         FROM sold
     ),
-    effects AS ({effects})
-    SELECT (SELECT count(*) FROM sold) AS settled, (SELECT count(*) FROM effects) AS effects
+    effects AS ({effects}),
+    {outbox}
+    SELECT (SELECT count(*) FROM sold) AS settled, (SELECT count(*) FROM effects) AS effects,
+           (SELECT count(*) FROM delivered) AS deliveries
 """
+
+# Its webhook events: transaction.completed, and credit.granted when ``effects``
+# (credit grants, RETURNING id) granted any; their data as :func:`transaction_data`
+# and :func:`credits_granted` write it on the ORM path.
+_COMPLETION_EVENTS = outbox.fanout_sql(
+    """
+    SELECT CAST(:completed_event AS text) AS id, CAST(:completed_type AS text) AS type,
+           'transaction:' || sold.id AS ordering_key,
+           CAST(:completed_data AS jsonb) || jsonb_build_object('user_id', sold.user_id) AS data,
+           CAST(:now AS timestamptz) AS at, 1 AS ord
+    FROM sold
+    UNION ALL
+    SELECT CAST(:granted_event AS text), CAST(:granted_type AS text), 'user:' || sold.user_id,
+           CAST(:granted_data AS jsonb) || jsonb_build_object(
+               'user_id', sold.user_id,
+               'quantity', (SELECT count(*) FROM effects),
+               'credit_ids', (SELECT jsonb_agg(CAST(id AS text) ORDER BY CAST(id AS text))
+                              FROM effects)),
+           CAST(:now AS timestamptz), 2
+    FROM sold WHERE EXISTS (SELECT 1 FROM effects)
+    """
+)
 
 
 def completion_statement(effects_sql: str) -> TextClause:
     """The one-statement completion with ``effects_sql`` (a query over ``sold``
     returning one row per effect); built once, at import, by its caller."""
     TRANSACTION_MOVES.check(TxStatus.PENDING, TxStatus.COMPLETED)
-    return text(_COMPLETION_SQL.format(effects=effects_sql))
+    return text(_COMPLETION_SQL.format(effects=effects_sql, outbox=_COMPLETION_EVENTS))
 
 
 @dataclass(frozen=True)
 class CompletedAlone:
     settled: bool  # False: the row had left pending; nothing was written
     effects: int
+    deliveries: int = 0  # webhook deliveries queued: the relay is woken after COMMIT
 
 
 def complete_alone(
@@ -263,18 +333,50 @@ def complete_alone(
             "amount": terms.amount,
             "provider_amount": provider_amount,
             "now": now,
+            **_completion_event_params(terms, effect_params, now),
             **effect_params,
         },
     ).one()
-    return CompletedAlone(bool(row.settled), int(row.effects))
+    return CompletedAlone(bool(row.settled), int(row.effects), int(row.deliveries))
 
 
-def completion_committed(terms: Terms, *, source: Source, now: datetime) -> None:
+def _completion_event_params(
+    terms: Terms, effect_params: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    completed = {
+        "transaction_id": str(terms.id),
+        "status": TxStatus.COMPLETED.value,
+        "product_code": terms.product_code,
+        "quantity": terms.quantity,
+        "amount": money_text(terms.amount),
+        "currency": terms.currency,
+        "club_id": None,  # a one-statement completion is a credit purchase
+    }
+    granted = {
+        "transaction_id": str(terms.id),
+        "credit_code": effect_params.get("credit_code"),
+        "reason": "purchase",
+    }
+    return {
+        "completed_event": outbox.new_event_id(),
+        "completed_type": EventType.TRANSACTION_COMPLETED.value,
+        "completed_data": outbox.dumps(completed),
+        "granted_event": outbox.new_event_id(),
+        "granted_type": EventType.CREDIT_GRANTED.value,
+        "granted_data": outbox.dumps(granted),
+    }
+
+
+def completion_committed(
+    terms: Terms, *, source: Source, now: datetime, deliveries: int = 0
+) -> None:
     """After :func:`complete_alone` committed a completion: count and log it as an
-    ORM transition is counted, and tell the status streams."""
+    ORM transition is counted, tell the status streams, wake the webhook relay."""
     since = (now - terms.created_at).total_seconds()
     count_committed([Seen(str(terms.id), TxStatus.PENDING, TxStatus.COMPLETED, source, since)])
     notify.publish(terms.id)
+    if deliveries:
+        wake_relay()
 
 
 # -- refund attempts -----------------------------------------------------------------
@@ -314,6 +416,13 @@ def move_attempt(attempt: RefundAttempt, target: AttemptState, *, now: datetime)
 # -- credits -------------------------------------------------------------------------
 
 
+_CREDIT_EVENTS = {
+    CreditStatus.CONSUMED: EventType.CREDIT_CONSUMED,
+    CreditStatus.REVOKED: EventType.CREDIT_REVOKED,
+    CreditStatus.AVAILABLE: EventType.CREDIT_RESTORED,
+}
+
+
 def move_credit(credit: Credit, target: CreditStatus, *, now: datetime) -> None:
     """Change a locked credit's status, with the timestamp that status carries."""
     CREDIT_MOVES.check(credit.status, target)
@@ -322,6 +431,84 @@ def move_credit(credit: Credit, target: CreditStatus, *, now: datetime) -> None:
         credit.revoked_at = now
     elif target == CreditStatus.AVAILABLE:
         credit.revoked_at = None
+    _credit_event(target, credit.id, credit.user_id, credit.credit_code, now=now)
+
+
+def _credit_event(
+    target: CreditStatus,
+    credit_id: uuid.UUID,
+    user_id: str,
+    credit_code: str,
+    *,
+    now: datetime,
+    event_id: uuid.UUID | None = None,
+) -> None:
+    data: dict[str, Any] = {
+        "credit_id": str(credit_id),
+        "credit_code": credit_code,
+        "status": target.value,
+        "user_id": user_id,
+    }
+    if event_id is not None:
+        data["event_id"] = str(event_id)
+    outbox.emit(_CREDIT_EVENTS[target], user_key(user_id), data, now=now)
+
+
+def consume_credit(credit_id: uuid.UUID, event_id: uuid.UUID, *, now: datetime) -> bool:
+    """available → consumed for one event (the caller holds the credit's lock; the
+    condition is the belt to the lock's braces). Answers whether it changed."""
+    row = db.session.execute(
+        credit_status_update(
+            CreditStatus.AVAILABLE,
+            CreditStatus.CONSUMED,
+            consumed_event_id=event_id,
+            consumed_at=now,
+        )
+        .where(Credit.id == credit_id)
+        .returning(Credit.user_id, Credit.credit_code)
+    ).first()
+    if row is None:
+        return False
+    _credit_event(
+        CreditStatus.CONSUMED, credit_id, row.user_id, row.credit_code, now=now, event_id=event_id
+    )
+    return True
+
+
+def restore_credits(credit_ids: list[uuid.UUID], *, now: datetime) -> None:
+    """revoked → available: a refund that did not happen gives its credits back."""
+    if not credit_ids:
+        return
+    rows = db.session.execute(
+        credit_status_update(CreditStatus.REVOKED, CreditStatus.AVAILABLE, revoked_at=None)
+        .where(Credit.id.in_(credit_ids))
+        .returning(Credit.id, Credit.user_id, Credit.credit_code)
+    ).all()
+    for row in sorted(rows, key=lambda r: str(r.id)):
+        _credit_event(CreditStatus.AVAILABLE, row.id, row.user_id, row.credit_code, now=now)
+
+
+def credits_granted(
+    transaction_id: uuid.UUID,
+    user_id: str,
+    credit_code: str,
+    credit_ids: list[uuid.UUID],
+    *,
+    now: datetime,
+    reason: str = "purchase",
+) -> None:
+    """New credits (as the one-statement completion tells them): ``credit.granted``."""
+    if not credit_ids:
+        return
+    data = {
+        "transaction_id": str(transaction_id),
+        "credit_code": credit_code,
+        "reason": reason,
+        "user_id": user_id,
+        "quantity": len(credit_ids),
+        "credit_ids": sorted(str(credit_id) for credit_id in credit_ids),
+    }
+    outbox.emit(EventType.CREDIT_GRANTED, user_key(user_id), data, now=now)
 
 
 def credit_status_update(current: CreditStatus, target: CreditStatus, **values: Any) -> Update:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.billing.core import locks
 from app.billing.core.models import Transaction, TransactionEvent
-from app.billing.core.status import Source, TxStatus, transition
+from app.billing.core.status import Source, TxStatus, refund_done, transition
 from app.billing.kaspi.client import PaymentStatus, ProviderError
 from app.billing.kaspi.provider import get_provider
 from app.billing.refund import sequence
@@ -148,6 +148,8 @@ def _refund(
     with step():
         tx = _in_review(transaction_id)
         if received <= 0:  # Kaspi has returned it all already: only our books move
+            returned = paid - tx.refunded_amount
+            tx.refunded_amount = paid
             transition(
                 tx,
                 TxStatus.REFUNDED,
@@ -157,7 +159,7 @@ def _refund(
                 amount=tx.amount,
                 provider_amount=answer.amount,
             )
-            tx.refunded_amount = paid
+            refund_done(tx, returned, now=datetime.now(UTC))
             return tx
         reserved = sequence.reserve(
             tx,

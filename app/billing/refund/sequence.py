@@ -40,9 +40,10 @@ from app.billing.core.status import (
     CreditStatus,
     Source,
     TxStatus,
-    credit_status_update,
     move_attempt,
     move_credit,
+    refund_done,
+    restore_credits,
     transition,
 )
 from app.billing.kaspi.client import (
@@ -242,6 +243,7 @@ def record(attempt_id: int, operation_id: str | None, *, source: Source) -> Refu
         _close_refunded(tx, attempt, revoked, period_taken, source, now)
     elif tx.status == TxStatus.NEEDS_REVIEW:  # a partial refund found done on re-check
         transition(tx, TxStatus.COMPLETED, source=source, note="the unused share's refund is done")
+    refund_done(tx, attempt.amount, now=now)
     return _refunded(tx, attempt)
 
 
@@ -327,12 +329,7 @@ def _hold(tx: Transaction, attempt: RefundAttempt, note: str) -> None:
 
 
 def _restore(credit_ids: list[uuid.UUID]) -> None:
-    if credit_ids:
-        db.session.execute(
-            credit_status_update(
-                CreditStatus.REVOKED, CreditStatus.AVAILABLE, revoked_at=None
-            ).where(Credit.id.in_(credit_ids))
-        )
+    restore_credits(credit_ids, now=datetime.now(UTC))
 
 
 def _hold_unknown(attempt_id: int, error: str) -> None:

@@ -214,7 +214,7 @@ def _settle_paid_alone(due: Due, answer: PaymentStatus, source: Source) -> bool:
             now=now,
         )
     if result.changed:
-        status.completion_committed(due.terms, source=source, now=now)
+        status.completion_committed(due.terms, source=source, now=now, deliveries=result.deliveries)
     return result.changed
 
 

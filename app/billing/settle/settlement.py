@@ -39,6 +39,7 @@ class SettleResult:
     transaction: Transaction | None
     changed: bool
     granted: int = 0
+    deliveries: int = 0  # webhook deliveries the one-statement completion queued
 
 
 class SettleOptions(TypedDict, total=False):
@@ -150,7 +151,9 @@ def _grant_params(quantity: int, credit_code: str, now: datetime) -> dict[str, A
 def _insert_credit_grants(tx: Transaction, credit_code: str, now: datetime) -> int:
     """Grant ``tx.quantity`` credits; answers how many were inserted."""
     params = {"id": tx.id, "user_id": tx.user_id, **_grant_params(tx.quantity, credit_code, now)}
-    return len(db.session.execute(_INSERT_GRANTS, params).all())
+    granted = [row.id for row in db.session.execute(_INSERT_GRANTS, params)]
+    status.credits_granted(tx.id, tx.user_id, credit_code, granted, now=now)
+    return len(granted)
 
 
 # A paid credit purchase completed by one statement (the status path's, with the
@@ -189,4 +192,4 @@ def complete_credit_purchase(
         now=now,
         effect_params=_grant_params(terms.quantity, credit_code, now),
     )
-    return SettleResult(None, done.settled, done.effects)
+    return SettleResult(None, done.settled, done.effects, done.deliveries)
