@@ -20,7 +20,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from types import FrameType
 
-from benchmarks import plans, publish_bench, push_bench, seed, settle_bench, stack, status_bench
+from benchmarks import (
+    plans,
+    publish_bench,
+    push_bench,
+    seed,
+    settle_bench,
+    stack,
+    status_bench,
+    webhook_bench,
+)
 from benchmarks.load import LoadSettings, choose_generator
 from benchmarks.report import say
 from benchmarks.results import Results
@@ -62,6 +71,12 @@ def _push(ctx: Context) -> dict:
     return push_bench.run(ctx.world, streams=streams, notify_samples=min(200, streams))
 
 
+def _webhooks(ctx: Context) -> dict:
+    return webhook_bench.run(
+        ctx.world, 200 if ctx.args.quick else 500, 2000 if ctx.args.quick else 5000
+    )
+
+
 # name -> (title, benchmark). Another benchmark adds its entry here.
 SECTIONS: dict[str, tuple[str, Callable[[Context], dict]]] = {
     "settle": ("settle throughput against the raw-SQL floor", _settle),
@@ -70,6 +85,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Context], dict]]] = {
     "publish_race": ("40-way publish race by one owner", _publish),
     "plans": ("sweep query plans at a large table", _plans),
     "push": ("push status: open streams, notice latency, requests per purchase", _push),
+    "webhooks": ("webhook delivery: COMMIT to receiver, events per second", _webhooks),
 }
 
 

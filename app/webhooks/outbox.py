@@ -58,10 +58,12 @@ class Fact:
 
 def emit(
     type_: EventType, ordering_key: str, data: dict[str, Any], *, now: datetime | None = None
-) -> None:
-    """Write a fact with the current database transaction (just before its COMMIT)."""
+) -> str:
+    """Write a fact with the current database transaction (just before its COMMIT);
+    answers its id (the ``webhook-id`` of its deliveries)."""
     fact = Fact(new_event_id(), EventType(type_), ordering_key, data, now or datetime.now(UTC))
     db.session.info.setdefault(_PENDING, []).append(fact)
+    return fact.id
 
 
 def pending_facts(session: Session) -> list[Fact]:
