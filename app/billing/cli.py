@@ -236,14 +236,26 @@ def _not_refundable_at_kaspi(tx_id: uuid.UUID) -> str:
 @billing_cli.command("review")
 @click.option("--limit", default=200, show_default=True)
 def review_command(limit: int) -> None:
-    """List transactions in needs_review, oldest first, with the reason."""
+    """List transactions in needs_review, oldest first, with the reason, and webhook
+    deliveries that exhausted their retries."""
     from app.billing.operator import review
+
+    from app.webhooks import review as webhook_review
 
     with edge():
         items = review.queue(limit)
-        if not items:
+        dead = webhook_review.dead(limit)
+        if not items and not dead:
             click.echo("nothing to review")
             return
+        for delivery in dead:
+            click.echo(
+                f"webhook {delivery.event_id} ({delivery.event_type}) to {delivery.endpoint_id}: "
+                f"dead after {delivery.attempts} attempts since {delivery.since}, last "
+                f"{delivery.last_status_code or '-'} {delivery.last_error or ''}\n"
+                f"    replay: flask --app wsgi billing webhooks replay {delivery.endpoint_id} "
+                f"--event {delivery.event_id}"
+            )
         for item in items:
             provider_amount = "-" if item.provider_amount is None else item.provider_amount
             click.echo(

@@ -174,6 +174,10 @@ def test_the_retry_schedule_ends_dead_and_dead_is_listed(endpoint, receiver, app
     assert [(d.event_type, d.attempts, d.last_status_code) for d in dead] == [
         ("credit.granted", len(schedule) + 1, 500)
     ]
+    # The operator's review queue lists it, with the command that replays it.
+    shown = app.test_cli_runner().invoke(args=["billing", "review"])
+    assert shown.exit_code == 0, shown.output
+    assert f"--event {dead[0].event_id}" in shown.output
 
 
 def test_429_and_503_wait_for_retry_after(endpoint, receiver):
