@@ -239,7 +239,6 @@ def review_command(limit: int) -> None:
     """List transactions in needs_review, oldest first, with the reason, and webhook
     deliveries that exhausted their retries."""
     from app.billing.operator import review
-
     from app.webhooks import review as webhook_review
 
     with edge():
