@@ -1,7 +1,8 @@
 """The row-lock order every domain follows, and how a locked row is read.
 
 Each domain keeps its own ``SELECT … FOR UPDATE`` statements in its ``locks``
-module (``app.billing.core.locks``, ``app.clubs.locks``, ``app.events.locks``);
+module (``app.billing.core.locks``, ``app.clubs.locks``, ``app.events.locks``,
+``app.webhooks.locks``);
 this module holds what they share. A code path that needs several locks takes
 them in :data:`LOCK_ORDER`, so two paths can never wait on each other in a cycle
 (no deadlocks between settlement, refund, publish and the subscription lifecycle).
@@ -23,6 +24,11 @@ LOCK_ORDER = (
     "clubs",
     "club_subscriptions",
     "billing_credits",
+    # The outbox's sequences are taken last, just before COMMIT, in the order of their
+    # keys (app.webhooks.outbox); the relay's own work locks deliveries, then endpoints.
+    "outbox_sequences",
+    "webhook_deliveries",
+    "webhook_endpoints",
 )
 
 _Row = TypeVar("_Row")

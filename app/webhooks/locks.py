@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 
 from app.extensions import db
+from app.locking import fresh_all, fresh_one
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 _CLAIM = text(
@@ -46,19 +47,28 @@ def claim_due(now: datetime, lease_end: datetime, limit: int) -> list[int]:
     return sorted(row.id for row in rows)
 
 
-def lock_delivery(delivery_id: int) -> WebhookDelivery | None:
-    return db.session.scalar(
+def lock_deliveries(delivery_ids: list[int]) -> dict[int, WebhookDelivery]:
+    """Deliveries by id, locked in id order (two relays never wait on each other in a cycle)."""
+    rows = fresh_all(
         select(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id)
+        .where(WebhookDelivery.id.in_(delivery_ids))
+        .order_by(WebhookDelivery.id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
+    return {row.id: row for row in rows}
+
+
+def lock_endpoints(endpoint_ids: list[str]) -> dict[str, WebhookEndpoint]:
+    rows = fresh_all(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.id.in_(endpoint_ids))
+        .order_by(WebhookEndpoint.id)
+        .with_for_update()
+    )
+    return {row.id: row for row in rows}
 
 
 def lock_endpoint(endpoint_id: str) -> WebhookEndpoint | None:
-    return db.session.scalar(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.id == endpoint_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    return fresh_one(
+        select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).with_for_update()
     )

@@ -102,21 +102,29 @@ def send(claimed: Claimed, *, timestamp: int | None = None) -> Sent:
     return sent
 
 
-def record(claimed: Claimed, sent: Sent, now: datetime) -> Recorded:
-    """Record one attempt of a claimed delivery (the caller's step)."""
-    delivery = locks.lock_delivery(claimed.delivery_id)
-    db.session.add(_attempt(claimed, sent, now, replay=False))
-    if delivery is None or delivery.state != DeliveryState.PENDING:
-        # Delivered by a relay that claimed it again after this one's lease ran out.
-        return Recorded(claimed.delivery_id, "stale")
-    endpoint = locks.lock_endpoint(claimed.endpoint_id)
-    delivery.attempts += 1
-    delivery.leased_until = None
-    delivery.last_status_code = sent.status
-    delivery.last_error = sent.error
-    outcome = _outcome(delivery, endpoint, sent, now)
-    after_commit(lambda: metrics.WEBHOOK_DELIVERIES.labels(outcome).inc())
-    return Recorded(delivery.id, outcome)
+def record(answers: list[tuple[Claimed, Sent]], now: datetime) -> list[Recorded]:
+    """Record the attempts of a claimed round (the caller's step): two locking reads
+    and one write of each kind, however many there are."""
+    deliveries = locks.lock_deliveries([claimed.delivery_id for claimed, _ in answers])
+    endpoints = locks.lock_endpoints(sorted({claimed.endpoint_id for claimed, _ in answers}))
+    db.session.add_all([_attempt(claimed, sent, now, replay=False) for claimed, sent in answers])
+    recorded = []
+    for claimed, sent in answers:
+        delivery = deliveries.get(claimed.delivery_id)
+        if delivery is None or delivery.state != DeliveryState.PENDING:
+            # Delivered by a relay that claimed it again after this one's lease ran out.
+            recorded.append(Recorded(claimed.delivery_id, "stale"))
+            continue
+        delivery.attempts += 1
+        delivery.leased_until = None
+        delivery.last_status_code = sent.status
+        delivery.last_error = sent.error
+        recorded.append(
+            Recorded(delivery.id, _outcome(delivery, endpoints.get(claimed.endpoint_id), sent, now))
+        )
+    outcomes = [item.outcome for item in recorded]
+    after_commit(lambda: [metrics.WEBHOOK_DELIVERIES.labels(o).inc() for o in outcomes])
+    return recorded
 
 
 def _outcome(
@@ -209,9 +217,7 @@ def relay(clock: Callable[[], datetime] | None = None) -> int:
             # Threads only send: the answers are recorded on this thread, in one step.
             answers = list(pool.map(_send_in_context(flask_app()), claimed))
             with step():
-                now = now_of()
-                for item, sent in zip(claimed, answers, strict=True):
-                    record(item, sent, now)
+                record(list(zip(claimed, answers, strict=True)), now_of())
             made += len(claimed)
     return made
 
