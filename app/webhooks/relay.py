@@ -122,9 +122,13 @@ def record(answers: list[tuple[Claimed, Sent]], now: datetime) -> list[Recorded]
         recorded.append(
             Recorded(delivery.id, _outcome(delivery, endpoints.get(claimed.endpoint_id), sent, now))
         )
-    outcomes = [item.outcome for item in recorded]
-    after_commit(lambda: [metrics.WEBHOOK_DELIVERIES.labels(o).inc() for o in outcomes])
+    after_commit(lambda: _count(recorded))
     return recorded
+
+
+def _count(recorded: list[Recorded]) -> None:
+    for item in recorded:
+        metrics.WEBHOOK_DELIVERIES.labels(item.outcome).inc()
 
 
 def _outcome(
