@@ -238,14 +238,46 @@ def test_resolve_of_an_unknown_or_settled_transaction_is_refused(client, db_sess
 def test_a_resolve_from_the_cli_is_seen_by_the_console(app, client, db_session, kaspi_stub):
     tx_id, _ = paid(client, db_session, kaspi_stub, amount="2500.00")
     result = app.test_cli_runner().invoke(
-        args=["billing", "resolve", str(tx_id), "--grant", "--note", "overpaid; kept"]
+        args=[
+            "billing",
+            "resolve",
+            str(tx_id),
+            "--grant",
+            "--note",
+            "overpaid; kept",
+            "--by",
+            "ivan",
+        ]
     )
     assert result.exit_code == 0, result.output
     story = client.get(f"/api/ops/transactions/{tx_id}", headers=ops_auth()).get_json()
     assert story["transaction"]["status"] == "completed"
-    assert story["events"][-1]["note"] == "resolved by an operator: grant; overpaid; kept"
+    assert story["events"][-1]["note"] == (
+        "resolved by an operator: grant; overpaid; kept (operator ivan)"
+    )
+    # Audited as the console's actions are.
+    assert [(a["operator_id"], a["action"], a["outcome"]) for a in story["operator_actions"]] == [
+        ("ivan", "resolve_grant", "done")
+    ]
     queue = client.get("/api/ops/review-queue", headers=ops_auth()).get_json()["items"]
     assert str(tx_id) not in [i["transaction_id"] for i in queue]
+
+
+def test_a_refund_from_the_cli_needs_a_reason_and_names_who_ran_it(
+    app, client, db_session, kaspi_stub
+):
+    tx_id, _ = paid(client, db_session, kaspi_stub)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["billing", "refund", str(tx_id)]).exit_code == 2  # no --note
+    blank = runner.invoke(args=["billing", "refund", str(tx_id), "--note", "  "])
+    assert blank.exit_code == 1 and "a reason is required" in blank.output
+    assert actions_of(db_session, tx_id) == []
+    db_session.commit()  # the test's read ends before the command's steps
+    done = runner.invoke(args=["billing", "refund", str(tx_id), "--note", "buyer asked"])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"{tx_id} refunded"
+    (action,) = actions_of(db_session, tx_id)
+    assert action.operator_id.startswith("cli:") and action.reason == "buyer asked"
 
 
 def test_search_filters_and_pages(client, db_session, kaspi_stub):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -29,8 +29,9 @@ from sqlalchemy import select
 from app.billing.core.models import OperatorAction, Transaction
 from app.billing.core.status import Source
 from app.billing.operator import refunds, review
+from app.billing.refund.sequence import Refunded
 from app.db import after_commit, step
-from app.domain_errors import DomainError, NotFound, invalid_field
+from app.domain_errors import DomainError, InvalidRequest, NotFound
 from app.extensions import db
 from app.observability import metrics
 from app.observability.context import transaction_log_context
@@ -64,6 +65,8 @@ class Acted:
     transaction_id: uuid.UUID
     status: str
     refunded_amount: Decimal
+    # A refund's own account (what it returned, the credits it revoked); None for a resolve.
+    refund: Refunded | None = None
 
 
 def resolve(transaction_id: uuid.UUID, action: str, *, reason: str, operator_id: str) -> Acted:
@@ -115,7 +118,11 @@ def _operate(
     run: Callable[[], object],
 ) -> Acted:
     if not reason.strip():
-        raise invalid_field("reason", "a reason is required (kept in the audit)")
+        raise InvalidRequest(
+            "VALIDATION_ERROR",
+            "a reason is required (kept in the audit)",
+            details=[{"field": "reason", "message": "is required", "type": "value_error"}],
+        )
     with step():
         found = db.session.execute(
             select(Transaction.id, Transaction.origin_request_id).where(
@@ -139,8 +146,8 @@ def _operate(
     with transaction_log_context(transaction_id, origin):
         log.info("operator %s asks %s: %s", operator_id, action, reason.strip())
         try:
-            # The services run their own steps; what they return is read afresh below.
-            run()
+            # The services run their own steps; the transaction is read afresh below.
+            result = run()
         except DomainError as exc:
             _finish(action_id, action, Outcome.REFUSED, f"{exc.code}: {exc.message}")
             log.warning("operator %s: %s refused (%s)", operator_id, action, exc.code)
@@ -150,6 +157,8 @@ def _operate(
             raise
         acted = _finish(action_id, action, Outcome.DONE, None)
         log.info("operator %s: %s done, now %s", operator_id, action, acted.status)
+        if isinstance(result, Refunded):  # a plain value, safe after its COMMIT
+            return replace(acted, refund=result)
         return acted
 
 
