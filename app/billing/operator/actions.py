@@ -153,7 +153,10 @@ def _operate(
             log.warning("operator %s: %s refused (%s)", operator_id, action, exc.code)
             raise
         except Exception as exc:
-            _finish(action_id, action, Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+            try:
+                _finish(action_id, action, Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+            except Exception:  # the database itself failed: the row stays "asked"
+                log.exception("operator action %s: its outcome could not be recorded", action_id)
             raise
         acted = _finish(action_id, action, Outcome.DONE, None)
         log.info("operator %s: %s done, now %s", operator_id, action, acted.status)
