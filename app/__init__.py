@@ -66,6 +66,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.billing.ops_views import bp as ops_bp
     from app.billing.views import bp as billing_bp
     from app.catalog.views import bp as catalog_bp
     from app.clubs.views import bp as clubs_bp
@@ -76,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(clubs_bp)
     app.register_blueprint(openapi_bp)

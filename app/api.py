@@ -67,6 +67,9 @@ class EndpointSpec:
     # The success body's media type; for a stream (text/event-stream) ``response``
     # documents the JSON each event carries.
     media_type: str = "application/json"
+    # A role the caller's token must grant (``app.auth.roles``); checked right after
+    # authentication, before the body is read: anyone else gets 403 FORBIDDEN.
+    role: str | None = None
 
 
 def pydantic_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -185,6 +188,7 @@ def endpoint(
     read_only: bool = False,
     provision: bool | None = None,
     media_type: str = "application/json",
+    role: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     if provision is None:
         provision = not read_only
@@ -206,6 +210,7 @@ def endpoint(
         read_only,
         provision,
         media_type,
+        role,
     )
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
@@ -226,6 +231,8 @@ def _handle(
     with edge(multi_step=spec.multi_step, read_only=spec.read_only):
         if spec.auth:
             _authenticate_caller(spec)
+            if spec.role is not None:
+                _require_role(spec.role)
         # Path segments are URL-decoded: `%00` would reach a query as NUL.
         _reject_unstorable_text({k: v for k, v in kwargs.items() if isinstance(v, str)})
         if spec.body is not None:
@@ -248,6 +255,12 @@ def _authenticate_caller(spec: EndpointSpec) -> None:
             _authenticate(authenticate_request)
     else:
         _authenticate(authenticate_request)
+
+
+def _require_role(role: str) -> None:
+    from app.auth.roles import require_role
+
+    require_role(request_globals().auth_claims, role)
 
 
 def _authenticate(authenticate_request: Callable[[], Any]) -> None:

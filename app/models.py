@@ -1,7 +1,13 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
 from app.auth.models import User
-from app.billing.core.models import Credit, IdempotencyRecord, Transaction, TransactionEvent
+from app.billing.core.models import (
+    Credit,
+    IdempotencyRecord,
+    OperatorAction,
+    Transaction,
+    TransactionEvent,
+)
 from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
 from app.clubs.models import Club, ClubMember, ClubSubscription, SubscriptionGrant
 from app.events.models import Event
@@ -21,6 +27,7 @@ __all__ = [
     "Credit",
     "Event",
     "IdempotencyRecord",
+    "OperatorAction",
     "OutboxEvent",
     "OutboxSequence",
     "Plan",

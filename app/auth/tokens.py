@@ -1,4 +1,5 @@
-"""HS256 JWTs: `sub` is the user id, `exp` is honoured."""
+"""HS256 JWTs: `sub` is the user id, `exp` is honoured, `roles` grants roles
+(:mod:`app.auth.roles`)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,18 @@ class InvalidToken(Exception):
 
 
 def issue_token(
-    secret: str, user_id: str, ttl_s: int, *, email: str | None = None, name: str | None = None
+    secret: str,
+    user_id: str,
+    ttl_s: int,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    roles: tuple[str, ...] = (),
 ) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {"sub": user_id, "iat": now, "exp": now + ttl_s}
+    if roles:
+        claims["roles"] = list(roles)
     if email:
         claims["email"] = email
     if name:

@@ -6,7 +6,9 @@ other command then start without loading them.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -174,6 +176,24 @@ def set_price_command(product_code: str, amount: str) -> None:
         raise click.ClickException(exc.message) from exc
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's numeric user)
+        return str(os.getuid())
+
+
+# Who runs a command, for the operators' audit (operator_actions): the console
+# records the token's subject, the command line the login name unless told.
+BY_OPTION = click.option(
+    "--by",
+    "operator_id",
+    default=None,
+    metavar="NAME",
+    help="Who is acting, for the audit (default: cli:<login name>).",
+)
+
+
 @billing_cli.command("refund")
 @click.argument("transaction_id")
 @click.option(
@@ -181,33 +201,42 @@ def set_price_command(product_code: str, amount: str) -> None:
     is_flag=True,
     help="Refund only the share of the credits still unused; consumed ones stay.",
 )
-def refund_command(transaction_id: str, unused: bool) -> None:
+@click.option("--note", required=True, help="Why (kept in the audit).")
+@BY_OPTION
+def refund_command(transaction_id: str, unused: bool, note: str, operator_id: str | None) -> None:
     """Refund a completed transaction and revoke its unused credits.
 
     With --unused: a partial refund of the unused credits' share; the transaction
     stays completed and its refunded amount grows (fully refunded → refunded).
+    The same service as the console's refund, audited the same way.
     """
     from app.billing.kaspi.client import ProviderRejected
-    from app.billing.operator import refunds
+    from app.billing.operator import actions
 
     tx_id = _uuid(transaction_id)
     try:
         with edge(multi_step=True):
-            if unused:
-                part = refunds.refund_unused(tx_id, source=Source.CLI)
-                click.echo(
-                    f"{part.transaction_id} {part.status} refunded {part.amount} "
-                    f"({part.credits_revoked} unused credit(s) revoked; "
-                    f"{part.refunded_total} refunded in total)"
-                )
-                return
-            result = refunds.refund(tx_id, source=Source.CLI)
+            acted = actions.refund(
+                tx_id,
+                unused=unused,
+                amount=None,
+                reason=note,
+                operator_id=operator_id or f"cli:{_os_user()}",
+            )
     except DomainError as exc:
         cause = exc.__cause__
         if isinstance(cause, ProviderRejected) and cause.status_code == KASPI_RETURN_NOT_ALLOWED:
             raise click.ClickException(_not_refundable_at_kaspi(tx_id)) from exc
         raise click.ClickException(exc.message) from exc
-    click.echo(f"{result.transaction_id} {result.status}")
+    part = acted.refund
+    if unused and part is not None:
+        click.echo(
+            f"{part.transaction_id} {part.status} refunded {part.amount} "
+            f"({part.credits_revoked} unused credit(s) revoked; "
+            f"{part.refunded_total} refunded in total)"
+        )
+        return
+    click.echo(f"{acted.transaction_id} {acted.status}")
 
 
 def _not_refundable_at_kaspi(tx_id: uuid.UUID) -> str:
@@ -271,15 +300,24 @@ def review_command(limit: int) -> None:
 @click.option("--refund", "action", flag_value="refund", help="Return what Kaspi received.")
 @click.option("--fail", "action", flag_value="fail", help="Close it: no payment was received.")
 @click.option("--note", required=True, help="Why (kept in the audit log).")
-def resolve_command(transaction_id: str, action: str | None, note: str) -> None:
-    """Resolve a needs_review transaction through the status machine."""
+@BY_OPTION
+def resolve_command(
+    transaction_id: str, action: str | None, note: str, operator_id: str | None
+) -> None:
+    """Resolve a needs_review transaction through the status machine (the console's
+    resolve: the same service, audited the same way)."""
     if action is None:
         raise click.UsageError("choose one of --grant, --refund, --fail")
-    from app.billing.operator import review
+    from app.billing.operator import actions
 
     try:
         with edge(multi_step=True):
-            tx = review.resolve(_uuid(transaction_id), action, note)
-            click.echo(f"{tx.id} {tx.status}")
+            acted = actions.resolve(
+                _uuid(transaction_id),
+                action,
+                reason=note,
+                operator_id=operator_id or f"cli:{_os_user()}",
+            )
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
+    click.echo(f"{acted.transaction_id} {acted.status}")

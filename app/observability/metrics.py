@@ -248,3 +248,12 @@ def exposition(app: Flask) -> tuple[bytes, str]:
     gauges = CollectorRegistry(auto_describe=False)
     gauges.register(DatabaseCollector(app))
     return generate_latest(process_registry()) + generate_latest(gauges), CONTENT_TYPE_LATEST
+
+
+# -- the operator console --------------------------------------------------------------
+
+OPERATOR_ACTIONS = Counter(
+    "billing_operator_actions_total",
+    "Operator console actions (resolve, refund) by action and committed outcome",
+    ["action", "outcome"],
+)

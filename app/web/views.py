@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.api import endpoint
+from app.auth.roles import OPERATOR
 from app.auth.tokens import issue_token
 from app.errors import ApiError
 
@@ -59,16 +60,33 @@ def stream_origin(url: str) -> str:
 @bp.get("/")
 def index() -> Response:
     stream_url = str(current_app.config["PUSH_PUBLIC_URL"])
-    response = make_response(
+    return _page(
         render_template(
             "web/index.html",
             dev_login=bool(current_app.config["BILLING_DEV_ENDPOINTS"]),
             stream_url=stream_url,
-        )
+        ),
+        stream_origin(stream_url),
     )
-    origin = stream_origin(stream_url)
+
+
+@bp.get("/ops")
+def operator_console() -> Response:
+    """The operator console: the review queue, a transaction's story, resolve and
+    refund (``/api/ops/...``, which checks the operator role on every call)."""
+    return _page(
+        render_template(
+            "web/ops.html", dev_login=bool(current_app.config["BILLING_DEV_ENDPOINTS"])
+        ),
+        "",
+    )
+
+
+def _page(html: str, stream: str) -> Response:
+    """A page of ours with its headers: same-origin scripts only, never cached."""
+    response = make_response(html)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
-        stream=f" {origin}" if origin else ""
+        stream=f" {stream}" if stream else ""
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -119,17 +137,21 @@ class DevTokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: str = Field(default=DEMO_USER_ID, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    # A token of the operator console (the billing_operator role).
+    operator: bool = False
 
 
 class DevTokenOut(BaseModel):
     token: str
     user_id: str
     expires_in: int
+    roles: list[str]
 
 
 @dev_bp.post("/token")
 @endpoint(
-    summary="Development only: a Bearer token for a user (the demo user by default)",
+    summary="Development only: a Bearer token for a user (the demo user by default), "
+    "or for an operator of the console",
     tags=("dev",),
     body=DevTokenIn,
     response=DevTokenOut,
@@ -138,5 +160,8 @@ class DevTokenOut(BaseModel):
 def dev_token(body: DevTokenIn) -> DevTokenOut:
     ttl = int(current_app.config["AUTH_TOKEN_TTL_S"])
     name = "Demo user" if body.user_id == DEMO_USER_ID else None
-    token = issue_token(current_app.config["AUTH_JWT_SECRET"], body.user_id, ttl, name=name)
-    return DevTokenOut(token=token, user_id=body.user_id, expires_in=ttl)
+    roles = (OPERATOR,) if body.operator else ()
+    token = issue_token(
+        current_app.config["AUTH_JWT_SECRET"], body.user_id, ttl, name=name, roles=roles
+    )
+    return DevTokenOut(token=token, user_id=body.user_id, expires_in=ttl, roles=list(roles))

@@ -69,7 +69,7 @@ def test_refund_of_a_payment_settled_by_hand_says_so(app, client, db_session):
     runner = app.test_cli_runner()
     settled = runner.invoke(args=["billing", "settle", str(tx_id), "--outcome", "paid"])
     assert settled.exit_code == 0, settled.output
-    refused = runner.invoke(args=["billing", "refund", str(tx_id)])
+    refused = runner.invoke(args=["billing", "refund", str(tx_id), "--note", "asked"])
     assert refused.exit_code == 1
     assert "settled by hand" in refused.output and "Kaspi holds no payment" in refused.output
     assert db_session.get(Transaction, tx_id).status == "completed"

@@ -484,7 +484,9 @@ def test_refund_unused_returns_the_unused_share_and_leaves_consumed_credits(
     db_session.commit()
     consume(db_session, credits_of(db_session, tx_id)[0])
 
-    result = app.test_cli_runner().invoke(args=["billing", "refund", str(tx_id), "--unused"])
+    result = app.test_cli_runner().invoke(
+        args=["billing", "refund", str(tx_id), "--unused", "--note", "unused"]
+    )
 
     assert result.exit_code == 0, result.output
     assert "refunded 2000.00" in result.output
@@ -499,7 +501,9 @@ def test_refund_unused_returns_the_unused_share_and_leaves_consumed_credits(
     assert [(r.amount, r.credits_revoked) for r in rows] == [(Decimal("2000.00"), 2)]
     assert status_of(client, tx_id)["refunded_amount"] == "2000.00"
     # Nothing unused is left; a full refund stays refused (a credit was used).
-    again = app.test_cli_runner().invoke(args=["billing", "refund", str(tx_id), "--unused"])
+    again = app.test_cli_runner().invoke(
+        args=["billing", "refund", str(tx_id), "--unused", "--note", "unused"]
+    )
     assert again.exit_code != 0 and "no unused credits" in again.output
 
 

@@ -43,8 +43,9 @@ def test_every_module_is_served_and_small():
     imported = set()
     for module in modules:
         imported |= set(re.findall(r'from "\./([\w-]+\.js)"', module.read_text(encoding="utf-8")))
-    # Every module is reachable from main.js's imports, and every import exists.
-    assert imported | {"main.js"} == {m.name for m in modules}
+    # Every module is reachable from an entry point's imports (main.js, the buyer's
+    # page; ops.js, the operator console), and every import exists.
+    assert imported | {"main.js", "ops.js"} == {m.name for m in modules}
 
 
 def test_qr_code_of_a_payment_link(client):
@@ -89,3 +90,28 @@ def test_without_dev_endpoints_there_is_no_demo_sign_in(make_app):
     assert page.status_code == 200
     assert "Sign in as demo user" not in page.get_data(as_text=True)
     assert 'data-dev-login="0"' in page.get_data(as_text=True)
+
+
+def test_the_operator_console_is_served_with_the_same_policy(client):
+    page = client.get("/ops")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<script type="module" src="/web-static/js/ops.js">' in html
+    assert "Sign in as demo operator" in html
+    # Its token is kept apart from the buyer's page.
+    assert 'data-token-key="billing.ops.token"' in html
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self';" in policy
+    with client.get("/web-static/ops.css") as style:
+        assert style.status_code == 200
+
+
+def test_dev_token_for_an_operator_carries_the_role(client):
+    body = client.post("/api/dev/token", json={"user_id": "olga", "operator": True}).get_json()
+    assert body["roles"] == ["billing_operator"]
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    assert client.get("/api/ops/summary", headers=headers).status_code == 200
+    buyer = client.post("/api/dev/token", json={"user_id": "bob"}).get_json()
+    assert buyer["roles"] == [] and "roles" not in decode_token(JWT_SECRET, buyer["token"])
+    headers = {"Authorization": f"Bearer {buyer['token']}"}
+    assert client.get("/api/ops/summary", headers=headers).status_code == 403

@@ -269,3 +269,39 @@ class IdempotencyRecord(Model):
     # The transaction the first request made: a retry that takes over a crashed
     # request's claim continues with it rather than buying twice.
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("transactions.id"))
+
+
+class OperatorAction(Model):
+    """What an operator asked of a transaction (resolve it, refund it): who, why, the
+    money the confirmation stated, and how it ended. Written before the action runs,
+    so a refused or failed click is on record too (the console's audit)."""
+
+    __tablename__ = "operator_actions"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('resolve_grant', 'resolve_refund', 'resolve_fail', 'refund',"
+            " 'refund_unused')",
+            name="action_known",
+        ),
+        CheckConstraint("outcome IN ('asked', 'done', 'refused', 'error')", name="outcome_known"),
+        CheckConstraint("length(btrim(reason)) > 0", name="reason_given"),
+        CheckConstraint("length(btrim(operator_id)) > 0", name="operator_named"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id"), nullable=False, index=True
+    )
+    # The token's subject: operators need no users row of their own.
+    operator_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    # The amount the operator confirmed (a refund's), when the action stated one.
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    # The resulting status, or the refusal's code and message.
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

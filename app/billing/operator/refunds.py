@@ -15,10 +15,12 @@ ladder of errors, a lost answer held for review and re-asked.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from app.billing.core import locks
-from app.billing.core.models import Transaction
+from app.billing.core.models import Credit, Transaction
 from app.billing.core.status import CreditStatus, Source, TxStatus
 from app.billing.refund import sequence
 from app.billing.refund.sequence import Refunded, RefundKind, RefundRefused, Reserved
@@ -26,21 +28,81 @@ from app.catalog.services import get_product
 from app.db import step
 from app.money import CENT
 
-__all__ = ["RefundRefused", "Refunded", "refund", "refund_unused", "unused_share"]
+__all__ = [
+    "RefundRefused",
+    "Refundable",
+    "Refunded",
+    "refund",
+    "refund_unused",
+    "refundable",
+    "unused_share",
+]
 
 
-def refund(transaction_id: uuid.UUID, *, source: Source = Source.CLI) -> Refunded:
-    """Return what is left of a completed purchase and revoke its unused credits."""
+def refund(
+    transaction_id: uuid.UUID,
+    *,
+    source: Source = Source.CLI,
+    note: str | None = None,
+    expect: Decimal | None = None,
+) -> Refunded:
+    """Return what is left of a completed purchase and revoke its unused credits.
+
+    ``note`` (who asked and why) is kept on the refund's record; ``expect``, the
+    amount an operator confirmed, refuses the refund if it would return another.
+    """
     with step():
-        reserved = _reserve_full(transaction_id, source)
+        reserved = _reserve_full(transaction_id, source, note, expect)
     return sequence.run(reserved)
 
 
-def refund_unused(transaction_id: uuid.UUID, *, source: Source = Source.CLI) -> Refunded:
+def refund_unused(
+    transaction_id: uuid.UUID,
+    *,
+    source: Source = Source.CLI,
+    note: str | None = None,
+    expect: Decimal | None = None,
+) -> Refunded:
     """Return the share of a completed credit purchase whose credits were never spent."""
     with step():
-        reserved = _reserve_unused(transaction_id, source)
+        reserved = _reserve_unused(transaction_id, source, note, expect)
     return sequence.run(reserved)
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What each kind of refund would return now (None: it would be refused)."""
+
+    full: Decimal | None
+    unused: Decimal | None
+    unused_credits: int
+
+
+def refundable(tx: Transaction, credits: Sequence[Credit]) -> Refundable:
+    """What :func:`refund` and :func:`refund_unused` would return for ``tx`` as read
+    (no lock: a preview for the console's confirmation; the refund itself checks
+    again under the lock, and ``expect`` refuses it if the amount changed)."""
+    if tx.status != TxStatus.COMPLETED or not tx.provider_payment_id:
+        return Refundable(None, None, 0)
+    left = tx.amount - tx.refunded_amount
+    consumed = any(c.status == CreditStatus.CONSUMED for c in credits)
+    full = left if left > 0 and not consumed else None
+    available = sum(1 for c in credits if c.status == CreditStatus.AVAILABLE)
+    unused = None
+    product = get_product(tx.product_code)
+    if product is not None and product.type == "credit" and available:
+        share = min(unused_share(tx.amount, tx.quantity, available), left)
+        unused = share if share > 0 else None
+    return Refundable(full, unused, available)
+
+
+def _as_confirmed(amount: Decimal, expect: Decimal | None) -> None:
+    # A console's confirmation named an amount: the money that moves is exactly that.
+    if expect is not None and expect != amount:
+        raise RefundRefused(
+            f"this refund would return {amount}, not the {expect} confirmed; "
+            "look at the transaction again"
+        )
 
 
 def unused_share(amount: Decimal, quantity: int, unused: int) -> Decimal:
@@ -58,7 +120,9 @@ def _completed(transaction_id: uuid.UUID) -> Transaction:
     return tx
 
 
-def _reserve_full(transaction_id: uuid.UUID, source: Source) -> Reserved:
+def _reserve_full(
+    transaction_id: uuid.UUID, source: Source, note: str | None, expect: Decimal | None
+) -> Reserved:
     tx = _completed(transaction_id)
     credits = locks.lock_credits_of_transaction(tx.id)
     consumed = [c for c in credits if c.status == CreditStatus.CONSUMED]
@@ -67,6 +131,7 @@ def _reserve_full(transaction_id: uuid.UUID, source: Source) -> Reserved:
             f"{len(consumed)} credit(s) from this purchase are already used "
             f"(event {consumed[0].consumed_event_id}); refusing to refund"
         )
+    _as_confirmed(tx.amount - tx.refunded_amount, expect)
     return sequence.reserve(
         tx,
         RefundKind.FULL,
@@ -75,11 +140,13 @@ def _reserve_full(transaction_id: uuid.UUID, source: Source) -> Reserved:
         paid=tx.amount,
         credits=[c for c in credits if c.status == CreditStatus.AVAILABLE],
         source=source,
-        note="full refund",
+        note=f"full refund; {note}" if note else "full refund",
     )
 
 
-def _reserve_unused(transaction_id: uuid.UUID, source: Source) -> Reserved:
+def _reserve_unused(
+    transaction_id: uuid.UUID, source: Source, note: str | None, expect: Decimal | None
+) -> Reserved:
     tx = _completed(transaction_id)
     product = get_product(tx.product_code)
     if product is None or product.type != "credit":
@@ -93,6 +160,7 @@ def _reserve_unused(transaction_id: uuid.UUID, source: Source) -> Reserved:
     share = min(share, tx.amount - tx.refunded_amount)
     if share <= 0:
         raise RefundRefused("nothing left to refund")
+    _as_confirmed(share, expect)
     return sequence.reserve(
         tx,
         RefundKind.UNUSED,
@@ -101,5 +169,6 @@ def _reserve_unused(transaction_id: uuid.UUID, source: Source) -> Reserved:
         paid=tx.amount,
         credits=available,
         source=source,
-        note=f"unused share: {len(available)} of {tx.quantity} credit(s)",
+        note=f"unused share: {len(available)} of {tx.quantity} credit(s)"
+        + (f"; {note}" if note else ""),
     )

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.billing.core import locks
 from app.billing.core.models import Transaction, TransactionEvent
-from app.billing.core.status import Source, TxStatus, refund_done, transition
+from app.billing.core.status import CLOSED_UNPAID, Source, TxStatus, refund_done, transition
 from app.billing.kaspi.client import PaymentStatus, ProviderError
 from app.billing.kaspi.provider import get_provider
 from app.billing.refund import sequence
@@ -49,6 +49,21 @@ class ReviewItem:
     provider_status: str | None
     reason: str | None
     since: datetime
+    # The status it was held from: a closed one means the money came late.
+    held_from: str | None = None
+
+    @property
+    def why(self) -> str:
+        """Why it was held, as a kind the console names: ``amount_mismatch`` (ours vs
+        the provider's amount), ``late_payment``, ``refund_unknown`` or ``other``
+        (identity or currency: the reason's text says which)."""
+        if self.reason and self.reason.startswith(sequence.REFUND_UNKNOWN):
+            return "refund_unknown"
+        if self.held_from in CLOSED_UNPAID:
+            return "late_payment"
+        if self.provider_amount is not None and self.provider_amount != self.amount:
+            return "amount_mismatch"
+        return "other"
 
 
 def queue(limit: int = 200) -> list[ReviewItem]:
@@ -59,30 +74,31 @@ def queue(limit: int = 200) -> list[ReviewItem]:
         .order_by(Transaction.updated_at)
         .limit(limit)
     ).all()
-    items = []
-    for tx in txs:
-        event = db.session.scalar(
-            select(TransactionEvent)
-            .where(
-                TransactionEvent.transaction_id == tx.id,
-                TransactionEvent.to_status == TxStatus.NEEDS_REVIEW,
-            )
-            .order_by(TransactionEvent.id.desc())
-            .limit(1)
+    return [review_item(tx) for tx in txs]
+
+
+def review_item(tx: Transaction) -> ReviewItem:
+    """A held transaction with the audit event that put it there."""
+    event = db.session.scalar(
+        select(TransactionEvent)
+        .where(
+            TransactionEvent.transaction_id == tx.id,
+            TransactionEvent.to_status == TxStatus.NEEDS_REVIEW,
         )
-        items.append(
-            ReviewItem(
-                transaction_id=tx.id,
-                user_id=tx.user_id,
-                product_code=tx.product_code,
-                amount=tx.amount,
-                provider_amount=event.provider_amount if event else None,
-                provider_status=event.provider_status if event else None,
-                reason=event.note if event else None,
-                since=event.created_at if event else tx.updated_at,
-            )
-        )
-    return items
+        .order_by(TransactionEvent.id.desc())
+        .limit(1)
+    )
+    return ReviewItem(
+        transaction_id=tx.id,
+        user_id=tx.user_id,
+        product_code=tx.product_code,
+        amount=tx.amount,
+        provider_amount=event.provider_amount if event else None,
+        provider_status=event.provider_status if event else None,
+        reason=event.note if event else None,
+        since=event.created_at if event else tx.updated_at,
+        held_from=event.from_status if event else None,
+    )
 
 
 def resolve(transaction_id: uuid.UUID, action: str, note: str) -> Transaction:

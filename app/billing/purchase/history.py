@@ -2,8 +2,8 @@
 
 Keyset pagination on ``(created_at, id)``: a page is one indexed range read,
 stable while new purchases arrive (they sort before the cursor, never into a
-page already seen). The cursor is opaque to clients: base64url of the last
-row's ``created_at`` and ``id``.
+page already seen). The cursor is opaque to clients
+(:mod:`app.billing.core.cursor`, shared with the operator's search).
 
 Each item is the status body plus the payment and, once settled, what the
 purchase granted (credit ids, or the club plan period), read in two more
@@ -12,14 +12,13 @@ queries for the whole page rather than one per row.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, tuple_
 
+from app.billing.core.cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from app.billing.core.models import Credit, Transaction
 from app.billing.core.status import TxStatus
 from app.billing.schemas import TransactionStateOut, state_fields
@@ -28,27 +27,6 @@ from app.extensions import db
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-MAX_CURSOR_LENGTH = 200
-
-
-def encode_cursor(created_at: datetime, tx_id: uuid.UUID) -> str:
-    raw = f"{created_at.isoformat()}|{tx_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Raises ValueError for anything this module did not produce."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-        stamp, _, tx_id = text.partition("|")
-        created_at = datetime.fromisoformat(stamp)
-        parsed_id = uuid.UUID(tx_id)
-    except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise ValueError("is not a cursor this API gave out") from exc
-    if created_at.tzinfo is None:
-        raise ValueError("is not a cursor this API gave out")
-    return created_at, parsed_id
 
 
 class HistoryQuery(BaseModel):

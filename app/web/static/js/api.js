@@ -2,7 +2,9 @@
  * and one answer shape: {status, ok, data, headers, networkError, timedOut}.
  * A request that cannot reach the server answers status 0 with networkError. */
 
-const TOKEN_KEY = "billing.web.token";
+// A page may keep its token apart (the operator console: data-token-key on <body>),
+// so signing in there does not sign the buyer's page in as an operator.
+const TOKEN_KEY = (document.body && document.body.dataset.tokenKey) || "billing.web.token";
 const params = new URLSearchParams(window.location.search);
 // ?timeout_ms= shortens the timeout (tests freeze the API and wait for it).
 const TIMEOUT_MS = Math.max(200, parseInt(params.get("timeout_ms") || "10000", 10) || 10000);

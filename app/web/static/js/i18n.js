@@ -103,3 +103,8 @@ export function formatDate(iso, withTime) {
 export function formatNumber(n) {
   return new Intl.NumberFormat(TAGS[current]).format(n);
 }
+
+/* Another page's texts (the operator console's), added to the dictionaries. */
+export function addTexts(lang, texts) {
+  if (DICTIONARIES[lang]) Object.assign(DICTIONARIES[lang], texts);
+}
