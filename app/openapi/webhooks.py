@@ -194,7 +194,7 @@ EVENTS: dict[EventType, tuple[type[BaseModel], str]] = {
     ),
     EventType.SUBSCRIPTION_RENEWED: (
         WebhookSubscriptionData,
-        "A paid period on a current (active or grace) subscription: a renewal, an "
+        "A paid period on a current subscription (active or grace): a renewal, an "
         "extension or a plan switch.",
     ),
     EventType.SUBSCRIPTION_GRACE_STARTED: (
@@ -279,6 +279,11 @@ ENVELOPES: dict[EventType, type[BaseModel]] = {
 }
 
 
+def _first_clause(text: str) -> str:
+    """The description's opening words, for the one-line summary beside the type."""
+    return text.split(". ")[0].split(": ")[0].split(" (")[0].rstrip(".")
+
+
 def webhooks_section() -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``webhooks`` object and the component schemas it refers to."""
     refs, defs = models_json_schema(
@@ -290,7 +295,7 @@ def webhooks_section() -> tuple[dict[str, Any], dict[str, Any]]:
         webhooks[type_.value] = {
             "post": {
                 "operationId": f"webhook.{type_.value}",
-                "summary": type_.value,
+                "summary": _first_clause(description),
                 "description": description + " See docs/WEBHOOKS.md.",
                 "tags": [TAG],
                 "parameters": _HEADERS,
