@@ -19,6 +19,8 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
 from app.api import EndpointSpec
+from app.openapi.webhooks import TAG as WEBHOOKS_TAG
+from app.openapi.webhooks import webhooks_section
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
@@ -178,6 +180,11 @@ def build_document() -> dict[str, Any]:
         if name and name not in referenced:
             components.pop(name, None)
 
+    webhooks, webhook_schemas = webhooks_section()
+    clashes = set(webhook_schemas) & (set(components) | set(ERROR_SCHEMAS))
+    if clashes:
+        raise RuntimeError(f"webhook schemas named like API schemas: {sorted(clashes)}")
+
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -186,13 +193,20 @@ def build_document() -> dict[str, Any]:
             "description": (
                 "Kaspi purchase intents, transaction status, credits, and paid publishing "
                 "of events and clubs. Authenticate with `Authorization: Bearer <JWT>`. "
-                'Every error has the shape `{"error": {"code": "...", "message": "..."}}`.'
+                'Every error has the shape `{"error": {"code": "...", "message": "..."}}`. '
+                "The service also POSTs signed webhooks (Standard Webhooks v1) to the "
+                "platform's registered endpoints: see `webhooks` and docs/WEBHOOKS.md."
             ),
         },
-        "tags": [{"name": name} for name in sorted(tags)],
+        "tags": [{"name": name} for name in sorted(tags | {WEBHOOKS_TAG})],
         "paths": dict(sorted(paths.items())),
+        "webhooks": webhooks,
         "components": {
-            "schemas": {**dict(sorted(components.items())), **ERROR_SCHEMAS},
+            "schemas": {
+                **dict(sorted(components.items())),
+                **dict(sorted(webhook_schemas.items())),
+                **ERROR_SCHEMAS,
+            },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
