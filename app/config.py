@@ -138,7 +138,10 @@ class Config:
         72000,
         86400,
     )
-    WEBHOOK_LEASE_S = 60.0
+    # Longer than a whole round can take when every receiver times out
+    # (ceil(WEBHOOK_RELAY_BATCH / WEBHOOK_CONCURRENCY) * WEBHOOK_TIMEOUT_S = 105 s),
+    # or a round still sending would see its events sent again by another relay.
+    WEBHOOK_LEASE_S = 150.0
     WEBHOOK_DISABLE_AFTER_S = 5 * 86400.0
     WEBHOOK_ROTATION_OVERLAP_S = 86400.0
     # The relay: beat's period, one task's budget, events per claim, POSTs at once.

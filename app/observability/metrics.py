@@ -127,7 +127,7 @@ PUSH_REDIS_SUBSCRIBED = Gauge(
 # -- Celery ---------------------------------------------------------------
 WEBHOOK_DELIVERIES = Counter(
     "billing_webhook_deliveries_total",
-    "Webhook attempts by outcome (delivered, retry, dead, gone, replayed)",
+    "Webhook attempts by outcome (delivered, retry, dead, gone, stale)",
     ["outcome"],
 )
 WEBHOOK_LATENCY = Histogram(

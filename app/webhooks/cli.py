@@ -80,7 +80,7 @@ def enable_command(endpoint_id: str) -> None:
     from app.webhooks import endpoints
 
     with _refusals(), edge():
-        shown = endpoints.view(endpoints.enable(endpoint_id)).as_dict()
+        shown = endpoints.view(endpoints.enable(endpoint_id, datetime.now(UTC))).as_dict()
     _echo(shown)
 
 

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.webhooks import locks
 from app.webhooks.catalogue import EVENT_TYPES
-from app.webhooks.models import WebhookAttempt, WebhookEndpoint
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.webhooks.sender import UrlRefused, check_url
 from app.webhooks.signing import new_secret
 
@@ -75,12 +75,22 @@ def disable(endpoint_id: str, now: datetime) -> WebhookEndpoint:
     return endpoint
 
 
-def enable(endpoint_id: str) -> WebhookEndpoint:
-    """Deliveries resume where they stopped, in order; its failure clock starts again."""
+def enable(endpoint_id: str, now: datetime) -> WebhookEndpoint:
+    """Deliveries resume where they stopped, in order, at once (a retry hours away is
+    brought forward); its failure clock starts again."""
     endpoint = _locked(endpoint_id)
     endpoint.disabled_at = None
     endpoint.disabled_reason = None
     endpoint.failing_since = None
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookDelivery.state == "pending",
+            WebhookDelivery.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now)
+    )
     return endpoint
 
 

@@ -58,6 +58,18 @@ def lock_deliveries(delivery_ids: list[int]) -> dict[int, WebhookDelivery]:
     return {row.id: row for row in rows}
 
 
+def lock_dead_delivery(endpoint_id: str, event_id: str) -> WebhookDelivery | None:
+    return fresh_one(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookDelivery.event_id == event_id,
+            WebhookDelivery.state == "dead",
+        )
+        .with_for_update()
+    )
+
+
 def lock_endpoints(endpoint_ids: list[str]) -> dict[str, WebhookEndpoint]:
     rows = fresh_all(
         select(WebhookEndpoint)

@@ -11,8 +11,9 @@ Two shapes of the same write:
 
 Either way one statement gives each fact the next sequence of its ordering key
 (``outbox_sequences``, whose row lock is held to COMMIT: sequence order is commit
-order, without gaps), inserts the event, and inserts a delivery for every enabled
-endpoint subscribed to its type. Nothing is sent from here: the relay is woken
+order, without gaps), inserts the event, and inserts a delivery for every endpoint
+subscribed to its type; one that is disabled keeps its deliveries, in order, until
+it is enabled again. Nothing is sent from here: the relay is woken
 after COMMIT (:func:`app.webhooks.wake.wake_relay`) and a periodic sweep finds
 whatever a lost wake-up left behind.
 """
@@ -107,8 +108,7 @@ _FANOUT = """
         SELECT endpoint.id, outboxed.id, outboxed.ordering_key, outboxed.sequence,
                'pending', 0, outboxed.created_at, outboxed.created_at
         FROM outboxed JOIN webhook_endpoints AS endpoint
-          ON endpoint.disabled_at IS NULL
-         AND (endpoint.event_types IS NULL OR outboxed.type = ANY(endpoint.event_types))
+          ON endpoint.event_types IS NULL OR outboxed.type = ANY(endpoint.event_types)
         RETURNING 1
     )"""
 

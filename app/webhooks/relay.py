@@ -59,8 +59,7 @@ class Recorded:
 
 def claim(now: datetime, *, limit: int) -> list[Claimed]:
     """Lease due deliveries and read what sending them needs (the caller's step)."""
-    config = current_app.config
-    lease_end = now + timedelta(seconds=config["WEBHOOK_LEASE_S"])
+    lease_end = now + timedelta(seconds=current_app.config["WEBHOOK_LEASE_S"])
     ids = locks.claim_due(now, lease_end, limit)
     if not ids:
         return []

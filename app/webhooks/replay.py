@@ -1,6 +1,7 @@
 """An operator's replay: one attempt per event, the original ``webhook-id``, the
-current secret(s). It changes no delivery and does not count toward the
-endpoint's failures (an endpoint being fixed is replayed to while it still fails)."""
+current secret(s). It does not count toward the endpoint's failures (an endpoint
+being fixed is replayed to while it still fails) and moves no pending delivery;
+a dead one it gets through (2xx) is delivered."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from sqlalchemy import or_, select
 
 from app.db import step
 from app.extensions import db
-from app.observability import metrics
-from app.webhooks import endpoints, payload, signing
+from app.webhooks import endpoints, locks, payload, signing
 from app.webhooks.models import OutboxEvent, WebhookAttempt, WebhookEndpoint
 from app.webhooks.relay import Claimed, send
 from app.webhooks.sender import Sent
+from app.webhooks.states import DeliveryState, move_delivery
 
 
 def events_since(endpoint: WebhookEndpoint, since: datetime) -> list[OutboxEvent]:
@@ -52,6 +53,8 @@ def replay(
     for item in claimed:
         sent = send(item)
         with step():
+            if sent.delivered:
+                _dead_now_delivered(item.endpoint_id, item.event_id)
             db.session.add(
                 WebhookAttempt(
                     endpoint_id=item.endpoint_id,
@@ -64,6 +67,12 @@ def replay(
                     attempted_at=datetime.now(UTC),
                 )
             )
-        metrics.WEBHOOK_DELIVERIES.labels("replayed").inc()
         results.append((item.event_id, sent))
     return results
+
+
+def _dead_now_delivered(endpoint_id: str, event_id: str) -> None:
+    """A dead delivery the replay got through is delivered: it leaves the dead list."""
+    delivery = locks.lock_dead_delivery(endpoint_id, event_id)
+    if delivery is not None:
+        move_delivery(delivery, DeliveryState.DELIVERED, now=datetime.now(UTC))

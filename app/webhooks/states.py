@@ -1,7 +1,8 @@
 """The webhook delivery status machine: ``pending`` until delivered or dead.
 
-A delivery to a disabled endpoint stays ``pending`` (it waits, in order); an
-operator's replay changes no delivery. Nothing leaves ``delivered`` or ``dead``.
+A delivery to a disabled endpoint stays ``pending`` (it waits, in order). A dead
+one becomes ``delivered`` when an operator's replay of it is answered 2xx (the
+platform has it now); nothing leaves ``delivered``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ DELIVERY_MOVES: TransitionTable[DeliveryState] = TransitionTable(
     {
         DeliveryState.PENDING: frozenset({DeliveryState.DELIVERED, DeliveryState.DEAD}),
         DeliveryState.DELIVERED: frozenset(),
-        DeliveryState.DEAD: frozenset(),
+        DeliveryState.DEAD: frozenset({DeliveryState.DELIVERED}),
     },
 )
 

@@ -64,7 +64,8 @@ def test_a_fact_is_written_with_its_transaction_and_not_without_it(db_session):
     ]
 
 
-def test_deliveries_are_queued_for_enabled_endpoints_subscribed_to_the_type(db_session):
+def test_deliveries_are_queued_for_every_endpoint_subscribed_to_the_type(db_session):
+    """A disabled endpoint's deliveries are queued too: they wait, in order, for it."""
     everything = WebhookEndpoint(id=f"ep_{uuid.uuid4().hex}", url="http://a.test/", secret="s")
     some = WebhookEndpoint(
         id=f"ep_{uuid.uuid4().hex}",
@@ -86,7 +87,9 @@ def test_deliveries_are_queued_for_enabled_endpoints_subscribed_to_the_type(db_s
         .where(WebhookDelivery.ordering_key == key)
         .order_by(WebhookDelivery.endpoint_id, WebhookDelivery.sequence)
     ).all()
-    assert sorted(rows) == sorted([(everything.id, 1), (everything.id, 2), (some.id, 2)])
+    assert sorted(rows) == sorted(
+        [(everything.id, 1), (everything.id, 2), (some.id, 2), (off.id, 1), (off.id, 2)]
+    )
 
 
 def test_a_paid_purchase_tells_completed_and_granted_on_either_settle_path(

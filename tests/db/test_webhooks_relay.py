@@ -178,6 +178,11 @@ def test_the_retry_schedule_ends_dead_and_dead_is_listed(endpoint, receiver, app
     shown = app.test_cli_runner().invoke(args=["billing", "review"])
     assert shown.exit_code == 0, shown.output
     assert f"--event {dead[0].event_id}" in shown.output
+    # A replay the receiver takes ends it: delivered, off the dead list.
+    replay.replay(endpoint.id, event_id=dead[0].event_id)
+    assert delivery_states(key) == [(1, "delivered", len(schedule) + 1)]
+    assert [d for d in review.dead(100) if d.endpoint_id == endpoint.id] == []
+    db.session.rollback()
 
 
 def test_429_and_503_wait_for_retry_after(endpoint, receiver):
@@ -197,7 +202,7 @@ def test_410_disables_the_endpoint_and_its_deliveries_wait_in_order(endpoint, re
     assert seen.disabled_at is not None and "410" in (seen.disabled_reason or "")
     assert run(T0 + timedelta(hours=1)) == 0
     with step():
-        endpoints.enable(endpoint.id)
+        endpoints.enable(endpoint.id, T0 + timedelta(hours=1))
     assert run(T0 + timedelta(hours=1)) == 2
     assert [b["type"] for b in receiver.verified(endpoint.secret)] == [
         "transaction.completed",
@@ -219,6 +224,11 @@ def test_an_endpoint_failing_for_five_days_is_disabled_with_an_error(endpoint, r
     seen = health(endpoint.id)
     assert seen.disabled_at is not None and "failing since" in (seen.disabled_reason or "")
     assert any("disabled" in record.getMessage() for record in caplog.records)
+    # Enabled once fixed: what waits goes at once, not at a retry hours away.
+    later = T0 + timedelta(days=5, minutes=2)
+    with step():
+        endpoints.enable(endpoint.id, later)
+    assert run(later) == 2
 
 
 def test_during_a_rotation_both_secrets_verify_and_after_it_only_the_new_one(endpoint, receiver):

@@ -290,7 +290,7 @@ def test_a_new_subscription_starts_active_and_moves_by_the_table(fake_session):
     ]
 
 
-DELIVERY_ALLOWED = {("pending", "delivered"), ("pending", "dead")}
+DELIVERY_ALLOWED = {("pending", "delivered"), ("pending", "dead"), ("dead", "delivered")}
 
 
 @pytest.mark.parametrize(
