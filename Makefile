@@ -7,6 +7,7 @@ BOOTSTRAP = $(PYTHON) scripts/bootstrap.py $(VENV)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-runtime run stop demo test test-fast lint format bench clean distclean
+.PHONY: contract contract-check
 
 help: ## List the targets
 	@echo "Targets:"
@@ -17,6 +18,8 @@ install-runtime: ## Create .venv and install the runtime requirements only
 
 install: ## Create .venv and install runtime + test/dev requirements
 	@$(BOOTSTRAP) requirements-dev.txt
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(NODE_TOOLS); \
+	else echo "install: no npm: the contract's tools (clients/typescript) are not installed"; fi
 
 run: install-runtime ## Start API, worker, beat and Kaspi stub (Ctrl-C stops all, embedded servers too)
 	@$(BIN)/python -m scripts.run
@@ -58,3 +61,17 @@ clean: stop ## Stop everything, delete var/ (embedded databases, stub state, log
 
 distclean: clean ## `make clean` and delete .venv too
 	rm -rf $(VENV)
+
+# The contract (openapi.json, clients/): see docs/CONTRACT.md. Its tools come from the
+# npm registry exactly as clients/typescript/package-lock.json pins them (npm ci).
+NODE_TOOLS := clients/typescript/node_modules/.package-lock.json
+
+$(NODE_TOOLS): clients/typescript/package.json clients/typescript/package-lock.json
+	npm ci --prefix clients/typescript --no-audit --no-fund
+	@touch $@
+
+contract: install $(NODE_TOOLS) ## Regenerate openapi.json, clients/typescript's types and clients/python from the app
+	$(BIN)/python -m scripts.contract generate
+
+contract-check: install $(NODE_TOOLS) ## Fail on a contract drifted from the app, an unannounced breaking change, or a type error
+	$(BIN)/python -m scripts.contract check

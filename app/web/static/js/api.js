@@ -1,3 +1,4 @@
+// @ts-check
 /* The JSON API: every request has a timeout (AbortController), a Bearer token
  * and one answer shape: {status, ok, data, headers, networkError, timedOut}.
  * A request that cannot reach the server answers status 0 with networkError. */

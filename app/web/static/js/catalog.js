@@ -1,7 +1,9 @@
+// @ts-check
 /* The public catalog (prices and limits come from the API, never from this code). */
 import { api } from "./api.js";
 import { t } from "./i18n.js";
 
+/** @type {import("./contract.js").CatalogOut | null} */
 let catalog = null;
 
 export async function loadCatalog() {

@@ -1,3 +1,4 @@
+// @ts-check
 /* Clubs: the list with "create a club", and a club's page: plan and
  * subscription (status, period, renewal, grace warning, seats), buying a plan
  * through the paywall, members with roles, and the club's events. */

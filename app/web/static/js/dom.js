@@ -1,6 +1,13 @@
+// @ts-check
 /* Small DOM helpers and the modal dialogs. API text only ever reaches the page
  * through textContent. */
 
+/**
+ * Any element of the page: what it is (input, dialog, form) is the template's to say,
+ * so the type check leaves its properties alone.
+ * @param {string} id
+ * @returns {any}
+ */
 export function $(id) { return document.getElementById(id); }
 
 export function el(tag, attrs, children) {

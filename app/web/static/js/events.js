@@ -1,3 +1,4 @@
+// @ts-check
 /* Events: the list (personal ones on the home page, a club's on its page),
  * creating drafts, editing and deleting them, and publishing with its answers:
  * 200 published, 402 paywall, 409 confirm the use of an upgrade. */
@@ -9,6 +10,7 @@ import { openPaywall } from "./paywall.js";
 import { forget } from "./store.js";
 
 export const state = { events: [] };
+/** @type {Record<string, (...args: any[]) => any>} */
 let hooks = { clubOf() { return null; }, onChanged() {} };
 let editing = null;
 let deleting = null;
@@ -42,8 +44,9 @@ export function sizeText(event) {
 
 /* Renders the events matching ``clubId`` (null: personal) into ``list``. */
 export function renderEventList(list, empty, clubId) {
-  const focused = list.contains(document.activeElement) ? document.activeElement : null;
-  const focusedId = focused && focused.closest(".event") && focused.closest(".event").dataset.eventId;
+  const active = /** @type {HTMLElement | null} */ (document.activeElement);
+  const focused = list.contains(active) ? active : null;
+  const focusedId = focused && focused.closest(".event") && /** @type {HTMLElement} */ (focused.closest(".event")).dataset.eventId;
   const focusedAction = focused && focused.dataset.action;
   list.textContent = "";
   const rows = state.events.filter((e) => (e.club_id || null) === (clubId || null));

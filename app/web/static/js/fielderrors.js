@@ -1,3 +1,4 @@
+// @ts-check
 /* API errors in words people use. A 400 VALIDATION_ERROR carries per-field
  * details ({field, type, message}); they are mapped to sentences here, so
  * "Input should be less than or equal to 2147483647" never reaches anyone. */

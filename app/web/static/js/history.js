@@ -1,3 +1,4 @@
+// @ts-check
 /* Purchase history (GET /api/billing/transactions, cursor pages) and receipts. */
 import { api } from "./api.js";
 import { planOfProduct, planTitle, product, productTitle } from "./catalog.js";
@@ -7,6 +8,7 @@ import { errorText } from "./fielderrors.js";
 import { formatDate, formatMoney, t } from "./i18n.js";
 
 const PAGE = 20;
+/** @type {{items: import("./contract.js").HistoryItemOut[], next: string | null, done: boolean}} */
 const loaded = { items: [], next: null, done: false };
 
 export function initHistory() {

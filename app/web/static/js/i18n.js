@@ -1,3 +1,4 @@
+// @ts-check
 /* Language, text and number formats.
  *
  * Two languages, English and Russian. The default follows the browser's list
@@ -96,6 +97,7 @@ export function formatDate(iso, withTime) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
+  /** @type {Intl.DateTimeFormatOptions} */
   const options = withTime ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "long" };
   return new Intl.DateTimeFormat(TAGS[current], options).format(date);
 }

@@ -1,3 +1,4 @@
+// @ts-check
 /* The page's entry point: sign-in, navigation between views (hash routes),
  * language, and the parts of the home page (upgrades, new event, my events). */
 import { api, currentUser, onUnauthenticated, savedToken, setToken } from "./api.js";
@@ -29,7 +30,7 @@ async function showRoute(moveFocus) {
   if (!currentUser()) return;
   const r = route();
   VIEWS.forEach((v) => { $(v).hidden = v !== r.view; });
-  document.querySelectorAll(".nav a").forEach((a) => {
+  document.querySelectorAll(".nav a").forEach((/** @type {HTMLElement} */ a) => {
     const current = a.dataset.view === r.view || (a.dataset.view === "view-clubs" && r.view === "view-club") ||
       (a.dataset.view === "view-history" && r.view === "view-receipt");
     if (current) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");

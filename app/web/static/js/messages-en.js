@@ -1,3 +1,4 @@
+// @ts-check
 /* English texts. {name} is filled in by t(); a function gets the variables. */
 export const EN = {
   skip: "Skip to content",

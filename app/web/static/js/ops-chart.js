@@ -1,3 +1,4 @@
+// @ts-check
 /* The summary's chart: transactions opened and settled per hour over the last 24
  * hours, as an SVG bar pair per hour (drawn here; no chart library). Colours come
  * from ops.css classes; the figure's label states the totals for screen readers. */

@@ -1,3 +1,4 @@
+// @ts-check
 /* The operator console's texts, English and Russian ({name} is filled in by t()). */
 export const OPS_EN = {
   "ops.brand": "Billing · operator console",

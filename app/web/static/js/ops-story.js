@@ -1,3 +1,4 @@
+// @ts-check
 /* A transaction's story in the console: its facts, why it is held, the timeline of
  * audit events with Kaspi's answers, refunds, operators' actions; and the actions
  * an operator may take, each confirmed in a dialog that states the money that moves. */

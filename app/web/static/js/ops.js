@@ -1,3 +1,4 @@
+// @ts-check
 /* The operator console's entry point: sign-in (a token with the billing_operator
  * role), the summary and its chart, the review queue, search, and a transaction's
  * story (ops-story.js). Everything comes from /api/ops/..., which checks the role. */

@@ -1,3 +1,4 @@
+// @ts-check
 /* One purchase in progress, shown in the paywall dialog: its status, the Kaspi
  * QR code (desktop) or link (phone), Cancel, Check now, Start again, Publish now. */
 import { api, errorCode } from "./api.js";
@@ -9,6 +10,7 @@ import { forget, remember } from "./store.js";
 import { FINAL_STATUSES, watchTransaction } from "./watch.js";
 
 let shown = null; // {key, record, watcher, problem, linkTimer}
+/** @type {Record<string, (...args: any[]) => any>} */
 let hooks = { onSettled() {}, onPublishNow() {}, onStartAgain() {}, onOpenClub() {} };
 
 export function initPayment(callbacks) {
@@ -75,8 +77,9 @@ export function stopWatching() {
   shown = null;
 }
 
+/** @param {import("./contract.js").TransactionStatusOut} body */
 function update(record, body) {
-  const payment = body.payment || {};
+  const payment = body.payment || /** @type {Partial<NonNullable<typeof body.payment>>} */ ({});
   return {
     ...record,
     status: body.status,

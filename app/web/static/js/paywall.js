@@ -1,3 +1,4 @@
+// @ts-check
 /* The paywall dialog: why publishing needs a purchase, what can be bought, and
  * the purchase itself (handed to payment.js once it exists).
  *
@@ -16,6 +17,7 @@ import { attemptKey, dropAttempt, forget, fromBody, itemKey, purchaseFor, rememb
 
 const RETRIES = 3;
 let active = null; // {item, key, error}
+/** @type {Record<string, (...args: any[]) => any>} */
 let hooks = { onEditEvent() {}, onCreateInClub() {} };
 
 export function initPaywall(callbacks) {
@@ -237,7 +239,7 @@ async function buy(productCode, clubId, button) {
   if (!active || active.buying) return;
   const current = active;
   current.buying = true;
-  document.querySelectorAll("#paywall-options .buy").forEach((b) => { b.disabled = true; });
+  document.querySelectorAll("#paywall-options .buy").forEach((/** @type {HTMLButtonElement} */ b) => { b.disabled = true; });
   button.setAttribute("aria-busy", "true");
   const label = button.textContent;
   button.textContent = t("option.creating");
@@ -258,7 +260,7 @@ async function buy(productCode, clubId, button) {
   current.buying = false;
   button.removeAttribute("aria-busy");
   button.textContent = label;
-  document.querySelectorAll("#paywall-options .buy").forEach((b) => { b.disabled = false; });
+  document.querySelectorAll("#paywall-options .buy").forEach((/** @type {HTMLButtonElement} */ b) => { b.disabled = false; });
   if (active !== current) {
     // The dialog was closed meanwhile: keep the purchase (the banner shows it).
     if (res.status === 201 && res.data) {

@@ -1,3 +1,4 @@
+// @ts-check
 /* Purchases in progress, one per item being bought.
  *
  * An item is what a purchase is for: an event upgrade for one event
@@ -98,6 +99,10 @@ export async function syncWithServer() {
   return true;
 }
 
+/**
+ * @param {import("./contract.js").PurchaseIntentOut | import("./contract.js").TransactionStatusOut} body
+ * @param {object} extra
+ */
 export function fromBody(body, extra) {
   return {
     transaction_id: body.transaction_id,
@@ -106,7 +111,7 @@ export function fromBody(body, extra) {
     payment_url: body.payment ? body.payment.payment_url : null,
     payment_id: body.payment ? body.payment.payment_id : null,
     link_expires_at: body.payment ? body.payment.expires_at || null : null,
-    poll_interval_s: (body.payment && body.payment.poll_interval_s) || body.poll_interval_s || 5,
+    poll_interval_s: (body.payment && body.payment.poll_interval_s) || ("poll_interval_s" in body && body.poll_interval_s) || 5,
     status: body.status,
     ...extra,
   };

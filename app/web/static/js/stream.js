@@ -1,3 +1,4 @@
+// @ts-check
 /* Following one transaction over Server-Sent Events, with polling as the fallback.
  *
  * EventSource cannot send an Authorization header, so the stream is read with

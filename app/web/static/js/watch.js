@@ -1,3 +1,4 @@
+// @ts-check
 /* Watching one transaction until it settles.
  *
  * watchTransaction() is the one place that learns a transaction's status. It

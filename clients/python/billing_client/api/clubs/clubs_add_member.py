@@ -1,0 +1,218 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.member_add_in import MemberAddIn
+from ...models.member_out import MemberOut
+from ...types import Response
+
+
+def _get_kwargs(
+    club_id: str,
+    *,
+    body: MemberAddIn,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/clubs/{club_id}/members".format(
+            club_id=quote(str(club_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MemberOut | None:
+    if response.status_code == 201:
+        response_201 = MemberOut.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 402:
+        response_402 = Error.from_dict(response.json())
+
+        return response_402
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Error.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Error.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | MemberOut]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    club_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: MemberAddIn,
+) -> Response[Error | MemberOut]:
+    """Add a member (owner: admins and members; admin: members)
+
+    Args:
+        club_id (str):
+        body (MemberAddIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | MemberOut]
+    """
+
+    kwargs = _get_kwargs(
+        club_id=club_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    club_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: MemberAddIn,
+) -> Error | MemberOut | None:
+    """Add a member (owner: admins and members; admin: members)
+
+    Args:
+        club_id (str):
+        body (MemberAddIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | MemberOut
+    """
+
+    return sync_detailed(
+        club_id=club_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    club_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: MemberAddIn,
+) -> Response[Error | MemberOut]:
+    """Add a member (owner: admins and members; admin: members)
+
+    Args:
+        club_id (str):
+        body (MemberAddIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | MemberOut]
+    """
+
+    kwargs = _get_kwargs(
+        club_id=club_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    club_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: MemberAddIn,
+) -> Error | MemberOut | None:
+    """Add a member (owner: admins and members; admin: members)
+
+    Args:
+        club_id (str):
+        body (MemberAddIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | MemberOut
+    """
+
+    return (
+        await asyncio_detailed(
+            club_id=club_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

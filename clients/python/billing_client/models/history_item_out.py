@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.granted_out import GrantedOut
+    from ..models.history_payment_out import HistoryPaymentOut
+
+
+T = TypeVar("T", bound="HistoryItemOut")
+
+
+@_attrs_define
+class HistoryItemOut:
+    """
+    Attributes:
+        amount (str):
+        club_id (None | UUID):
+        created_at (datetime.datetime):
+        currency (str):
+        expires_at (datetime.datetime):
+        granted (GrantedOut | None):
+        payment (HistoryPaymentOut):
+        poll_interval_s (int):
+        product_code (str):
+        quantity (int):
+        settled_at (datetime.datetime | None):
+        status (str):
+        transaction_id (UUID):
+        updated_at (datetime.datetime):
+    """
+
+    amount: str
+    club_id: None | UUID
+    created_at: datetime.datetime
+    currency: str
+    expires_at: datetime.datetime
+    granted: GrantedOut | None
+    payment: HistoryPaymentOut
+    poll_interval_s: int
+    product_code: str
+    quantity: int
+    settled_at: datetime.datetime | None
+    status: str
+    transaction_id: UUID
+    updated_at: datetime.datetime
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.granted_out import GrantedOut  # noqa: PLC0415
+
+        amount = self.amount
+
+        club_id: None | str
+        if isinstance(self.club_id, UUID):
+            club_id = str(self.club_id)
+        else:
+            club_id = self.club_id
+
+        created_at = self.created_at.isoformat()
+
+        currency = self.currency
+
+        expires_at = self.expires_at.isoformat()
+
+        granted: dict[str, Any] | None
+        if isinstance(self.granted, GrantedOut):
+            granted = self.granted.to_dict()
+        else:
+            granted = self.granted
+
+        payment = self.payment.to_dict()
+
+        poll_interval_s = self.poll_interval_s
+
+        product_code = self.product_code
+
+        quantity = self.quantity
+
+        settled_at: None | str
+        if isinstance(self.settled_at, datetime.datetime):
+            settled_at = self.settled_at.isoformat()
+        else:
+            settled_at = self.settled_at
+
+        status = self.status
+
+        transaction_id = str(self.transaction_id)
+
+        updated_at = self.updated_at.isoformat()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "amount": amount,
+                "club_id": club_id,
+                "created_at": created_at,
+                "currency": currency,
+                "expires_at": expires_at,
+                "granted": granted,
+                "payment": payment,
+                "poll_interval_s": poll_interval_s,
+                "product_code": product_code,
+                "quantity": quantity,
+                "settled_at": settled_at,
+                "status": status,
+                "transaction_id": transaction_id,
+                "updated_at": updated_at,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.granted_out import GrantedOut  # noqa: PLC0415
+        from ..models.history_payment_out import HistoryPaymentOut  # noqa: PLC0415
+
+        d = dict(src_dict)
+        amount = d.pop("amount")
+
+        def _parse_club_id(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                club_id_type_0 = UUID(data)
+
+                return club_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        club_id = _parse_club_id(d.pop("club_id"))
+
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        currency = d.pop("currency")
+
+        expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
+
+        def _parse_granted(data: object) -> GrantedOut | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                granted_type_0 = GrantedOut.from_dict(data)
+
+                return granted_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(GrantedOut | None, data)
+
+        granted = _parse_granted(d.pop("granted"))
+
+        payment = HistoryPaymentOut.from_dict(d.pop("payment"))
+
+        poll_interval_s = d.pop("poll_interval_s")
+
+        product_code = d.pop("product_code")
+
+        quantity = d.pop("quantity")
+
+        def _parse_settled_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                settled_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return settled_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        settled_at = _parse_settled_at(d.pop("settled_at"))
+
+        status = d.pop("status")
+
+        transaction_id = UUID(d.pop("transaction_id"))
+
+        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
+
+        history_item_out = cls(
+            amount=amount,
+            club_id=club_id,
+            created_at=created_at,
+            currency=currency,
+            expires_at=expires_at,
+            granted=granted,
+            payment=payment,
+            poll_interval_s=poll_interval_s,
+            product_code=product_code,
+            quantity=quantity,
+            settled_at=settled_at,
+            status=status,
+            transaction_id=transaction_id,
+            updated_at=updated_at,
+        )
+
+        history_item_out.additional_properties = d
+        return history_item_out
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

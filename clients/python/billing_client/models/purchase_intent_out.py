@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.payment_out import PaymentOut
+
+
+T = TypeVar("T", bound="PurchaseIntentOut")
+
+
+@_attrs_define
+class PurchaseIntentOut:
+    """
+    Attributes:
+        amount (str):
+        club_id (None | UUID):
+        created_at (datetime.datetime):
+        currency (str):
+        expires_at (datetime.datetime):
+        payment (PaymentOut):
+        product_code (str):
+        quantity (int):
+        status (str):
+        transaction_id (UUID):
+    """
+
+    amount: str
+    club_id: None | UUID
+    created_at: datetime.datetime
+    currency: str
+    expires_at: datetime.datetime
+    payment: PaymentOut
+    product_code: str
+    quantity: int
+    status: str
+    transaction_id: UUID
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        amount = self.amount
+
+        club_id: None | str
+        if isinstance(self.club_id, UUID):
+            club_id = str(self.club_id)
+        else:
+            club_id = self.club_id
+
+        created_at = self.created_at.isoformat()
+
+        currency = self.currency
+
+        expires_at = self.expires_at.isoformat()
+
+        payment = self.payment.to_dict()
+
+        product_code = self.product_code
+
+        quantity = self.quantity
+
+        status = self.status
+
+        transaction_id = str(self.transaction_id)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "amount": amount,
+                "club_id": club_id,
+                "created_at": created_at,
+                "currency": currency,
+                "expires_at": expires_at,
+                "payment": payment,
+                "product_code": product_code,
+                "quantity": quantity,
+                "status": status,
+                "transaction_id": transaction_id,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.payment_out import PaymentOut  # noqa: PLC0415
+
+        d = dict(src_dict)
+        amount = d.pop("amount")
+
+        def _parse_club_id(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                club_id_type_0 = UUID(data)
+
+                return club_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        club_id = _parse_club_id(d.pop("club_id"))
+
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        currency = d.pop("currency")
+
+        expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
+
+        payment = PaymentOut.from_dict(d.pop("payment"))
+
+        product_code = d.pop("product_code")
+
+        quantity = d.pop("quantity")
+
+        status = d.pop("status")
+
+        transaction_id = UUID(d.pop("transaction_id"))
+
+        purchase_intent_out = cls(
+            amount=amount,
+            club_id=club_id,
+            created_at=created_at,
+            currency=currency,
+            expires_at=expires_at,
+            payment=payment,
+            product_code=product_code,
+            quantity=quantity,
+            status=status,
+            transaction_id=transaction_id,
+        )
+
+        purchase_intent_out.additional_properties = d
+        return purchase_intent_out
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

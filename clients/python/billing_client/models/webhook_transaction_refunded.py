@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.webhook_transaction_refunded_data import WebhookTransactionRefundedData
+
+
+T = TypeVar("T", bound="WebhookTransactionRefunded")
+
+
+@_attrs_define
+class WebhookTransactionRefunded:
+    """`transaction.refunded`: Money went back to the buyer: a full refund (`full: true`, status `refunded`) or a partial
+    one (`full: false`).
+
+        Attributes:
+            data (WebhookTransactionRefundedData): Money went back to the buyer, all of it or a part (``refund_done``).
+            timestamp (datetime.datetime): When the fact happened (UTC).
+            type_ (Literal['transaction.refunded']): The event type.
+    """
+
+    data: WebhookTransactionRefundedData
+    timestamp: datetime.datetime
+    type_: Literal["transaction.refunded"]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.data.to_dict()
+
+        timestamp = self.timestamp.isoformat()
+
+        type_ = self.type_
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "data": data,
+                "timestamp": timestamp,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.webhook_transaction_refunded_data import WebhookTransactionRefundedData  # noqa: PLC0415
+
+        d = dict(src_dict)
+        data = WebhookTransactionRefundedData.from_dict(d.pop("data"))
+
+        timestamp = datetime.datetime.fromisoformat(d.pop("timestamp"))
+
+        type_ = cast(Literal["transaction.refunded"], d.pop("type"))
+        if type_ != "transaction.refunded":
+            raise ValueError(f"type must match const 'transaction.refunded', got '{type_}'")
+
+        webhook_transaction_refunded = cls(
+            data=data,
+            timestamp=timestamp,
+            type_=type_,
+        )
+
+        webhook_transaction_refunded.additional_properties = d
+        return webhook_transaction_refunded
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
