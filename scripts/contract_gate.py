@@ -153,7 +153,9 @@ def check_breaking(root: Path) -> bool:
     """The gate: True when nothing breaks, or the break is announced."""
     previous = previous_document(root)
     if previous is None:
-        print(f"contract: no {DOCUMENT} in HEAD~1: nothing to compare with")
+        has_parent = _git(root, "rev-parse", "--verify", "--quiet", "HEAD~1").returncode == 0
+        why = f"no {DOCUMENT} in HEAD~1" if has_parent else "no HEAD~1 (a shallow clone?)"
+        print(f"contract: {why}: nothing to compare with")
         return True
     current = json.loads((root / DOCUMENT).read_text(encoding="utf-8"))
     try:

@@ -263,3 +263,36 @@ def test_gate_without_a_previous_document_has_nothing_to_compare(tmp_path: Path)
     _git(tmp_path, "commit", "-q", "-m", "first")
     assert contract_gate.previous_document(tmp_path) is None
     assert contract_gate.check_breaking(tmp_path) is True
+
+
+@needs_node_tools
+def test_web_modules_fail_the_type_check_when_a_field_they_read_is_renamed(
+    tmp_path: Path,
+) -> None:
+    """The page's `// @ts-check` and JSDoc imports bind it to the generated types."""
+    web = ROOT / "app" / "web" / "static" / "js"
+    shutil.copytree(web, tmp_path / "app" / "web" / "static" / "js")
+    shutil.copy(ROOT / "app" / "web" / "api-types.d.ts", tmp_path / "app" / "web")
+    ts = tmp_path / "clients" / "typescript"
+    (ts / "src").mkdir(parents=True)
+    shutil.copy(ROOT / contract.TS_DIR / "tsconfig.web.json", ts)
+    (ts / "node_modules").symlink_to(ROOT / contract.TS_DIR / "node_modules")
+    schema = (ROOT / contract.TS_SCHEMA).read_text(encoding="utf-8")
+    start = schema.index("        PaymentOut: {")
+    end = schema.index("\n        };", start)
+    renamed = schema[start:end].replace("payment_url: string", "checkout_url: string")
+    assert renamed != schema[start:end]
+    (ts / "src" / "schema.d.ts").write_text(schema[:start] + renamed + schema[end:])
+
+    result = subprocess.run(
+        [str(ts / "node_modules" / ".bin" / "tsc"), "--noEmit", "-p", "tsconfig.web.json"],
+        cwd=ts,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "store.js" in result.stdout and "'payment_url' does not exist" in result.stdout, (
+        result.stdout
+    )

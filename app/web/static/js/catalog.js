@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { t } from "./i18n.js";
 
-/** @type {import("./contract.js").CatalogOut | null} */
+/** @type {import("../../api-types").CatalogOut | null} */
 let catalog = null;
 
 export async function loadCatalog() {

@@ -8,7 +8,7 @@ import { errorText } from "./fielderrors.js";
 import { formatDate, formatMoney, t } from "./i18n.js";
 
 const PAGE = 20;
-/** @type {{items: import("./contract.js").HistoryItemOut[], next: string | null, done: boolean}} */
+/** @type {{items: import("../../api-types").HistoryItemOut[], next: string | null, done: boolean}} */
 const loaded = { items: [], next: null, done: false };
 
 export function initHistory() {

@@ -77,7 +77,7 @@ export function stopWatching() {
   shown = null;
 }
 
-/** @param {import("./contract.js").TransactionStatusOut} body */
+/** @param {import("../../api-types").TransactionStatusOut} body */
 function update(record, body) {
   const payment = body.payment || /** @type {Partial<NonNullable<typeof body.payment>>} */ ({});
   return {

@@ -100,7 +100,7 @@ export async function syncWithServer() {
 }
 
 /**
- * @param {import("./contract.js").PurchaseIntentOut | import("./contract.js").TransactionStatusOut} body
+ * @param {import("../../api-types").PurchaseIntentOut | import("../../api-types").TransactionStatusOut} body
  * @param {object} extra
  */
 export function fromBody(body, extra) {
