@@ -215,3 +215,17 @@ def exposition(app: Flask) -> tuple[bytes, str]:
     gauges = CollectorRegistry(auto_describe=False)
     gauges.register(DatabaseCollector(app))
     return generate_latest(process_registry()) + generate_latest(gauges), CONTENT_TYPE_LATEST
+
+
+# -- the buyer's purchase (added with the cancel that closes Kaspi's link) ---------
+
+CANCEL_OUTCOMES = Counter(
+    "billing_cancel_outcomes_total",
+    "Buyers' cancels by outcome: closed (Kaspi closed the link), open (the link could"
+    " not be closed; a late payment is found by the sweep), paid (it was paid meanwhile)",
+    ["outcome"],
+)
+OPEN_PURCHASE_REFUSED = Counter(
+    "billing_open_purchase_refused_total",
+    "Purchase intents refused because the same event already has an open purchase",
+)
