@@ -8,7 +8,8 @@ import { createEvent, findEvent, initEvents, loadEvents, openEdit, publish, read
 import { errorText } from "./fielderrors.js";
 import { initHistory, showHistory, showReceipt } from "./history.js";
 import { detectLanguage, formatMoney, language, onLanguageChange, setLanguage, t } from "./i18n.js";
-import { initPayment, rerender, shownKey } from "./payment.js";
+import { checkLateNow, followAll, initFollow, stopAll } from "./follow.js";
+import { displayState, initPayment, rerender, shownKey } from "./payment.js";
 import { initPaywall, rerenderPaywall, showPurchase, startAgain } from "./paywall.js";
 import { allPurchases, syncWithServer } from "./store.js";
 
@@ -60,6 +61,7 @@ async function showRoute(moveFocus) {
 // ------------------------------------------------------------------ sign-in
 
 function signedOut(message) {
+  stopAll();
   closeAllModals(false);
   setToken(null);
   $("workspace").hidden = true;
@@ -77,6 +79,7 @@ async function signedIn() {
   const [eventsProblem, clubsProblem] = await Promise.all([loadEvents(), loadClubs(), loadCredits(), syncWithServer()]);
   showText($("page-error"), eventsProblem || clubsProblem || "");
   await showRoute(false);
+  checkLateNow();
 }
 
 async function signInAsDemo(e) {
@@ -171,6 +174,7 @@ function itemForKey(key, record) {
 }
 
 function renderBanner() {
+  if (currentUser()) followAll();
   const list = $("purchase-banner-list");
   list.textContent = "";
   const open = $("paywall").open ? shownKey() : null;
@@ -179,8 +183,11 @@ function renderBanner() {
   for (const p of items) {
     const item = itemForKey(p.key, p);
     const name = item ? (item.kind === "club" ? item.club.name : item.event.title) : t("banner.unknown");
-    list.appendChild(el("li", {}, [
-      el("span", { text: t("banner.item", { name, amount: formatMoney(p.amount) }) }), " ",
+    const state = displayState(p);
+    const text = t("banner.item", { name, amount: formatMoney(p.amount) }) +
+      (state === "pending" ? "" : " — " + t("status." + state));
+    list.appendChild(el("li", { "data-state": state, "data-key": p.key }, [
+      el("span", { text }), " ",
       el("button", { type: "button", className: "button small", text: t("banner.show"),
         onClick: (e) => showPurchase(p.key, item, e.currentTarget) }),
     ]));
@@ -230,6 +237,9 @@ function init() {
     onStartAgain: startAgain,
     onOpenClub: (id) => { closeModal($("paywall"), false); window.location.hash = "#/clubs/" + id; },
   });
+  // Purchases settling in the background: their banner line changes, and what they
+  // bought shows at once (upgrades counted, the club's plan), as when the dialog shows it.
+  initFollow({ onSettled, onChanged: renderBanner });
   initEvents({ clubOf, onChanged: () => { showRoute(false); loadCredits(); } });
   initClubs();
   initHistory();

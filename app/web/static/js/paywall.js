@@ -11,7 +11,7 @@ import { plan as planById, planTitle, plans, product, productTitle, upgradeProdu
 import { $, announce, closeModal, delay, el, openModal, showText } from "./dom.js";
 import { errorText } from "./fielderrors.js";
 import { formatMoney, t } from "./i18n.js";
-import { startWatching, stopWatching } from "./payment.js";
+import { shownRecord, startWatching, stopWatching } from "./payment.js";
 import { attemptKey, dropAttempt, forget, fromBody, itemKey, purchaseFor, remember } from "./store.js";
 
 const RETRIES = 3;
@@ -62,10 +62,18 @@ export function rerenderPaywall() {
 }
 
 /* After a declined, expired or canceled payment: the options again. */
-export function startAgain() {
+export async function startAgain() {
   if (!active) return;
+  const record = shownRecord();
   stopWatching();
   forget(active.key);
+  if (record && record.status === "pending") {
+    // The link ran out but the purchase is still open on the server (until Kaspi's
+    // answer closes it): cancel it, or the server refuses the next one for this event.
+    const current = active;
+    await api("POST", "/api/billing/transactions/" + encodeURIComponent(record.transaction_id) + "/cancel");
+    if (active !== current) return;
+  }
   if (!active.item) {
     // A purchase from another browser whose event this one doesn't know: nothing to offer.
     closeModal($("paywall"), true);
@@ -247,6 +255,8 @@ async function buy(productCode, clubId, button) {
   // a desktop shows the QR code to scan instead.
   const win = phone() ? openBlank() : null;
   const body = clubId ? { product_code: productCode, club_id: clubId } : { product_code: productCode, quantity: 1 };
+  // An upgrade names its event: the server keeps one open purchase per event.
+  if (!clubId && current.item.kind === "event" && current.item.event) body.event_id = current.item.event.id;
   let res;
   for (let tries = RETRIES; ; tries--) {
     res = await api("POST", "/api/billing/purchase-intent", { body, headers: { "Idempotency-Key": key } });
@@ -276,6 +286,19 @@ async function buy(productCode, clubId, button) {
     else if (win) win.close();
     $("payment-status").focus();
     announce(t("announce.created"));
+    return;
+  }
+  const open = errorCode(res) === "PURCHASE_IN_PROGRESS" && res.data.error.transaction;
+  if (open) {
+    // Another browser of yours started one for this event: show that one instead.
+    dropAttempt(current.key);
+    const record = withItem(fromBody(open, {}), current.item);
+    remember(current.key, record);
+    startWatching(current.key, record);
+    if (win && record.payment_url) win.location.href = record.payment_url;
+    else if (win) win.close();
+    $("payment-status").focus();
+    announce(t("announce.openElsewhere"));
     return;
   }
   if (win) win.close();
