@@ -8,7 +8,8 @@ import { t } from "./i18n.js";
 import { openPaywall } from "./paywall.js";
 import { forget } from "./store.js";
 
-export const state = { events: [] };
+// ``loaded``: the list came from the server at least once (an empty list then means none).
+export const state = { events: [], loaded: false };
 let hooks = { clubOf() { return null; }, onChanged() {} };
 let editing = null;
 let deleting = null;
@@ -25,6 +26,7 @@ export async function loadEvents() {
   const res = await api("GET", "/api/events");
   if (res.status !== 200 || !res.data) return errorText(res, "error.loadEvents");
   state.events = res.data.events || [];
+  state.loaded = true;
   return null;
 }
 
@@ -47,7 +49,7 @@ export function renderEventList(list, empty, clubId) {
   const focusedAction = focused && focused.dataset.action;
   list.textContent = "";
   const rows = state.events.filter((e) => (e.club_id || null) === (clubId || null));
-  empty.hidden = rows.length > 0;
+  empty.hidden = rows.length > 0 || !state.loaded;
   for (const event of rows) list.appendChild(eventRow(event));
   if (focusedId) {
     const row = list.querySelector(`.event[data-event-id="${CSS.escape(focusedId)}"]`);

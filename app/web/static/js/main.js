@@ -62,6 +62,7 @@ async function showRoute(moveFocus) {
 
 function signedOut(message) {
   stopAll();
+  window.clearTimeout(reload.timer);
   closeAllModals(false);
   setToken(null);
   $("workspace").hidden = true;
@@ -75,11 +76,40 @@ async function signedIn() {
   $("workspace").hidden = false;
   $("session").hidden = false;
   $("session-user").textContent = t("session.as", { user: currentUser() });
-  await loadCatalog();
-  const [eventsProblem, clubsProblem] = await Promise.all([loadEvents(), loadClubs(), loadCredits(), syncWithServer()]);
-  showText($("page-error"), eventsProblem || clubsProblem || "");
-  await showRoute(false);
+  await loadAccount();
   checkLateNow();
+}
+
+// A failed load is not an empty account: the page says what it could not load, offers
+// Retry, and tries again by itself (5, 10, 20, 30 s…) until the server answers.
+const RELOAD_MAX_MS = 30000;
+let reload = { timer: null, waitMs: 5000 };
+
+async function loadAccount() {
+  window.clearTimeout(reload.timer);
+  const [catalogOk, eventsProblem, clubsProblem, creditsOk, synced] = await Promise.all([
+    loadCatalog(), loadEvents(), loadClubs(), loadCredits(), syncWithServer(),
+  ]);
+  const problem = eventsProblem || clubsProblem ||
+    (!creditsOk || !synced || !catalogOk ? t("error.loadAccount") : "");
+  showText($("page-error"), problem);
+  $("page-retry").hidden = !problem;
+  if (!currentUser()) return;
+  if (problem) {
+    reload.timer = window.setTimeout(loadAccount, reload.waitMs);
+    reload.waitMs = Math.min(reload.waitMs * 2, RELOAD_MAX_MS);
+  } else {
+    reload.waitMs = 5000;
+  }
+  await showRoute(false);
+}
+
+async function retryLoad(e) {
+  const button = e.currentTarget;
+  button.disabled = true;
+  reload.waitMs = 5000;
+  await loadAccount();
+  button.disabled = false;
 }
 
 async function signInAsDemo(e) {
@@ -116,13 +146,17 @@ async function signInWithToken(e) {
 
 async function loadCredits() {
   const res = await api("GET", "/api/billing/credits");
-  if (res.status !== 200 || !res.data) return;
+  if (res.status !== 200 || !res.data) {
+    if ($("credits-summary").dataset.available === "") $("credits-summary").textContent = t("credits.unknown");
+    return false;
+  }
   available = Object.values(res.data.available || {}).reduce((a, b) => a + b, 0);
   const used = (res.data.credits || []).filter((c) => c.status === "consumed").length;
   const summary = $("credits-summary");
   summary.dataset.available = String(available);
   summary.dataset.used = String(used);
   renderCredits();
+  return true;
 }
 
 function renderCredits() {
@@ -224,6 +258,7 @@ function init() {
   if (demo) demo.addEventListener("click", signInAsDemo);
   $("token-form").addEventListener("submit", signInWithToken);
   $("sign-out").addEventListener("click", () => signedOut(""));
+  $("page-retry").addEventListener("click", retryLoad);
   $("create-form").addEventListener("submit", createPersonalEvent);
   $("paywall").addEventListener("closed", renderBanner);
   document.addEventListener("purchases-changed", renderBanner);
