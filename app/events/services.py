@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from app.auth.models import User
+from app.billing.core.models import Transaction
+from app.billing.core.status import TxStatus
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
 from app.domain_errors import Conflict, Forbidden, NotFound
@@ -175,5 +177,16 @@ def delete_draft(user: User, event_id: uuid.UUID) -> None:
         raise event_not_found()
     if event.published_at is not None:
         raise Conflict("EVENT_PUBLISHED", "A published event cannot be deleted")
+    # Checked under the event's lock: an intent naming the event takes a key-share
+    # lock on it (its foreign key), so one still being written is waited for here.
+    if db.session.scalar(
+        select(Transaction.id).where(
+            Transaction.event_id == event_id, Transaction.status == TxStatus.PENDING
+        )
+    ):
+        raise Conflict(
+            "PURCHASE_IN_PROGRESS",
+            "A payment for this event is in progress; cancel it before deleting the draft",
+        )
     db.session.delete(event)
     db.session.flush()

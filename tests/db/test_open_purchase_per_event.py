@@ -92,3 +92,29 @@ def test_an_event_that_is_not_the_callers_personal_event_is_refused(client, db_s
     )
     assert_envelope(plan, 400, "VALIDATION_ERROR")
     assert db_session.query(Transaction).filter(Transaction.event_id.isnot(None)).count() == 0
+
+
+def test_a_draft_with_a_payment_in_progress_is_not_deleted_until_it_is_canceled(
+    client, db_session, kaspi_stub
+):
+    event_id = draft(client)
+    tx_id = buy(client, event_id).get_json()["transaction_id"]
+
+    refused = client.delete(f"/api/events/{event_id}", headers=auth("buyer"))
+
+    assert_envelope(refused, 409, "PURCHASE_IN_PROGRESS")
+    assert client.get(f"/api/events/{event_id}", headers=auth("buyer")).status_code == 200
+    client.post(f"/api/billing/transactions/{tx_id}/cancel", headers=auth("buyer"))
+    assert client.delete(f"/api/events/{event_id}", headers=auth("buyer")).status_code == 204
+    db_session.expire_all()
+    # The purchase (a money fact) stays; it no longer names the deleted event.
+    kept = db_session.get(Transaction, uuid.UUID(tx_id))
+    assert (kept.status, kept.event_id) == ("canceled", None)
+
+
+@pytest.mark.parametrize(("size", "status"), [(1_000_000, 201), (1_000_001, 400)])
+def test_an_event_size_has_an_upper_bound(client, db_session, size, status):
+    response = client.post(
+        "/api/events", json={"title": "Huge", "max_participants": size}, headers=auth("buyer")
+    )
+    assert response.status_code == status, response.get_json()

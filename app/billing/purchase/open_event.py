@@ -31,6 +31,7 @@ from app.observability import metrics
 log = logging.getLogger(__name__)
 
 OPEN_EVENT_INDEX = "uq_transactions_open_event"
+EVENT_FOREIGN_KEY = "fk_transactions_event_id_events"
 
 # Billing sits below events (events uses billing's credits), so it reads the one
 # fact it needs, the event's owner and club, by SQL rather than by events' model.
@@ -68,6 +69,9 @@ def refused_when_open(user_id: str, event_id: uuid.UUID | None) -> Iterator[None
     try:
         yield
     except IntegrityError as exc:
+        if event_id is not None and _constraint(exc) == EVENT_FOREIGN_KEY:
+            # The draft was deleted while the intent was being written.
+            raise NotFound("EVENT_NOT_FOUND", "Event not found") from None
         if event_id is None or _constraint(exc) != OPEN_EVENT_INDEX:
             raise
         metrics.OPEN_PURCHASE_REFUSED.inc()

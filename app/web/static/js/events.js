@@ -4,7 +4,7 @@
 import { api, errorCode } from "./api.js";
 import { $, announce, closeAllModals, closeModal, delay, el, openModal, openModalElement, showText } from "./dom.js";
 import { errorText, fieldErrors } from "./fielderrors.js";
-import { t } from "./i18n.js";
+import { formatNumber, t } from "./i18n.js";
 import { openPaywall } from "./paywall.js";
 import { forget } from "./store.js";
 
@@ -39,7 +39,8 @@ function upsert(event) {
 }
 
 export function sizeText(event) {
-  return event.max_participants === null ? t("event.unlimited") : t("event.upTo", { n: event.max_participants });
+  return event.max_participants === null ? t("event.unlimited")
+    : t("event.upTo", { n: event.max_participants, size: formatNumber(event.max_participants) });
 }
 
 /* Renders the events matching ``clubId`` (null: personal) into ``list``. */
@@ -119,7 +120,11 @@ export function readEventFields(titleInput, maxInput, errorNode) {
   if (!title) return fail(titleInput, errorNode, t("field.title.empty"));
   let max = null;
   if (maxText) {
-    if (!/^\d+$/.test(maxText) || parseInt(maxText, 10) < 1) return fail(maxInput, errorNode, t("field.max.whole"));
+    // A whole number below 1 (0, -5) is a whole number that is too small, and says so.
+    if (/^[-−]?\d+$/.test(maxText) && parseInt(maxText.replace("−", "-"), 10) < 1) {
+      return fail(maxInput, errorNode, t("field.max.small"));
+    }
+    if (!/^\d+$/.test(maxText)) return fail(maxInput, errorNode, t("field.max.whole"));
     // Sizes are checked by the API, whose answer is put in words by fielderrors.js.
     max = Number(maxText);
   }

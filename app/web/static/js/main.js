@@ -7,7 +7,7 @@ import { $, closeAllModals, closeModal, el, showText, wireDialog } from "./dom.j
 import { createEvent, findEvent, initEvents, loadEvents, openEdit, publish, readEventFields, renderEventList, showApiFieldErrors } from "./events.js";
 import { errorText } from "./fielderrors.js";
 import { initHistory, showHistory, showReceipt } from "./history.js";
-import { detectLanguage, formatMoney, language, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { detectLanguage, formatMoney, formatNumber, language, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { checkLateNow, followAll, initFollow, stopAll } from "./follow.js";
 import { displayState, initPayment, rerender, shownKey } from "./payment.js";
 import { initPaywall, rerenderPaywall, showPurchase, startAgain } from "./paywall.js";
@@ -183,10 +183,18 @@ async function createPersonalEvent(e) {
   e.preventDefault();
   const fields = readEventFields($("event-title"), $("event-max"), $("create-error"));
   if (!fields) return;
+  showText($("create-note"), "");
   const res = await createEvent(fields, null);
   if (res.status === 201) {
     $("create-form").reset();
     $("event-title").focus();
+    // Saved, but say now what publishing it will need, not only at Publish.
+    const upgrade = upgradeProduct();
+    const ceiling = upgrade && upgrade.constraints ? upgrade.constraints.max_participants : null;
+    const size = fields.max_participants;
+    if (ceiling && (size === null || size > ceiling)) {
+      showText($("create-note"), t("create.needsClub", { n: formatNumber(ceiling) }));
+    }
     return;
   }
   showApiFieldErrors(res, { title: $("event-title"), max_participants: $("event-max") }, $("create-error"), "error.createEvent");

@@ -140,7 +140,10 @@ function render() {
   $("publish-now").hidden = !(state === "completed" && record.eventId);
   $("open-club").hidden = !(state === "completed" && planRow && record.clubId && !record.eventId);
   $("start-again").hidden = !["link-expired", "failed", "expired", "canceled", "gone"].includes(state);
-  $("paywall-title").textContent = t(state === "completed" ? "paywall.paid" : "paywall.title");
+  const forPlan = !!planRow && !record.eventId;
+  $("paywall-title").textContent = t(state === "completed" ? "paywall.paid" : forPlan ? "paywall.titlePlan" : "paywall.title");
+  // Once paid, the reason to buy is no longer news: the status says what comes next.
+  $("paywall-message").hidden = state === "completed";
 }
 
 /* The link runs out at a known time: say so then, without waiting for a poll. */

@@ -32,7 +32,7 @@ export function openPaywall(item, error, returnFocus) {
   active = { item, key, error: error || null };
   const dialog = $("paywall");
   showText($("paywall-error"), "");
-  $("paywall-title").textContent = t("paywall.title");
+  $("paywall-title").textContent = titleFor(item);
   $("paywall-subject").textContent = subjectText(item);
   $("paywall-message").textContent = messageText(item, error);
   const pending = purchaseFor(key);
@@ -83,6 +83,11 @@ export async function startAgain() {
   $("paywall-title").focus();
 }
 
+/* From the club page a plan is chosen; from an event's paywall, publishing is unlocked. */
+function titleFor(item) {
+  return t(item && item.kind === "club" ? "paywall.titlePlan" : "paywall.title");
+}
+
 function withItem(record, item) {
   if (!item) return record;
   return {
@@ -128,7 +133,8 @@ function messageText(item, error) {
 function renderOptions() {
   $("paywall-choose").hidden = false;
   $("paywall-progress").hidden = true;
-  $("paywall-title").textContent = t("paywall.title");
+  $("paywall-title").textContent = titleFor(active.item);
+  $("paywall-message").hidden = false;
   const list = $("paywall-options");
   list.textContent = "";
   const { item, error } = active;
@@ -190,6 +196,7 @@ function clubOption(option, index) {
   const children = [
     el("h3", { id: titleId }, [
       el("span", { text: p ? planTitle(p) : option.recommended_plan_id }),
+      p && currentPlan === p.id ? el("span", { className: "badge current", text: t("option.current") }) : null,
       el("span", { className: "price" }, [
         price, p ? el("span", { className: "per", text: " " + t("per.days", { n: p.period_days }) }) : null,
       ]),
