@@ -12,6 +12,7 @@ import { $, announce, closeModal, delay, el, openModal, showText } from "./dom.j
 import { errorText } from "./fielderrors.js";
 import { formatMoney, t } from "./i18n.js";
 import { shownRecord, startWatching, stopWatching } from "./payment.js";
+import { messageText, subjectText, titleFor } from "./paywalltext.js";
 import { attemptKey, dropAttempt, forget, fromBody, itemKey, purchaseFor, remember } from "./store.js";
 
 const RETRIES = 3;
@@ -83,11 +84,6 @@ export async function startAgain() {
   $("paywall-title").focus();
 }
 
-/* From the club page a plan is chosen; from an event's paywall, publishing is unlocked. */
-function titleFor(item) {
-  return t(item && item.kind === "club" ? "paywall.titlePlan" : "paywall.title");
-}
-
 function withItem(record, item) {
   if (!item) return record;
   return {
@@ -96,36 +92,6 @@ function withItem(record, item) {
     clubId: item.club ? item.club.id : record.clubId || null,
     clubName: item.club ? item.club.name : record.clubName || null,
   };
-}
-
-function subjectText(item) {
-  if (!item) return "";
-  if (item.kind === "club") return t("paywall.subject.club", { club: item.club.name });
-  const e = item.event;
-  const size = e.max_participants === null ? t("event.unlimited")
-    : t("event.upTo", { n: e.max_participants });
-  return item.club ? t("paywall.subject.clubEvent", { title: e.title, size, club: item.club.name })
-    : t("paywall.subject.event", { title: e.title, size });
-}
-
-function messageText(item, error) {
-  if (!error) return item.kind === "club" ? t("paywall.choosePlan") : "";
-  const meta = error.meta || {};
-  const current = planById(error.current_plan_id);
-  const vars = {
-    plan: planTitle(current),
-    limit: meta.plan_limit === null || meta.plan_limit === undefined
-      ? t("limit.none") : meta.plan_limit,
-    n: meta.requested_participants === null || meta.requested_participants === undefined
-      ? t("limit.none") : meta.requested_participants,
-    free: meta.free_limit,
-    ceiling: meta.credit_ceiling,
-    club: item.club ? item.club.name : "",
-    status: meta.subscription_status ? t("sub." + meta.subscription_status) : "",
-  };
-  const key = "reason." + error.reason;
-  const text = t(key, vars);
-  return text === key ? error.message : text;
 }
 
 // ------------------------------------------------------------------ options
