@@ -107,16 +107,19 @@ def create_event(user: User, body: EventCreateIn) -> Event:
 
 
 def my_events(user_id: str) -> list[Event]:
-    """Personal events I own and the events of clubs I own or administer, newest first."""
+    """Personal events I own, the events of clubs I own or administer, and the published
+    events of clubs I am a plain member of (a member's club page lists them), newest first."""
     managed_clubs = select(ClubMember.club_id).where(
         ClubMember.user_id == user_id, ClubMember.role.in_(MANAGER_ROLES)
     )
+    member_clubs = select(ClubMember.club_id).where(ClubMember.user_id == user_id)
     stmt = (
         select(Event)
         .where(
             or_(
                 (Event.club_id.is_(None)) & (Event.owner_id == user_id),
                 Event.club_id.in_(managed_clubs),
+                Event.club_id.in_(member_clubs) & Event.published_at.is_not(None),
             )
         )
         .order_by(Event.created_at.desc(), Event.id)

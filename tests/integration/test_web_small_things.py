@@ -17,6 +17,7 @@ from tests.support.web import (
     create_event,
     open_paywall,
     sign_in,
+    sign_in_as,
 )
 from tests.support.web_fixtures import *  # noqa: F403 - the browser fixtures
 
@@ -161,3 +162,32 @@ def test_the_favicon_is_served(web_stack, open_context):
     href = page.locator('link[rel="icon"]').get_attribute("href")
     response = page.request.get(api + href)
     assert response.status == 200 and "svg" in response.headers["content-type"]
+
+
+def test_a_plain_member_sees_the_clubs_events_and_no_create_form(web_stack, open_context):
+    api = web_stack
+    owner = open_context().new_page()
+    sign_in(owner, api)
+    owner.get_by_role("link", name="Clubs").click()
+    owner.get_by_label("Club name").fill("Members' club")
+    owner.get_by_role("button", name="Create club").click()
+    expect(owner.locator("#club-title")).to_have_text("Members' club")
+    owner.get_by_label("User id").fill("mia")
+    owner.get_by_label("Role").select_option("member")
+    owner.get_by_role("button", name="Add member").click()
+    expect(owner.locator('#members-list li[data-user="mia"]')).to_be_visible()
+    row, _ = create_event(owner, "Club picnic", 10, form="#club-event-form")
+    row.locator("button.publish").click()
+    expect(row).to_have_attribute("data-state", "published")
+
+    member = open_context().new_page()
+    sign_in_as(member, api, "mia")
+    member.get_by_role("link", name="Clubs").click()
+    member.get_by_role("link", name="Members' club").click()
+    expect(member.locator("#club-title")).to_have_text("Members' club")
+    expect(member.locator("#club-event-form")).to_be_hidden()
+    expect(member.locator("#club-events-members-only")).to_be_visible()
+    listed = member.locator("#club-events-list li.event", has_text="Club picnic")
+    expect(listed).to_be_visible()
+    expect(listed.get_by_role("button")).to_have_count(0)
+    expect(member.locator("#club-events-empty")).to_be_hidden()

@@ -59,10 +59,19 @@ export function renderEventList(list, empty, clubId) {
   }
 }
 
+/* Whether the caller may edit, publish or delete: a personal event is its owner's (the
+ * list holds only the caller's own), a club event its club's owner's and admins'. */
+function canManage(event) {
+  if (!event.club_id) return true;
+  const club = hooks.clubOf(event.club_id);
+  return !!club && (club.role === "owner" || club.role === "admin");
+}
+
 function eventRow(event) {
   const published = !!event.published_at;
   const titleId = "event-title-" + event.id;
   const actions = el("div", { className: "actions-cell" });
+  if (!canManage(event)) return readOnlyRow(event, titleId, actions);
   if (!published) {
     const publishButton = el("button", {
       type: "button", className: "button primary publish", "data-action": "publish",
@@ -95,6 +104,17 @@ function eventRow(event) {
       event.upgraded_by_credit ? " · " + t("event.usesUpgrade") : null,
     ]),
     el("p", { className: "row-error", role: "alert", hidden: true }),
+  ]);
+}
+
+function readOnlyRow(event, titleId, actions) {
+  return el("li", { className: "event", "data-event-id": event.id, "data-state": "published" }, [
+    el("h3", { className: "event-title", id: titleId, tabindex: "-1", text: event.title }),
+    actions,
+    el("p", { className: "meta" }, [
+      sizeText(event) + " · ",
+      el("span", { className: "badge published", text: t("event.published") }),
+    ]),
   ]);
 }
 

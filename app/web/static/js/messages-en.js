@@ -46,6 +46,7 @@ export const EN = {
   "field.maxHintClub": "Leave empty for no limit.",
   "events.title": "Events",
   "events.empty": "No events yet. Create one above.",
+  "club.eventsManagersOnly": "The club's owner and admins create its events; its published events are listed here.",
   "create.needsClub": "Draft saved. A personal event for more than {n} participants cannot be published: create it in a club with a plan that fits.",
   "event.unlimited": "No participant limit",
   "event.upTo": "Up to {size} participants",
