@@ -37,8 +37,9 @@ bp.after_request(stream.allow_stream_origin)
     status=201,
     errors={
         403: "Only the club owner may buy a plan",
-        404: "Product or club not found",
-        409: "Idempotency-Key still in use",
+        404: "Product, club or event not found",
+        409: "Idempotency-Key still in use (IDEMPOTENCY_KEY_IN_USE), or a purchase for the "
+        "event is already in progress (PURCHASE_IN_PROGRESS, with `transaction`: the open one)",
         422: "Idempotency-Key reused with another body",
         503: "Payment provider unavailable; nothing charged",
     },
