@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -47,6 +48,23 @@ from tests.support.supervisor import Supervised
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
 pytestmark = pytest.mark.integration
+
+# What the other test_webhooks_*.py files take from here (``import *``: the fixtures).
+__all__ = [
+    "FAST_RELAY",
+    "all_completed",
+    "assert_in_order_per_key",
+    "buy_and_pay",
+    "cli",
+    "deliveries_by_state",
+    "new_user",
+    "outbox",
+    "receiver",
+    "register",
+    "rows",
+    "stub",
+    "webhook_tables",
+]
 
 WEBHOOK_TABLES = (
     "webhook_attempts",
@@ -98,10 +116,22 @@ def new_user() -> str:
     return f"wh-{uuid.uuid4().hex[:10]}"
 
 
-def cli_add(env: dict[str, str], url: str) -> dict:
-    """``flask --app wsgi billing webhooks add URL``, as an operator runs it."""
+def register(app, url: str) -> dict[str, str]:
+    """The same service the CLI calls, committed by the same edge: ``{"id", "secret"}``."""
+    with app.app_context():
+        try:
+            with edge():
+                endpoint = endpoints.add(url, None)
+                created = {"id": endpoint.id, "secret": endpoint.secret}
+        finally:
+            db.session.remove()
+    return created
+
+
+def cli(env: dict[str, str], *args: str) -> Any:
+    """``flask --app wsgi billing webhooks ARGS``: its JSON output."""
     done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "billing", "webhooks", "add", url],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "billing", "webhooks", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -110,17 +140,6 @@ def cli_add(env: dict[str, str], url: str) -> dict:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-def register(app, url: str) -> str:
-    """The same service the CLI calls, committed by the same edge; answers the secret."""
-    with app.app_context():
-        try:
-            with edge():
-                secret = endpoints.add(url, None).secret
-        finally:
-            db.session.remove()
-    return secret
 
 
 def buy(api: str, user: str) -> tuple[str, str]:
@@ -226,7 +245,7 @@ def test_purchases_arrive_signed_with_consecutive_sequences_per_user(
     clean_db, webhook_tables, app, api_server, stub, worker_env, receiver, tmp_path
 ):
     env = {**worker_env, **FAST_RELAY}
-    created = cli_add(env, receiver.url)
+    created = cli(env, "add", receiver.url)
     assert created["url"] == receiver.url and created["events"] is None
     assert created["id"].startswith("ep_") and created["secret"].startswith("whsec_")
     receiver.secret = created["secret"]
@@ -289,7 +308,7 @@ def test_receiver_down_then_failing_gets_everything_in_order_with_unchanged_ids(
     # A short retry schedule, long enough in all (about 20 s) to outlast the outage.
     schedule = ",".join(["0.3", "0.5"] + ["1"] * 18)
     env = {**worker_env, **FAST_RELAY, "WEBHOOK_RETRY_SCHEDULE_S": schedule}
-    receiver.secret = register(app, receiver.url)
+    receiver.secret = register(app, receiver.url)["secret"]
     receiver.refuse()
     buyers = [new_user(), new_user()]
     procs: list[Process] = [
@@ -372,7 +391,7 @@ def test_relay_killed_mid_delivery_loses_nothing(
 ):
     # A short lease: what the dead relay claimed comes due again 2 s after its claim.
     env = {**worker_env, **FAST_RELAY, "WEBHOOK_LEASE_S": "2"}
-    receiver.secret = register(app, receiver.url)
+    receiver.secret = register(app, receiver.url)["secret"]
     receiver.hang(60)  # holds every POST: the relay is mid-delivery until it dies
     user = new_user()
     # One pool process: nothing else of this worker claims while its POSTs hang.
@@ -448,7 +467,7 @@ def test_broker_stopped_while_purchases_settle_outbox_grows_then_drains(
         **service_env(app_config, KASPI_BASE_URL=stub, CELERY_BROKER_URL=broker.url),
         **FAST_RELAY,
     }
-    receiver.secret = register(app, receiver.url)
+    receiver.secret = register(app, receiver.url)["secret"]
     user = new_user()
     worker = Supervised("webhooks-worker", worker_argv("webhooks-worker"), env).start()
     beat = Supervised(
