@@ -60,6 +60,14 @@ def end_overlap(app, endpoint_id: str) -> None:
             db.session.remove()
 
 
+def pending_for(app, endpoint_id: str) -> int:
+    sql = (
+        "SELECT count(*) AS n FROM webhook_deliveries "
+        "WHERE endpoint_id = :id AND state <> 'delivered'"
+    )
+    return rows(app, sql, id=endpoint_id)[0]["n"]
+
+
 def endpoint_row(app, endpoint_id: str) -> dict:
     return rows(app, "SELECT * FROM webhook_endpoints WHERE id = :id", id=endpoint_id)[0]
 
@@ -112,6 +120,11 @@ def test_410_disables_only_that_endpoint_and_enable_resumes_honouring_retry_afte
         )
         gone.answer(200)
         gone.wait_for_delivered(first_events, timeout=30)
+        wait_until(  # the relay records the answer just after the receiver gave it
+            lambda: not pending_for(app, gone_endpoint["id"]),
+            timeout=20,
+            message="the endpoint's deliveries recorded as delivered",
+        )
     finally:
         for proc in procs:
             proc.stop()
@@ -152,6 +165,11 @@ def test_rotation_overlap_then_only_the_new_secret_and_replay_with_the_original_
         wait_until(lambda: all_completed(app, [tx_id]), timeout=40, message="settled")
         new = {e["id"] for e in outbox(app)} - before
         receiver.wait_for_delivered(new, timeout=30)
+        wait_until(
+            lambda: deliveries_by_state(app) == {"delivered": len(before) + len(new)},
+            timeout=20,
+            message="the deliveries recorded as delivered",
+        )
         return [r for r in receiver.delivered() if r.webhook_id in new]
 
     try:
