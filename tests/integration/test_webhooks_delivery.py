@@ -474,33 +474,30 @@ def test_broker_stopped_while_purchases_settle_outbox_grows_then_drains(
         env,
     ).start()
     try:
-        tx_ids = [buy(api_server, user) for _ in range(3)]
+        tx_ids = [buy(api_server, user) for _ in range(2)]
         assert outbox(app) == []
         broker.stop()
         for _, payment_id in tx_ids:
             confirm_payment(stub, payment_id)
-        with ThreadPoolExecutor(3) as pool:
+        with ThreadPoolExecutor(2) as pool:
             settled = list(pool.map(lambda tx: cli_settle(env, tx[0]), tx_ids))
-        assert [s.returncode for s in settled] == [0, 0, 0], [s.stderr[-2000:] for s in settled]
+        assert [s.returncode for s in settled] == [0, 0], [s.stderr[-2000:] for s in settled]
         assert all(s.stdout.split()[1] == "completed" for s in settled), [s.stdout for s in settled]
         # The broker was really gone for them: the wake-up of the relay was lost (the
         # first COMMIT sends it; the others within WEBHOOK_WAKE_TTL_S rely on that one).
         assert any("webhook relay not woken" in s.stderr for s in settled)
         # Committed with the settlements: the events, and a pending delivery of each.
         events = outbox(app)
-        assert len(events) == 6, events
-        assert sorted(e["sequence"] for e in events if e["ordering_key"] == f"user:{user}") == [
-            1,
-            2,
-            3,
-        ]
-        assert deliveries_by_state(app) == {"pending": 6}
+        assert len(events) == 4, events
+        user_key = f"user:{user}"
+        assert sorted(e["sequence"] for e in events if e["ordering_key"] == user_key) == [1, 2]
+        assert deliveries_by_state(app) == {"pending": 4}
         assert receiver.received() == []  # no broker, no relay: nothing was sent
 
         broker.start()
         receiver.wait_for_delivered({e["id"] for e in events}, timeout=60)
         wait_until(
-            lambda: deliveries_by_state(app) == {"delivered": 6},
+            lambda: deliveries_by_state(app) == {"delivered": 4},
             timeout=20,
             message="the outbox drained",
         )
@@ -511,4 +508,4 @@ def test_broker_stopped_while_purchases_settle_outbox_grows_then_drains(
     assert all(r.verified for r in log)
     assert_in_order_per_key(log)
     granted = [r.sequence for r in log if r.delivered and r.type == "credit.granted"]
-    assert granted == [1, 2, 3]
+    assert granted == [1, 2]

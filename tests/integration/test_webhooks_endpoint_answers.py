@@ -1,8 +1,9 @@
 """What a receiver answers, and what the operator does about it, on real servers.
 
-410 disables the endpoint (and only it); ``webhooks enable`` resumes its waiting
-deliveries in order, with their original ids; a 503's Retry-After is honoured
-over a shorter retry schedule; ``webhooks attempts`` shows all of it. A rotated
+410 disables the endpoint (and only it); ``webhooks enable`` sends what waited,
+events of the time it was disabled included, in order, with their original ids;
+a 503's Retry-After is honoured over a shorter retry schedule; ``webhooks
+attempts`` shows all of it. A rotated
 secret signs beside the new one during the overlap and not after it; ``webhooks
 replay`` re-sends an event with its original id, signed with the current secret.
 Fixtures and helpers: tests/integration/test_webhooks_delivery.py.
@@ -106,7 +107,8 @@ def test_410_disables_only_that_endpoint_and_enable_resumes_honouring_retry_afte
         # The relay keeps running for the healthy endpoint; the disabled one hears nothing.
         second = buy_and_pay(api_server, stub, user)
         wait_until(lambda: all_completed(app, [second]), timeout=40, message="settled")
-        healthy.wait_for_delivered({e["id"] for e in outbox(app)}, timeout=30)
+        every_event = {e["id"] for e in outbox(app)}
+        healthy.wait_for_delivered(every_event, timeout=30)
         assert len(gone.received()) == len(answered_410)
         assert not any(r.delivered for r in gone.received())
 
@@ -119,7 +121,8 @@ def test_410_disables_only_that_endpoint_and_enable_resumes_honouring_retry_afte
             message="a 503 after enabling",
         )
         gone.answer(200)
-        gone.wait_for_delivered(first_events, timeout=30)
+        # Its queue kept what happened while it was disabled: everything arrives.
+        gone.wait_for_delivered(every_event, timeout=30)
         wait_until(  # the relay records the answer just after the receiver gave it
             lambda: not pending_for(app, gone_endpoint["id"]),
             timeout=20,
@@ -133,6 +136,8 @@ def test_410_disables_only_that_endpoint_and_enable_resumes_honouring_retry_afte
     log = gone.received()
     assert all(r.verified for r in log)
     assert_in_order_per_key(log)
+    granted = [r.sequence for r in log if r.delivered and r.type == "credit.granted"]
+    assert granted == [1, 2]
     for event_id in {r.webhook_id for r in log if r.status == 503}:
         tries = [r for r in log if r.webhook_id == event_id]
         last_503 = max(i for i, r in enumerate(tries) if r.status == 503)
@@ -142,7 +147,7 @@ def test_410_disables_only_that_endpoint_and_enable_resumes_honouring_retry_afte
     attempts = cli(env, "attempts", gone_endpoint["id"])
     statuses = [a["status"] for a in attempts]
     assert {410, 503, 200} <= set(statuses) and statuses[0] == 200, statuses
-    assert all(a["event"] in first_events and not a["replay"] for a in attempts)
+    assert all(a["event"] in every_event and not a["replay"] for a in attempts)
     assert all(isinstance(a["latency_ms"], int) for a in attempts)
 
 
