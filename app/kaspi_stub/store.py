@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS create_calls (
 
 FAULT_FIELDS = ("latency_ms", "error_rate", "timeout_ms", "fail_next")
 # Statuses after which a buyer can no longer pay or decline (without ``force``).
-FINAL_STATUSES = ("Processed", "Error")
+# ``Canceled``: the merchant closed the payment before it was paid (``void``).
+FINAL_STATUSES = ("Processed", "Error", "Canceled")
 # Random 12-digit ids: a deleted state file can never hand out an id again that a
 # billing database still remembers for another payment.
 PAYMENT_ID_LOW = 10**11
@@ -270,7 +271,7 @@ class Store:
             condition, params = "status <> 'Processed'", ()
         else:
             condition, params = (
-                "status NOT IN ('Processed', 'Error') AND expire_at > ?",
+                "status NOT IN ('Processed', 'Error', 'Canceled') AND expire_at > ?",
                 (to_text(utcnow()),),
             )
         # ``condition`` is one of the two constants above, never input.
@@ -302,6 +303,21 @@ class Store:
 
     def decline(self, payment_id: int) -> Payment:
         return self._settle(payment_id, "Error", None)
+
+    def void(self, payment_id: int) -> Payment:
+        """The merchant closes a payment nobody paid: one conditional UPDATE, so a
+        buyer's Pay racing it either lands first (the void is refused) or not at all.
+        Voiding a voided or declined payment answers it as it is."""
+        self.get_payment(payment_id)
+        self.conn.execute(
+            "UPDATE payments SET status = 'Canceled'"
+            " WHERE payment_id = ? AND status NOT IN ('Processed', 'Error', 'Canceled')",
+            (payment_id,),
+        )
+        payment = self.get_payment(payment_id)
+        if payment.status == "Processed":
+            raise Refused("not_waiting", "Payment is already Processed")
+        return payment
 
     def set_status(self, payment_id: int, status: str) -> Payment:
         """Any status string, as Kaspi may add new ones; Processed gets a TransactionId."""

@@ -106,7 +106,7 @@ def record(answers: list[tuple[Claimed, Sent]], now: datetime) -> list[Recorded]
     and one write of each kind, however many there are."""
     deliveries = locks.lock_deliveries([claimed.delivery_id for claimed, _ in answers])
     endpoints = locks.lock_endpoints(sorted({claimed.endpoint_id for claimed, _ in answers}))
-    db.session.add_all([_attempt(claimed, sent, now, replay=False) for claimed, sent in answers])
+    db.session.add_all([attempt_row(claimed, sent, now, replay=False) for claimed, sent in answers])
     recorded = []
     for claimed, sent in answers:
         delivery = deliveries.get(claimed.delivery_id)
@@ -188,7 +188,7 @@ def _disable(endpoint: WebhookEndpoint, now: datetime, reason: str) -> None:
     after_commit(lambda: metrics.WEBHOOK_ENDPOINTS_DISABLED.labels(label).inc())
 
 
-def _attempt(claimed: Claimed, sent: Sent, now: datetime, *, replay: bool) -> WebhookAttempt:
+def attempt_row(claimed: Claimed, sent: Sent, now: datetime, *, replay: bool) -> WebhookAttempt:
     outcome = "delivered" if sent.delivered else "failed"
     return WebhookAttempt(
         endpoint_id=claimed.endpoint_id,

@@ -12,8 +12,8 @@ from sqlalchemy import or_, select
 from app.db import step
 from app.extensions import db
 from app.webhooks import endpoints, locks, payload, signing
-from app.webhooks.models import OutboxEvent, WebhookAttempt, WebhookEndpoint
-from app.webhooks.relay import Claimed, send
+from app.webhooks.models import OutboxEvent, WebhookEndpoint
+from app.webhooks.relay import Claimed, attempt_row, send
 from app.webhooks.sender import Sent
 from app.webhooks.states import DeliveryState, move_delivery
 
@@ -55,18 +55,7 @@ def replay(
         with step():
             if sent.delivered:
                 _dead_now_delivered(item.endpoint_id, item.event_id)
-            db.session.add(
-                WebhookAttempt(
-                    endpoint_id=item.endpoint_id,
-                    event_id=item.event_id,
-                    replay=True,
-                    status_code=sent.status,
-                    latency_ms=sent.latency_ms,
-                    error=sent.error,
-                    outcome="delivered" if sent.delivered else "failed",
-                    attempted_at=datetime.now(UTC),
-                )
-            )
+            db.session.add(attempt_row(item, sent, datetime.now(UTC), replay=True))
         results.append((item.event_id, sent))
     return results
 

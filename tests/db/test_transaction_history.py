@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.core.cursor import encode_cursor
 from app.billing.core.models import Credit
-from app.billing.purchase.history import encode_cursor
 from app.clubs.models import SubscriptionGrant
 from tests.conftest import auth
 from tests.support.envelope import error_of

@@ -12,6 +12,11 @@ import binascii
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Select, tuple_
+
+from app.billing.core.models import Transaction
+from app.extensions import db
+
 MAX_CURSOR_LENGTH = 200
 
 
@@ -33,3 +38,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     if created_at.tzinfo is None:
         raise ValueError("is not a cursor this API gave out")
     return created_at, parsed_id
+
+
+def transaction_page(
+    stmt: Select[tuple[Transaction]], cursor: str | None, limit: int
+) -> tuple[list[Transaction], str | None]:
+    """One page of ``stmt`` (filtered transactions) after ``cursor``, newest first, and
+    the cursor of the next page (None: this is the last)."""
+    if cursor is not None:
+        created_at, tx_id = decode_cursor(cursor)
+        stmt = stmt.where(tuple_(Transaction.created_at, Transaction.id) < (created_at, tx_id))
+    # One row more than asked tells whether another page exists.
+    ordered = stmt.order_by(Transaction.created_at.desc(), Transaction.id.desc())
+    rows = list(db.session.scalars(ordered.limit(limit + 1)))
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if more else None

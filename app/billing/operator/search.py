@@ -6,12 +6,11 @@ filters a buyer does not have: the user, the Kaspi payment id, the club, a perio
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
-from app.billing.core.cursor import decode_cursor, encode_cursor
+from app.billing.core.cursor import transaction_page
 from app.billing.core.models import Transaction
 from app.billing.operator.bodies import OpsPageOut, OpsTransactionOut, OpsTransactionsQuery, cents
-from app.extensions import db
 
 
 def transactions_page(query: OpsTransactionsQuery) -> OpsPageOut:
@@ -28,19 +27,7 @@ def transactions_page(query: OpsTransactionsQuery) -> OpsPageOut:
         stmt = stmt.where(Transaction.created_at >= query.from_)
     if query.to is not None:
         stmt = stmt.where(Transaction.created_at < query.to)
-    if query.cursor is not None:
-        created_at, tx_id = decode_cursor(query.cursor)
-        stmt = stmt.where(tuple_(Transaction.created_at, Transaction.id) < (created_at, tx_id))
-    # One row more than asked tells whether another page exists.
-    rows = list(
-        db.session.scalars(
-            stmt.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(
-                query.limit + 1
-            )
-        )
-    )
-    page, more = rows[: query.limit], len(rows) > query.limit
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    page, next_cursor = transaction_page(stmt, query.cursor, query.limit)
     return OpsPageOut(items=[transaction_out(tx) for tx in page], next_cursor=next_cursor)
 
 

@@ -16,9 +16,9 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
-from app.billing.core.cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
+from app.billing.core.cursor import MAX_CURSOR_LENGTH, decode_cursor, transaction_page
 from app.billing.core.models import Credit, Transaction
 from app.billing.core.status import TxStatus
 from app.billing.schemas import TransactionStateOut, state_fields
@@ -83,21 +83,9 @@ def history_page(user_id: str, query: HistoryQuery) -> HistoryPageOut:
     stmt = select(Transaction).where(Transaction.user_id == user_id)
     if query.status is not None:
         stmt = stmt.where(Transaction.status == query.status.value)
-    if query.cursor is not None:
-        created_at, tx_id = decode_cursor(query.cursor)
-        stmt = stmt.where(tuple_(Transaction.created_at, Transaction.id) < (created_at, tx_id))
-    # One row more than asked tells whether another page exists.
-    rows = list(
-        db.session.scalars(
-            stmt.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(
-                query.limit + 1
-            )
-        )
-    )
-    page, more = rows[: query.limit], len(rows) > query.limit
+    page, next_cursor = transaction_page(stmt, query.cursor, query.limit)
     granted = _granted(page)
     items = [_item(tx, granted.get(tx.id)) for tx in page]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
     return HistoryPageOut(items=items, next_cursor=next_cursor)
 
 

@@ -117,8 +117,10 @@ export interface paths {
         put?: never;
         /**
          * Cancel one of your pending purchases (Kaspi is asked first)
-         * @description Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
-         *     the transaction becomes canceled (200); cancelling again answers the same.
+         * @description Kaspi is asked to close the payment link first. Kaspi reports the payment made:
+         *     it settles as usual (200, completed). Otherwise the transaction becomes canceled
+         *     (200) and ``link_closed`` says whether the link can still be paid; cancelling
+         *     again answers the same.
          */
         post: operations["billing.cancel_transaction"];
         delete?: never;
@@ -692,6 +694,55 @@ export interface components {
             /** Oldest At */
             oldest_at: string | null;
         };
+        /** CancelOut */
+        CancelOut: {
+            /** Amount */
+            amount: string;
+            /** Club Id */
+            club_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Event Id
+             * @default null
+             */
+            event_id?: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Link Closed */
+            link_closed: boolean | null;
+            payment: components["schemas"]["PaymentOut"];
+            /** Poll Interval S */
+            poll_interval_s: number;
+            /** Product Code */
+            product_code: string;
+            /** Quantity */
+            quantity: number;
+            /** Refunded Amount */
+            refunded_amount: string;
+            /** Settled At */
+            settled_at: string | null;
+            /** Status */
+            status: string;
+            /**
+             * Transaction Id
+             * Format: uuid
+             */
+            transaction_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** CatalogOut */
         CatalogOut: {
             /** Plans */
@@ -917,6 +968,11 @@ export interface components {
             created_at: string;
             /** Currency */
             currency: string;
+            /**
+             * Event Id
+             * @default null
+             */
+            event_id?: string | null;
             /**
              * Expires At
              * Format: date-time
@@ -1157,6 +1213,11 @@ export interface components {
              * @default null
              */
             club_id?: string | null;
+            /**
+             * Event Id
+             * @default null
+             */
+            event_id?: string | null;
             /** Product Code */
             product_code: string;
             /**
@@ -1178,6 +1239,11 @@ export interface components {
             created_at: string;
             /** Currency */
             currency: string;
+            /**
+             * Event Id
+             * @default null
+             */
+            event_id?: string | null;
             /**
              * Expires At
              * Format: date-time
@@ -1415,6 +1481,11 @@ export interface components {
             created_at: string;
             /** Currency */
             currency: string;
+            /**
+             * Event Id
+             * @default null
+             */
+            event_id?: string | null;
             /**
              * Expires At
              * Format: date-time
@@ -2367,7 +2438,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Product or club not found */
+            /** @description Product, club or event not found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2376,7 +2447,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Idempotency-Key still in use */
+            /** @description Idempotency-Key still in use (IDEMPOTENCY_KEY_IN_USE), or a purchase for the event is already in progress (PURCHASE_IN_PROGRESS, with `transaction`: the open one) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2739,7 +2810,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TransactionStatusOut"];
+                    "application/json": components["schemas"]["CancelOut"];
                 };
             };
             /** @description Invalid request: VALIDATION_ERROR with per-field `details` */
@@ -3867,7 +3938,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description EVENT_PUBLISHED: a published event cannot be deleted */
+            /** @description EVENT_PUBLISHED: a published event cannot be deleted; PURCHASE_IN_PROGRESS: a payment for the draft is in progress (cancel it first) */
             409: {
                 headers: {
                     [name: string]: unknown;

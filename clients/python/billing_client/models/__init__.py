@@ -3,6 +3,7 @@
 from .acted_out import ActedOut
 from .age_out import AgeOut
 from .billing_transaction_events_response_200 import BillingTransactionEventsResponse200
+from .cancel_out import CancelOut
 from .catalog_out import CatalogOut
 from .club_create_in import ClubCreateIn
 from .club_list_out import ClubListOut
@@ -92,6 +93,7 @@ __all__ = (
     "ActedOut",
     "AgeOut",
     "BillingTransactionEventsResponse200",
+    "CancelOut",
     "CatalogOut",
     "ClubCreateIn",
     "ClubListOut",

@@ -8,6 +8,8 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.granted_out import GrantedOut
     from ..models.history_payment_out import HistoryPaymentOut
@@ -34,6 +36,7 @@ class HistoryItemOut:
         status (str):
         transaction_id (UUID):
         updated_at (datetime.datetime):
+        event_id (None | Unset | UUID):
     """
 
     amount: str
@@ -50,6 +53,7 @@ class HistoryItemOut:
     status: str
     transaction_id: UUID
     updated_at: datetime.datetime
+    event_id: None | Unset | UUID = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +99,14 @@ class HistoryItemOut:
 
         updated_at = self.updated_at.isoformat()
 
+        event_id: None | str | Unset
+        if isinstance(self.event_id, Unset):
+            event_id = UNSET
+        elif isinstance(self.event_id, UUID):
+            event_id = str(self.event_id)
+        else:
+            event_id = self.event_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -115,6 +127,8 @@ class HistoryItemOut:
                 "updated_at": updated_at,
             }
         )
+        if event_id is not UNSET:
+            field_dict["event_id"] = event_id
 
         return field_dict
 
@@ -191,6 +205,23 @@ class HistoryItemOut:
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
+        def _parse_event_id(data: object) -> None | Unset | UUID:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                event_id_type_0 = UUID(data)
+
+                return event_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | UUID, data)
+
+        event_id = _parse_event_id(d.pop("event_id", UNSET))
+
         history_item_out = cls(
             amount=amount,
             club_id=club_id,
@@ -206,6 +237,7 @@ class HistoryItemOut:
             status=status,
             transaction_id=transaction_id,
             updated_at=updated_at,
+            event_id=event_id,
         )
 
         history_item_out.additional_properties = d

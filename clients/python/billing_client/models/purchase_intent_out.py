@@ -8,6 +8,8 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.payment_out import PaymentOut
 
@@ -29,6 +31,7 @@ class PurchaseIntentOut:
         quantity (int):
         status (str):
         transaction_id (UUID):
+        event_id (None | Unset | UUID):
     """
 
     amount: str
@@ -41,6 +44,7 @@ class PurchaseIntentOut:
     quantity: int
     status: str
     transaction_id: UUID
+    event_id: None | Unset | UUID = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +72,14 @@ class PurchaseIntentOut:
 
         transaction_id = str(self.transaction_id)
 
+        event_id: None | str | Unset
+        if isinstance(self.event_id, Unset):
+            event_id = UNSET
+        elif isinstance(self.event_id, UUID):
+            event_id = str(self.event_id)
+        else:
+            event_id = self.event_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -84,6 +96,8 @@ class PurchaseIntentOut:
                 "transaction_id": transaction_id,
             }
         )
+        if event_id is not UNSET:
+            field_dict["event_id"] = event_id
 
         return field_dict
 
@@ -125,6 +139,23 @@ class PurchaseIntentOut:
 
         transaction_id = UUID(d.pop("transaction_id"))
 
+        def _parse_event_id(data: object) -> None | Unset | UUID:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                event_id_type_0 = UUID(data)
+
+                return event_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | UUID, data)
+
+        event_id = _parse_event_id(d.pop("event_id", UNSET))
+
         purchase_intent_out = cls(
             amount=amount,
             club_id=club_id,
@@ -136,6 +167,7 @@ class PurchaseIntentOut:
             quantity=quantity,
             status=status,
             transaction_id=transaction_id,
+            event_id=event_id,
         )
 
         purchase_intent_out.additional_properties = d

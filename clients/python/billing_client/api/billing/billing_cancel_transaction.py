@@ -6,8 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.cancel_out import CancelOut
 from ...models.error import Error
-from ...models.transaction_status_out import TransactionStatusOut
 from ...types import Response
 
 
@@ -25,11 +25,9 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | TransactionStatusOut | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CancelOut | Error | None:
     if response.status_code == 200:
-        response_200 = TransactionStatusOut.from_dict(response.json())
+        response_200 = CancelOut.from_dict(response.json())
 
         return response_200
 
@@ -69,9 +67,7 @@ def _parse_response(
         return None
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | TransactionStatusOut]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[CancelOut | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,11 +80,13 @@ def sync_detailed(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Error | TransactionStatusOut]:
+) -> Response[CancelOut | Error]:
     """Cancel one of your pending purchases (Kaspi is asked first)
 
-     Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
-    the transaction becomes canceled (200); cancelling again answers the same.
+     Kaspi is asked to close the payment link first. Kaspi reports the payment made:
+    it settles as usual (200, completed). Otherwise the transaction becomes canceled
+    (200) and ``link_closed`` says whether the link can still be paid; cancelling
+    again answers the same.
 
     Args:
         transaction_id (str):
@@ -98,7 +96,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | TransactionStatusOut]
+        Response[CancelOut | Error]
     """
 
     kwargs = _get_kwargs(
@@ -116,11 +114,13 @@ def sync(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | TransactionStatusOut | None:
+) -> CancelOut | Error | None:
     """Cancel one of your pending purchases (Kaspi is asked first)
 
-     Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
-    the transaction becomes canceled (200); cancelling again answers the same.
+     Kaspi is asked to close the payment link first. Kaspi reports the payment made:
+    it settles as usual (200, completed). Otherwise the transaction becomes canceled
+    (200) and ``link_closed`` says whether the link can still be paid; cancelling
+    again answers the same.
 
     Args:
         transaction_id (str):
@@ -130,7 +130,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | TransactionStatusOut
+        CancelOut | Error
     """
 
     return sync_detailed(
@@ -143,11 +143,13 @@ async def asyncio_detailed(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Error | TransactionStatusOut]:
+) -> Response[CancelOut | Error]:
     """Cancel one of your pending purchases (Kaspi is asked first)
 
-     Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
-    the transaction becomes canceled (200); cancelling again answers the same.
+     Kaspi is asked to close the payment link first. Kaspi reports the payment made:
+    it settles as usual (200, completed). Otherwise the transaction becomes canceled
+    (200) and ``link_closed`` says whether the link can still be paid; cancelling
+    again answers the same.
 
     Args:
         transaction_id (str):
@@ -157,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | TransactionStatusOut]
+        Response[CancelOut | Error]
     """
 
     kwargs = _get_kwargs(
@@ -173,11 +175,13 @@ async def asyncio(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | TransactionStatusOut | None:
+) -> CancelOut | Error | None:
     """Cancel one of your pending purchases (Kaspi is asked first)
 
-     Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
-    the transaction becomes canceled (200); cancelling again answers the same.
+     Kaspi is asked to close the payment link first. Kaspi reports the payment made:
+    it settles as usual (200, completed). Otherwise the transaction becomes canceled
+    (200) and ``link_closed`` says whether the link can still be paid; cancelling
+    again answers the same.
 
     Args:
         transaction_id (str):
@@ -187,7 +191,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | TransactionStatusOut
+        CancelOut | Error
     """
 
     return (
