@@ -257,3 +257,23 @@ OPERATOR_ACTIONS = Counter(
     "Operator console actions (resolve, refund) by action and committed outcome",
     ["action", "outcome"],
 )
+
+
+# -- renewals (docs/OPERATIONS.md, "Renewals") ----------------------------------------
+
+RENEWAL_REMINDERS = Counter(
+    "billing_renewal_reminders_total",
+    "subscription.renewal_due reminders written to the outbox, by the policy's reminder day",
+    ["reminder_day"],
+)
+RENEWALS = Counter(
+    "billing_renewals_total",
+    "POST /api/clubs/<id>/renew answers by kind (renewal, upgrade) and outcome "
+    "(created, pending: the one already open)",
+    ["kind", "outcome"],
+)
+RENEWALS_HELD = Counter(
+    "billing_renewals_held_total",
+    "Renewal or upgrade payments held for review instead of granting a second period",
+    ["kind"],
+)
