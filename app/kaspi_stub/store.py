@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS payments (
     transaction_id  TEXT,
     created_at      TEXT    NOT NULL,
     expire_at       TEXT    NOT NULL,
-    refunded_amount TEXT    NOT NULL DEFAULT '0.00'
+    refunded_amount TEXT    NOT NULL DEFAULT '0.00',
+    phone           TEXT
 );
 CREATE TABLE IF NOT EXISTS returns (
     return_id   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +56,10 @@ CREATE TABLE IF NOT EXISTS create_calls (
 
 FAULT_FIELDS = ("latency_ms", "error_rate", "timeout_ms", "fail_next")
 # Statuses after which a buyer can no longer pay or decline (without ``force``).
-FINAL_STATUSES = ("Processed", "Error")
+FINAL_STATUSES = ("Processed", "Error", "RemotePaymentCanceled", "RemotePaymentRejected")
+# A remote payment (an invoice to a phone, ``remote/create``) starts in this status;
+# the buyer accepts (Processed) or rejects it (RemotePaymentRejected) in the app.
+REMOTE_CREATED = "RemotePaymentCreated"
 # Random 12-digit ids: a deleted state file can never hand out an id again that a
 # billing database still remembers for another payment.
 PAYMENT_ID_LOW = 10**11
@@ -99,6 +103,8 @@ class Payment:
     refunded_amount: Decimal
     # What the buyer actually paid, when it differs from what was asked (a fault).
     paid_amount: Decimal | None = None
+    # The phone a remote payment (an invoice) was sent to; None for a QR link.
+    phone: str | None = None
 
     @property
     def reported_amount(self) -> Decimal:
@@ -120,6 +126,7 @@ class Payment:
             expire_at=from_text(row["expire_at"]),
             refunded_amount=Decimal(row["refunded_amount"]),
             paid_amount=None if row["paid_amount"] is None else Decimal(row["paid_amount"]),
+            phone=row["phone"] if "phone" in row.keys() else None,  # noqa: SIM118 (a Row)
         )
 
 
@@ -175,6 +182,9 @@ def _upgrade_payments(conn: sqlite3.Connection) -> None:
                 " created_at, expire_at, refunded_amount FROM payments_old"
             )
             conn.execute("DROP TABLE payments_old")
+        columns = {r["name"] for r in conn.execute("PRAGMA table_info(payments)")}
+        if "phone" not in columns:  # files written before remote payments
+            conn.execute("ALTER TABLE payments ADD COLUMN phone TEXT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -206,6 +216,16 @@ class Store:
         if row is None:
             raise Refused("not_found", "Purchase not found")
         return Payment.from_row(row)
+
+    def create_remote(self, external_id: str, amount: Decimal, phone: str, ttl_s: int) -> Payment:
+        """A remote payment: an invoice sent to ``phone``, the same ExternalId rules."""
+        payment = self.create_payment(external_id, amount, ttl_s)
+        self.conn.execute(
+            "UPDATE payments SET phone = ?, status = ? WHERE payment_id = ? AND phone IS NULL"
+            " AND status = 'Wait'",
+            (phone, REMOTE_CREATED, payment.payment_id),
+        )
+        return self.get_payment(payment.payment_id)
 
     def create_payment(self, external_id: str, amount: Decimal, ttl_s: int) -> Payment:
         """The payment for ``external_id``, created on first sight.
@@ -270,7 +290,8 @@ class Store:
             condition, params = "status <> 'Processed'", ()
         else:
             condition, params = (
-                "status NOT IN ('Processed', 'Error') AND expire_at > ?",
+                "status NOT IN ('Processed', 'Error', 'RemotePaymentCanceled',"
+                " 'RemotePaymentRejected') AND expire_at > ?",
                 (to_text(utcnow()),),
             )
         # ``condition`` is one of the two constants above, never input.
@@ -301,7 +322,9 @@ class Store:
         )
 
     def decline(self, payment_id: int) -> Payment:
-        return self._settle(payment_id, "Error", None)
+        """The buyer declines: Error for a QR payment, RemotePaymentRejected for an invoice."""
+        remote = self.get_payment(payment_id).phone is not None
+        return self._settle(payment_id, "RemotePaymentRejected" if remote else "Error", None)
 
     def set_status(self, payment_id: int, status: str) -> Payment:
         """Any status string, as Kaspi may add new ones; Processed gets a TransactionId."""

@@ -277,3 +277,9 @@ RENEWALS_HELD = Counter(
     "Renewal or upgrade payments held for review instead of granting a second period",
     ["kind"],
 )
+RENEWAL_INVOICES = Counter(
+    "billing_renewal_invoices_total",
+    "Renewal invoices pushed to an owner's phone (Kaspi remote/create) by outcome "
+    "(sent, failed: Kaspi refused or did not answer)",
+    ["outcome"],
+)

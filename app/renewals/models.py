@@ -83,3 +83,19 @@ class ClubRenewal(Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class RenewalPhone(Model):
+    """The phone a club's owner agreed to receive Kaspi renewal invoices on."""
+
+    __tablename__ = "club_renewal_phones"
+    __table_args__ = (CheckConstraint("phone ~ '^7[0-9]{10}$'", name="phone_kz_digits"),)
+
+    club_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clubs.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Digits only, as Kaspi takes it: 7 and ten digits.
+    phone: Mapped[str] = mapped_column(String(11), nullable=False)
+    # Who agreed and when: the owner, by storing it (consent is required to store).
+    consented_by: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

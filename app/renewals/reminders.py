@@ -21,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, tuple_
 
 from app.catalog import services as catalog
 from app.clubs.models import Club, ClubSubscription
 from app.db import after_commit
 from app.extensions import db
 from app.observability import metrics
+from app.renewals.models import SubscriptionReminder
 from app.webhooks import outbox
 from app.webhooks.catalogue import EventType, subscription_key
 
@@ -70,6 +71,25 @@ class Sent:
     period_end: datetime
     reminder_day: int
     days_left: int
+
+
+def firsts_of_their_period(sent: list[Sent]) -> list[Sent]:
+    """The reminders that were the first of their period (the invoice goes out then)."""
+    if not sent:
+        return []
+    rows = db.session.execute(
+        select(SubscriptionReminder.club_id, func.count())
+        .where(
+            tuple_(SubscriptionReminder.club_id, SubscriptionReminder.period_end).in_(
+                [(s.club_id, s.period_end) for s in sent]
+            )
+        )
+        .group_by(SubscriptionReminder.club_id)
+    ).all()
+    counts: dict[uuid.UUID, int] = {}
+    for club_id, count in rows:
+        counts[club_id] = count
+    return [s for s in sent if counts.get(s.club_id) == 1]
 
 
 def renew_url(club_id: uuid.UUID) -> str:

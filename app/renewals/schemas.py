@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,3 +34,18 @@ class RenewalOut(BaseModel):
 class ScheduledChangeOut(BaseModel):
     plan_id: str
     effective_at: datetime
+
+
+class RenewalPhoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # +7 701 234 56 78, 87012345678, 77012345678: spaces, dashes and brackets are ignored.
+    phone: str = Field(min_length=10, max_length=24, strict=True)
+    consent: Literal[True] = Field(
+        description="The owner agrees to receive renewal invoices from Kaspi on this phone."
+    )
+
+
+class RenewalPhoneOut(BaseModel):
+    phone: str | None = Field(description="Masked: +7•••••••5678; null when none is stored.")
+    consented_at: datetime | None

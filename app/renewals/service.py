@@ -143,7 +143,7 @@ def renew(
             return RenewResult(held.replay.status, held.replay.body, replayed=True)
         try:
             with step():
-                opened = _open_renewal(user_id, club_id, body, datetime.now(UTC))
+                opened = open_renewal(user_id, club_id, body, datetime.now(UTC))
         except IntegrityError as exc:
             # The club lock serialises renew calls; the index is the guarantee behind it.
             raise Conflict(
@@ -181,8 +181,15 @@ class _Stored:
 _Opened = tuple[Terms, str, bool, CreatedPayment | None]
 
 
-def _open_renewal(user_id: str, club_id: uuid.UUID, body: RenewIn, now: datetime) -> _Opened:
-    """The pending renewal of the club: the open one, or a new one."""
+def open_renewal(
+    user_id: str,
+    club_id: uuid.UUID,
+    body: RenewIn,
+    now: datetime,
+    *,
+    source: Source = Source.API,
+) -> _Opened:
+    """The pending renewal of the club: the open one, or a new one (``source`` made it)."""
     role = member_role(club_id, user_id)
     if role is None:
         raise club_not_found()  # non-members learn nothing about the club
@@ -201,7 +208,7 @@ def _open_renewal(user_id: str, club_id: uuid.UUID, body: RenewIn, now: datetime
         db.session.flush()
     sub = db.session.scalar(select(ClubSubscription).where(ClubSubscription.club_id == club_id))
     priced = quote(sub, body.plan_id, now)
-    terms = _insert_pending(user_id, club_id, priced, now)
+    terms = _insert_pending(user_id, club_id, priced, now, source)
     db.session.add(
         ClubRenewal(
             transaction_id=terms.id,
@@ -228,7 +235,9 @@ def _stored_payment(tx: Transaction) -> CreatedPayment | None:
     )
 
 
-def _insert_pending(user_id: str, club_id: uuid.UUID, priced: Quote, now: datetime) -> Terms:
+def _insert_pending(
+    user_id: str, club_id: uuid.UUID, priced: Quote, now: datetime, source: Source
+) -> Terms:
     row = db.session.execute(
         _PENDING,
         {
@@ -242,7 +251,7 @@ def _insert_pending(user_id: str, club_id: uuid.UUID, priced: Quote, now: dateti
             **_DEFAULTS,
             "now": now,
             "next_poll_at": now + CREATE_GRACE,
-            **status.creation_params(Source.API),
+            **status.creation_params(source),
             "origin_request_id": context.get("request_id"),
         },
     ).one()
@@ -256,7 +265,7 @@ def _create_payment(terms: Terms, held: idempotency.Slot) -> CreatedPayment:
         return get_provider().create_payment(str(terms.id), terms.amount)
     except Exception as exc:
         with step():
-            _abandon(terms.id)
+            abandon(terms.id)
             held.release()
         if isinstance(exc, ProviderUnavailable | ProviderRejected):
             log.warning("provider refused or failed to create renewal %s: %s", terms.id, exc)
@@ -281,10 +290,11 @@ def _same_payment(terms: Terms) -> CreatedPayment:
         ) from exc
 
 
-def _abandon(transaction_id: uuid.UUID) -> None:
+def abandon(transaction_id: uuid.UUID, *, source: Source = Source.API) -> None:
+    """Close a renewal whose payment was never created (Kaspi refused or did not answer)."""
     tx = locks.lock_transaction(transaction_id)
     if tx is not None and tx.status == TxStatus.PENDING:
-        transition(tx, TxStatus.FAILED, source=Source.API, note="provider unavailable at creation")
+        transition(tx, TxStatus.FAILED, source=source, note="provider unavailable at creation")
     renewal = db.session.get(ClubRenewal, transaction_id)
     if renewal is not None:
         renewal.open = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, request
@@ -12,8 +14,8 @@ from app.billing.purchase import idempotency
 from app.billing.schemas import PurchaseIntentOut
 from app.clubs.services import club_not_found
 from app.errors import uuid_or_404
-from app.renewals import service
-from app.renewals.schemas import RenewIn
+from app.renewals import phones, service
+from app.renewals.schemas import RenewalPhoneIn, RenewalPhoneOut, RenewIn
 
 bp = Blueprint("renewals", __name__, url_prefix="/api/clubs")
 
@@ -50,11 +52,47 @@ def renew(club_id: str, body: RenewIn) -> tuple[dict[str, Any], int, dict[str, s
     (one per club). Paying it extends the subscription from the current period's end;
     after expiry, a new period starts at payment. A dearer `plan_id` while the period
     runs is an upgrade: the prorated difference for the days left, same period end."""
-    err = club_not_found()
-    club = uuid_or_404(club_id, err.code, err.message)
+    club = _club(club_id)
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         key = idempotency.validate_key(key)
     result = service.renew(current_user_id(), club, body, key)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return result.body, result.status, headers
+
+
+@bp.put("/<club_id>/renewal-phone")
+@endpoint(
+    summary="Store the phone Kaspi renewal invoices go to, with the owner's consent",
+    tags=("clubs",),
+    body=RenewalPhoneIn,
+    response=RenewalPhoneOut,
+    errors={
+        400: "VALIDATION_ERROR: not a Kazakhstan mobile number, or no consent",
+        403: "FORBIDDEN: only the club owner",
+        404: "CLUB_NOT_FOUND: no such club, or you are not a member",
+    },
+)
+def put_renewal_phone(club_id: str, body: RenewalPhoneIn) -> RenewalPhoneOut:
+    row = phones.store(current_user_id(), _club(club_id), body.phone, datetime.now(UTC))
+    return RenewalPhoneOut(phone=phones.masked(row.phone), consented_at=row.consented_at)
+
+
+@bp.delete("/<club_id>/renewal-phone")
+@endpoint(
+    summary="Withdraw consent: the phone is deleted and no invoice is sent to it",
+    tags=("clubs",),
+    response=RenewalPhoneOut,
+    errors={
+        403: "FORBIDDEN: only the club owner",
+        404: "CLUB_NOT_FOUND: no such club, or you are not a member",
+    },
+)
+def delete_renewal_phone(club_id: str) -> RenewalPhoneOut:
+    phones.forget(current_user_id(), _club(club_id))
+    return RenewalPhoneOut(phone=None, consented_at=None)
+
+
+def _club(raw: str) -> uuid.UUID:
+    err = club_not_found()
+    return uuid_or_404(raw, err.code, err.message)

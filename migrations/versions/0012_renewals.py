@@ -5,7 +5,8 @@
 unique per club, period end and day (the sweep's exactly-once). ``club_renewals``:
 one row per renewal or upgrade transaction; a partial unique index allows one open
 renewal per club. ``club_subscriptions``: a downgrade paid ahead
-(``scheduled_plan_id`` from ``scheduled_at``).
+(``scheduled_plan_id`` from ``scheduled_at``). ``club_renewal_phones``: the phone an
+owner agreed to receive Kaspi renewal invoices on.
 
 Revision ID: 0012
 Revises: 0009
@@ -118,6 +119,28 @@ def upgrade():
         sa.PrimaryKeyConstraint("transaction_id", name=op.f("pk_club_renewals")),
     )
     op.create_index(op.f("ix_club_renewals_club_id"), "club_renewals", ["club_id"])
+    op.create_table(
+        "club_renewal_phones",
+        sa.Column("club_id", sa.Uuid(), nullable=False),
+        sa.Column("phone", sa.String(length=11), nullable=False),
+        sa.Column("consented_by", sa.String(length=128), nullable=False),
+        sa.Column("consented_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "phone ~ '^7[0-9]{10}$'", name=op.f("ck_club_renewal_phones_phone_kz_digits")
+        ),
+        sa.ForeignKeyConstraint(
+            ["club_id"],
+            ["clubs.id"],
+            name=op.f("fk_club_renewal_phones_club_id_clubs"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["consented_by"],
+            ["users.id"],
+            name=op.f("fk_club_renewal_phones_consented_by_users"),
+        ),
+        sa.PrimaryKeyConstraint("club_id", name=op.f("pk_club_renewal_phones")),
+    )
     op.create_index(
         "uq_club_renewals_one_open",
         "club_renewals",
@@ -128,6 +151,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table("club_renewal_phones")
     op.drop_table("club_renewals")
     op.drop_table("subscription_reminders")
     op.drop_constraint(
