@@ -218,6 +218,10 @@ def take_back_period(grant: SubscriptionGrant, now: datetime) -> bool:
     bought_as = db.session.get(ClubRenewal, grant.source_transaction_id)
     if bought_as is not None and bought_as.kind == RenewalKind.UPGRADE:
         return _take_back_upgrade(sub, grant, bought_as)
+    if sub is not None:
+        _apply_schedule(sub, now)  # a cheaper period that has begun is the plan now
+        if sub.scheduled_plan_id == grant.plan_id != sub.plan_id:
+            return _take_back_scheduled(sub, grant)
     if sub is None or sub.plan_id != grant.plan_id or sub.status == SubStatus.EXPIRED:
         return False
     end = sub.current_period_end - (grant.period_end - grant.period_start)
@@ -241,6 +245,19 @@ def _take_back_upgrade(
     if sub is None or sub.plan_id != grant.plan_id or sub.current_period_end != grant.period_end:
         return False  # renewed or switched since: the upgrade's days are no longer there
     sub.plan_id = bought_as.from_plan_id
+    db.session.flush()
+    return True
+
+
+def _take_back_scheduled(sub: ClubSubscription, grant: SubscriptionGrant) -> bool:
+    """A refunded renewal on a cheaper plan that had not begun yet: its period goes,
+    and with it the change of plan it scheduled."""
+    if sub.scheduled_at != grant.period_start or sub.current_period_end != grant.period_end:
+        return False
+    sub.current_period_end = grant.period_start
+    sub.grace_until = grant.period_start + timedelta(days=catalog.get_policy().grace_days)
+    sub.scheduled_plan_id = None
+    sub.scheduled_at = None
     db.session.flush()
     return True
 

@@ -8,16 +8,38 @@ meanwhile, or an upgrade whose period changed, goes to ``needs_review`` instead.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+
+from sqlalchemy import select
 
 from app.billing.core.models import Transaction
 from app.clubs import locks as club_locks
+from app.clubs.models import SubscriptionGrant
 from app.clubs.subscriptions import plan_id_at, status_at
 from app.clubs.transitions import CURRENT, SubStatus
 from app.db import after_commit
 from app.extensions import db
 from app.observability import metrics
 from app.renewals.models import ClubRenewal, RenewalKind
+
+
+def _already_bought(bought: ClubRenewal, transaction_id: uuid.UUID) -> bool:
+    """Another payment already bought the period this renewal was priced for (the one
+    starting at its ``period_end``). Only that holds a renewal: a refund of some other
+    purchase that moved the end does not, so a paid renewal is never blocked by it."""
+    return (
+        db.session.scalar(
+            select(SubscriptionGrant.id)
+            .where(
+                SubscriptionGrant.club_id == bought.club_id,
+                SubscriptionGrant.period_start == bought.period_end,
+                SubscriptionGrant.source_transaction_id != transaction_id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def hold_reason(tx: Transaction, now: datetime) -> str | None:
@@ -36,7 +58,7 @@ def hold_reason(tx: Transaction, now: datetime) -> str | None:
     status = status_at(sub, now)
     reason = None
     if bought.kind == RenewalKind.RENEWAL:
-        if status in CURRENT and sub.current_period_end != bought.period_end:
+        if status in CURRENT and _already_bought(bought, tx.id):
             reason = (
                 "renewal paid for a period already renewed (another payment link was paid); "
                 "nothing granted"

@@ -281,3 +281,41 @@ def test_downgrade_starts_at_the_period_end_and_is_shown(client, db_session, kas
     change = page["subscription"]["scheduled_change"]
     assert change["plan_id"] == "club_50"
     assert datetime.fromisoformat(change["effective_at"]) == end
+
+
+def test_a_refund_of_another_purchase_never_blocks_a_paid_renewal(
+    client, db_session, kaspi_stub, club
+):
+    """Two periods bought, a renewal opened, the second period refunded: the renewal,
+    paid, still buys its period (from the end as it now is), and is not held."""
+    bought = []
+    for _ in range(2):
+        response = client.post(
+            "/api/billing/purchase-intent",
+            json={"product_code": "CLUB_50", "club_id": str(club.id)},
+            headers=auth("owner"),
+        )
+        bought.append(response.get_json())
+        pay(db_session, kaspi_stub, response.get_json())
+    two_periods = subscription(db_session, club).current_period_end
+    renewal = renew(client, club).get_json()
+    db_session.commit()
+    refunds.refund(uuid.UUID(bought[1]["transaction_id"]))
+    db_session.commit()
+    assert subscription(db_session, club).current_period_end == two_periods - 30 * DAY
+    pay(db_session, kaspi_stub, renewal)
+    db_session.expire_all()
+    assert db_session.get(Transaction, uuid.UUID(renewal["transaction_id"])).status == "completed"
+    assert subscription(db_session, club).current_period_end == two_periods
+
+
+def test_refunding_a_downgrade_paid_ahead_cancels_the_change(client, db_session, kaspi_stub, club):
+    make_subscription(club, "club_500", days_left=10)
+    end = subscription(db_session, club).current_period_end
+    body = renew(client, club, plan_id="club_50").get_json()
+    pay(db_session, kaspi_stub, body)
+    refunds.refund(uuid.UUID(body["transaction_id"]))
+    db_session.commit()
+    sub = subscription(db_session, club)
+    assert (sub.plan_id, sub.current_period_end, sub.scheduled_plan_id) == ("club_500", end, None)
+    assert sub.grace_until == end + 7 * DAY
