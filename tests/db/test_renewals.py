@@ -319,3 +319,48 @@ def test_refunding_a_downgrade_paid_ahead_cancels_the_change(client, db_session,
     sub = subscription(db_session, club)
     assert (sub.plan_id, sub.current_period_end, sub.scheduled_plan_id) == ("club_500", end, None)
     assert sub.grace_until == end + 7 * DAY
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "left", "charged", "plan_after", "scheduled", "end_moves"),
+    [
+        # upgrades: the prorated difference now, the same end
+        ("club_50", "club_500", 10, "3333.33", "club_500", None, 0),
+        ("club_50", "club_unlimited", 20, "16666.67", "club_unlimited", None, 0),
+        ("club_500", "club_unlimited", 1, "500.00", "club_unlimited", None, 0),
+        # a renewal: the next period's price, the end one period later
+        ("club_50", "club_50", 10, "5000.00", "club_50", None, 30),
+        # a downgrade: nothing for this period; the cheaper next period, scheduled
+        ("club_500", "club_50", 10, "5000.00", "club_500", "club_50", 30),
+    ],
+)
+def test_switch_amounts_and_their_refunds(
+    client,
+    db_session,
+    kaspi_stub,
+    club,
+    current,
+    target,
+    left,
+    charged,
+    plan_after,
+    scheduled,
+    end_moves,
+):
+    """What each switch charges, what it gives, and that a refund returns exactly what
+    was charged and takes back exactly what it gave."""
+    make_subscription(club, current, days_left=left)
+    end = subscription(db_session, club).current_period_end
+    body = renew(client, club, plan_id=target).get_json()
+    assert body["amount"] == charged
+    pay(db_session, kaspi_stub, body)
+    sub = subscription(db_session, club)
+    assert (sub.plan_id, sub.scheduled_plan_id) == (plan_after, scheduled)
+    assert sub.current_period_end == end + end_moves * DAY
+    db_session.commit()
+    refunds.refund(uuid.UUID(body["transaction_id"]))
+    db_session.commit()
+    tx = db_session.get(Transaction, uuid.UUID(body["transaction_id"]))
+    assert (tx.status, str(tx.refunded_amount)) == ("refunded", charged)
+    sub = subscription(db_session, club)
+    assert (sub.plan_id, sub.scheduled_plan_id, sub.current_period_end) == (current, None, end)
