@@ -189,7 +189,9 @@ def grant_period(
     if sub is None:
         sub = ClubSubscription(club_id=club_id)
         db.session.add(sub)
-    if current is None or bought.start <= now:
+    # A new period (or one renewed in grace) starts where it starts; an upgrade keeps
+    # the period it upgrades, start and end.
+    if current is None or (bought.start <= now and bought.end != current.period_end):
         sub.current_period_start = bought.start
     if bought.switch_now or current is None:
         sub.plan_id = plan_id

@@ -255,6 +255,7 @@ def test_upgrade_charges_the_prorated_difference_and_keeps_the_end(
     pay(db_session, kaspi_stub, body)
     sub = subscription(db_session, club)
     assert (sub.plan_id, sub.current_period_end) == ("club_500", end)
+    assert sub.current_period_start == end - 30 * DAY  # the same period, upgraded
     page = client.get(f"/api/clubs/{club.id}", headers=auth("owner")).get_json()
     assert page["plan_id"] == "club_500"
 
