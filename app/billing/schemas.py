@@ -22,6 +22,9 @@ class PurchaseIntentIn(BaseModel):
     product_code: str = Field(min_length=1, max_length=64)
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, strict=True)
     club_id: uuid.UUID | None = None
+    # The caller's personal event an upgrade is bought for: one open purchase per
+    # event (a second one is 409 PURCHASE_IN_PROGRESS with the open one).
+    event_id: uuid.UUID | None = None
 
 
 class PaymentOut(BaseModel):
@@ -45,6 +48,7 @@ class PurchaseIntentOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     payment: PaymentOut
+    event_id: uuid.UUID | None = None
 
 
 class TransactionStateOut(BaseModel):
@@ -62,12 +66,20 @@ class TransactionStateOut(BaseModel):
     settled_at: datetime | None
     expires_at: datetime
     poll_interval_s: int
+    event_id: uuid.UUID | None = None
 
 
 class TransactionStatusOut(TransactionStateOut):
     # Money returned so far (partial refunds keep the status completed).
     refunded_amount: str
     payment: PaymentOut
+
+
+class CancelOut(TransactionStatusOut):
+    # True: Kaspi closed the payment link, nothing can be paid any more. False: it
+    # could not; a payment made anyway is found by the late-payment sweep. None: no
+    # cancel was asked this time (the transaction was cancelled already).
+    link_closed: bool | None
 
 
 class StatusQuery(BaseModel):
@@ -117,6 +129,7 @@ def _common(tx: TransactionLike) -> dict[str, Any]:
         "amount": str(tx.amount),
         "currency": tx.currency,
         "club_id": tx.club_id,
+        "event_id": tx.event_id,
         "created_at": tx.created_at,
         "expires_at": tx.expires_at,
     }
@@ -152,3 +165,7 @@ def status_out(tx: TransactionLike) -> TransactionStatusOut:
 
 def credit_out(credit: Credit) -> CreditOut:
     return CreditOut.model_validate(credit)
+
+
+def cancel_out(tx: TransactionLike, link_closed: bool | None) -> CancelOut:
+    return CancelOut(**status_out(tx).model_dump(), link_closed=link_closed)

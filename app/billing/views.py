@@ -11,11 +11,13 @@ from app.billing.purchase import cancel, idempotency
 from app.billing.purchase.history import HistoryPageOut, HistoryQuery, history_page
 from app.billing.purchase.intents import create_purchase_intent
 from app.billing.schemas import (
+    CancelOut,
     CreditsOut,
     PurchaseIntentIn,
     PurchaseIntentOut,
     StatusQuery,
     TransactionStatusOut,
+    cancel_out,
     credit_out,
     status_out,
 )
@@ -35,8 +37,9 @@ bp.after_request(stream.allow_stream_origin)
     status=201,
     errors={
         403: "Only the club owner may buy a plan",
-        404: "Product or club not found",
-        409: "Idempotency-Key still in use",
+        404: "Product, club or event not found",
+        409: "Idempotency-Key still in use (IDEMPOTENCY_KEY_IN_USE), or a purchase for the "
+        "event is already in progress (PURCHASE_IN_PROGRESS, with `transaction`: the open one)",
         422: "Idempotency-Key reused with another body",
         503: "Payment provider unavailable; nothing charged",
     },
@@ -147,7 +150,7 @@ def credits() -> CreditsOut:
 @endpoint(
     summary="Cancel one of your pending purchases (Kaspi is asked first)",
     tags=("billing",),
-    response=TransactionStatusOut,
+    response=CancelOut,
     errors={
         404: "No such transaction of yours",
         409: "The transaction is not pending (TRANSACTION_NOT_PENDING, with current_status)",
@@ -155,8 +158,10 @@ def credits() -> CreditsOut:
     },
     multi_step=True,
 )
-def cancel_transaction(transaction_id: str) -> TransactionStatusOut:
-    """Kaspi reports the payment made: it settles as usual (200, completed). Otherwise
-    the transaction becomes canceled (200); cancelling again answers the same."""
+def cancel_transaction(transaction_id: str) -> CancelOut:
+    """Kaspi is asked to close the payment link first. Kaspi reports the payment made:
+    it settles as usual (200, completed). Otherwise the transaction becomes canceled
+    (200) and ``link_closed`` says whether the link can still be paid; cancelling
+    again answers the same."""
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
-    return cancel.cancel(current_user_id(), tx_id, status_out)
+    return cancel.cancel(current_user_id(), tx_id, cancel_out)

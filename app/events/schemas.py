@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.events.models import Event
 
-# The column is a PostgreSQL integer; anything larger is no event size, just an overflow.
-MAX_PARTICIPANTS_BOUND = 2_147_483_647
+# The largest event anyone organises here: a million participants (a stadium holds
+# about a tenth). Larger is a typo, not an event; the column itself would take 2^31-1.
+MAX_PARTICIPANTS_BOUND = 1_000_000
 
 
 class EventCreateIn(BaseModel):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from app.auth.models import User
+from app.billing.core.models import Transaction
+from app.billing.core.status import TxStatus
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
 from app.domain_errors import Conflict, Forbidden, NotFound
@@ -105,16 +107,19 @@ def create_event(user: User, body: EventCreateIn) -> Event:
 
 
 def my_events(user_id: str) -> list[Event]:
-    """Personal events I own and the events of clubs I own or administer, newest first."""
+    """Personal events I own, the events of clubs I own or administer, and the published
+    events of clubs I am a plain member of (a member's club page lists them), newest first."""
     managed_clubs = select(ClubMember.club_id).where(
         ClubMember.user_id == user_id, ClubMember.role.in_(MANAGER_ROLES)
     )
+    member_clubs = select(ClubMember.club_id).where(ClubMember.user_id == user_id)
     stmt = (
         select(Event)
         .where(
             or_(
                 (Event.club_id.is_(None)) & (Event.owner_id == user_id),
                 Event.club_id.in_(managed_clubs),
+                Event.club_id.in_(member_clubs) & Event.published_at.is_not(None),
             )
         )
         .order_by(Event.created_at.desc(), Event.id)
@@ -175,5 +180,16 @@ def delete_draft(user: User, event_id: uuid.UUID) -> None:
         raise event_not_found()
     if event.published_at is not None:
         raise Conflict("EVENT_PUBLISHED", "A published event cannot be deleted")
+    # Checked under the event's lock: an intent naming the event takes a key-share
+    # lock on it (its foreign key), so one still being written is waited for here.
+    if db.session.scalar(
+        select(Transaction.id).where(
+            Transaction.event_id == event_id, Transaction.status == TxStatus.PENDING
+        )
+    ):
+        raise Conflict(
+            "PURCHASE_IN_PROGRESS",
+            "A payment for this event is in progress; cancel it before deleting the draft",
+        )
     db.session.delete(event)
     db.session.flush()

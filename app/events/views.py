@@ -85,7 +85,8 @@ def patch_event(event_id: str, body: EventPatchIn) -> EventOut:
     errors={
         403: "FORBIDDEN",
         404: "EVENT_NOT_FOUND",
-        409: "EVENT_PUBLISHED: a published event cannot be deleted",
+        409: "EVENT_PUBLISHED: a published event cannot be deleted; PURCHASE_IN_PROGRESS: a "
+        "payment for the draft is in progress (cancel it first)",
     },
 )
 def delete_event(event_id: str) -> Response:

@@ -128,3 +128,15 @@ def payment_return() -> Response:
     amount = env.parse_amount(body.get("Amount"))
     return_id = get_store().refund(payment_id, amount)
     return env.envelope({"ReturnOperationId": return_id, "QrPaymentId": payment_id})
+
+
+@bp.post("/payment/cancel")
+def payment_cancel() -> Response:
+    """The merchant closes an unpaid payment, so its link can no longer be paid.
+
+    Kaspi closes a remote invoice this way (``remote/cancel``); the stub offers the
+    same for a payment link. A Processed payment answers -1603 (not waiting).
+    """
+    body = env.json_body()
+    payment_id = env.parse_payment_id(body.get("QrPaymentId"))
+    return env.envelope(payment_data(get_store().void(payment_id)))

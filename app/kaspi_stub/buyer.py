@@ -26,6 +26,7 @@ NOTICES = {
     "declined": "Payment declined. No money was taken.",
     "expired": "This payment link has expired and can no longer be paid.",
     "not_waiting": "This payment is already finished.",
+    "canceled": "The merchant canceled this payment. It can no longer be paid.",
 }
 
 
@@ -39,7 +40,7 @@ def status_label(payment: Payment) -> str:
         return "Paid"
     if payment.status in ("Error", "RemotePaymentRejected"):
         return "Declined"
-    if payment.status == "RemotePaymentCanceled":
+    if payment.status in ("Canceled", "RemotePaymentCanceled"):
         return "Canceled by the merchant"
     return "Expired" if payment.expired() else "Awaiting payment"
 
@@ -89,6 +90,8 @@ def _page_action(payment_id: str, action: str) -> BaseResponse | tuple[str, int]
         if refused.reason == "not_found":
             return render_template("not_found.html"), 404
         notice = refused.reason
+        if notice == "not_waiting" and store.get_payment(number).status == "Canceled":
+            notice = "canceled"
     # 303: the browser follows with a GET, so reloading the page never re-posts.
     return redirect(url_for("kaspi_buyer.pay_page", payment_id=number, notice=notice), 303)
 

@@ -56,7 +56,15 @@ CREATE TABLE IF NOT EXISTS create_calls (
 
 FAULT_FIELDS = ("latency_ms", "error_rate", "timeout_ms", "fail_next")
 # Statuses after which a buyer can no longer pay or decline (without ``force``).
-FINAL_STATUSES = ("Processed", "Error", "RemotePaymentCanceled", "RemotePaymentRejected")
+# ``Canceled``: the merchant closed the payment before it was paid (``void``).
+# ``RemotePaymentCanceled``, ``RemotePaymentRejected``: an invoice to a phone closed.
+FINAL_STATUSES = (
+    "Processed",
+    "Error",
+    "Canceled",
+    "RemotePaymentCanceled",
+    "RemotePaymentRejected",
+)
 # A remote payment (an invoice to a phone, ``remote/create``) starts in this status;
 # the buyer accepts (Processed) or rejects it (RemotePaymentRejected) in the app.
 REMOTE_CREATED = "RemotePaymentCreated"
@@ -290,7 +298,7 @@ class Store:
             condition, params = "status <> 'Processed'", ()
         else:
             condition, params = (
-                "status NOT IN ('Processed', 'Error', 'RemotePaymentCanceled',"
+                "status NOT IN ('Processed', 'Error', 'Canceled', 'RemotePaymentCanceled',"
                 " 'RemotePaymentRejected') AND expire_at > ?",
                 (to_text(utcnow()),),
             )
@@ -325,6 +333,22 @@ class Store:
         """The buyer declines: Error for a QR payment, RemotePaymentRejected for an invoice."""
         remote = self.get_payment(payment_id).phone is not None
         return self._settle(payment_id, "RemotePaymentRejected" if remote else "Error", None)
+
+    def void(self, payment_id: int) -> Payment:
+        """The merchant closes a payment nobody paid: one conditional UPDATE, so a
+        buyer's Pay racing it either lands first (the void is refused) or not at all.
+        Voiding a voided or declined payment answers it as it is."""
+        self.get_payment(payment_id)
+        self.conn.execute(
+            "UPDATE payments SET status = 'Canceled'"
+            " WHERE payment_id = ? AND status NOT IN ('Processed', 'Error', 'Canceled',"
+            " 'RemotePaymentCanceled', 'RemotePaymentRejected')",
+            (payment_id,),
+        )
+        payment = self.get_payment(payment_id)
+        if payment.status == "Processed":
+            raise Refused("not_waiting", "Payment is already Processed")
+        return payment
 
     def set_status(self, payment_id: int, status: str) -> Payment:
         """Any status string, as Kaspi may add new ones; Processed gets a TransactionId."""

@@ -259,6 +259,19 @@ OPERATOR_ACTIONS = Counter(
 )
 
 
+# -- the buyer's purchase (added with the cancel that closes Kaspi's link) ---------
+
+CANCEL_OUTCOMES = Counter(
+    "billing_cancel_outcomes_total",
+    "Buyers' cancels by outcome: closed (Kaspi closed the link), open (the link could"
+    " not be closed; a late payment is found by the sweep), paid (it was paid meanwhile)",
+    ["outcome"],
+)
+OPEN_PURCHASE_REFUSED = Counter(
+    "billing_open_purchase_refused_total",
+    "Purchase intents refused because the same event already has an open purchase",
+)
+
 # -- renewals (docs/OPERATIONS.md, "Renewals") ----------------------------------------
 
 RENEWAL_REMINDERS = Counter(

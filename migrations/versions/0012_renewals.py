@@ -9,7 +9,7 @@ renewal per club. ``club_subscriptions``: a downgrade paid ahead
 owner agreed to receive Kaspi renewal invoices on.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -195,7 +195,7 @@ def test_create_needs_authentication(client, db_session):
 # -------------------------------------------------------------- list, read
 
 
-def test_list_has_my_events_and_those_of_clubs_i_manage(client, alice):
+def test_list_has_my_events_those_of_clubs_i_manage_and_published_ones_of_my_clubs(client, alice):
     bob = make_user("bob")
     mine = make_event(alice, title="mine")
     theirs = make_event(bob, title="theirs", published=True)
@@ -205,9 +205,11 @@ def test_list_has_my_events_and_those_of_clubs_i_manage(client, alice):
     joined = make_club(bob, "Joined")
     add_member(joined, alice, "member")
     in_joined = make_event(bob, club=joined, title="joined")
+    # A plain member's club page lists the club's published events (not its drafts).
+    live_in_joined = make_event(bob, club=joined, title="joined, live", published=True)
     body = client.get("/api/events", headers=auth("alice")).get_json()
     ids = {e["id"] for e in body["events"]}
-    assert ids == {str(mine.id), str(in_managed.id)}
+    assert ids == {str(mine.id), str(in_managed.id), str(live_in_joined.id)}
     assert str(theirs.id) not in ids and str(in_joined.id) not in ids
     assert all(set(e) == EVENT_FIELDS for e in body["events"])
     assert client.get("/api/events", headers=auth("nobody")).get_json() == {"events": []}

@@ -63,6 +63,14 @@ class Transaction(Model):
             "expires_at",
             postgresql_where=text("status = 'pending'"),
         ),
+        # One open purchase per event: a second browser's intent for it is refused
+        # (409 PURCHASE_IN_PROGRESS), whatever the requests' timing.
+        Index(
+            "uq_transactions_open_event",
+            "event_id",
+            unique=True,
+            postgresql_where=text("status = 'pending' AND event_id IS NOT NULL"),
+        ),
         # The late-payment sweep: rows closed without a payment, by when they closed.
         Index(
             "ix_transactions_closed_unpaid",
@@ -75,6 +83,9 @@ class Transaction(Model):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
     product_code: Mapped[str] = mapped_column(ForeignKey("billing_products.code"), nullable=False)
     club_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clubs.id"), index=True)
+    # The personal event a one-off upgrade is bought for (None for plans and for
+    # purchases that named none); deleting the event keeps the purchase.
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)

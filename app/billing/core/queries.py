@@ -24,6 +24,7 @@ STATE_COLUMNS = (
     "amount",
     "currency",
     "club_id",
+    "event_id",
     "created_at",
     "expires_at",
     "provider",

@@ -122,6 +122,8 @@ class PaymentProvider(Protocol):
 
     def get_status(self, payment_id: str) -> PaymentStatus: ...
 
+    def cancel_payment(self, payment_id: str) -> PaymentStatus: ...
+
     def refund(self, payment_id: str, amount: Decimal) -> str: ...
 
 
@@ -286,27 +288,22 @@ class KaspiClient:
             if exc.status_code != PURCHASE_NOT_FOUND:
                 raise
             return PaymentStatus("not_found", str(exc.status_code), None, None, None)
-        raw = data.get("Status")
-        if not isinstance(raw, str) or not raw:
-            raise ProviderUnavailable(f"status answer without a Status: {raw!r}")
-        try:
-            transaction_id = data.get("TransactionId")
-            external_id = data.get("ExternalId")
-            answered_id = data.get("PaymentId")
-            currency = data.get("Currency")
-            return PaymentStatus(
-                state=STATES.get(raw, "wait"),
-                provider_status=raw[:64],  # the audit column holds 64
-                amount=_decimal_or_none(data.get("Amount")),
-                provider_transaction_id=None if transaction_id is None else str(transaction_id),
-                expires_at=parse_datetime(data["ExpireDate"]) if data.get("ExpireDate") else None,
-                refunded_amount=_decimal_or_none(data.get("RefundedAmount")),
-                external_id=None if external_id is None else str(external_id),
-                payment_id=None if answered_id is None else str(answered_id),
-                currency=None if currency is None else str(currency),
-            )
-        except (TypeError, ValueError, InvalidOperation) as exc:
-            raise ProviderUnavailable(f"malformed status answer: {exc!r}") from exc
+        return _status_from(data)
+
+    def cancel_payment(self, payment_id: str) -> PaymentStatus:
+        """Close an unpaid payment so its link can no longer be paid; answers its status.
+
+        Safe to repeat (closing a closed payment answers it again). A payment already
+        paid is refused (``ProviderRejected``, -1603): the caller asks its status and
+        settles it. A provider without the call refuses too; nothing is closed then.
+        """
+        text = str(payment_id)
+        qr_payment_id: int | str = int(text) if text.isascii() and text.isdigit() else text
+        body = encode_body({"QrPaymentId": qr_payment_id})
+        data = self._call(
+            "POST", "/r3/v01/payment/cancel", body, idempotent=True, budget_s=self.status_budget_s
+        )
+        return _status_from(data)
 
     def refund(self, payment_id: str, amount: Decimal) -> str:
         """Return ``amount`` of a Processed payment; answers Kaspi's ReturnOperationId."""
@@ -407,6 +404,31 @@ class KaspiClient:
         return _answer(response.status, response.data, idempotent=idempotent)
 
 
+def _status_from(data: dict[str, Any]) -> PaymentStatus:
+    """A status answer's Data (the status and cancel calls answer the same shape)."""
+    raw = data.get("Status")
+    if not isinstance(raw, str) or not raw:
+        raise ProviderUnavailable(f"status answer without a Status: {raw!r}")
+    try:
+        transaction_id = data.get("TransactionId")
+        external_id = data.get("ExternalId")
+        answered_id = data.get("PaymentId")
+        currency = data.get("Currency")
+        return PaymentStatus(
+            state=STATES.get(raw, "wait"),
+            provider_status=raw[:64],  # the audit column holds 64
+            amount=_decimal_or_none(data.get("Amount")),
+            provider_transaction_id=None if transaction_id is None else str(transaction_id),
+            expires_at=parse_datetime(data["ExpireDate"]) if data.get("ExpireDate") else None,
+            refunded_amount=_decimal_or_none(data.get("RefundedAmount")),
+            external_id=None if external_id is None else str(external_id),
+            payment_id=None if answered_id is None else str(answered_id),
+            currency=None if currency is None else str(currency),
+        )
+    except (TypeError, ValueError, InvalidOperation) as exc:
+        raise ProviderUnavailable(f"malformed status answer: {exc!r}") from exc
+
+
 def _unreachable(exc: Exception, *, idempotent: bool) -> Exception:
     """What a failed request means: a repeat is safe unless a refund may have been sent."""
     if _surely_not_sent(exc):
@@ -453,6 +475,7 @@ _ENDPOINTS = (
     ("/r3/v01/qr/create-link", "create-link"),
     ("/r3/v01/payment/status/", "payment-status"),
     ("/r3/v01/payment/return", "payment-return"),
+    ("/r3/v01/payment/cancel", "payment-cancel"),
     ("/r3/v01/remote/create", "remote-create"),
 )
 

@@ -33,7 +33,7 @@ from app.billing.core.terms import TERMS_COLUMNS, Terms
 from app.billing.kaspi.client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.kaspi.links import CREATE_GRACE, attach_payment, poll_interval_s
 from app.billing.kaspi.provider import PROVIDER_NAME, get_provider
-from app.billing.purchase import idempotency
+from app.billing.purchase import idempotency, open_event
 from app.billing.schemas import PaymentOut, PurchaseIntentIn, PurchaseIntentOut
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
@@ -58,11 +58,13 @@ _DEFAULTS = {
 _PENDING_SQL = """
 WITH created AS (
     INSERT INTO transactions (
-        id, user_id, product_code, club_id, quantity, amount, currency, status, provider,
+        id, user_id, product_code, club_id, event_id, quantity, amount, currency, status,
+        provider,
         poll_interval_s, poll_attempts, refunded_amount,
         created_at, updated_at, expires_at, next_poll_at, origin_request_id
     )
-    SELECT CAST(:id AS uuid), :user_id, product.code, CAST(:club_id AS uuid), :quantity,
+    SELECT CAST(:id AS uuid), :user_id, product.code, CAST(:club_id AS uuid),
+        CAST(:event_id AS uuid), :quantity,
         product.price * :quantity, product.currency, :status, :provider,
         :poll_interval_s, :poll_attempts, :refunded_amount,
         :now, :now, :now + policy.pending_ttl_minutes * interval '1 minute', :next_poll_at,
@@ -116,15 +118,18 @@ def create_purchase_intent(
     """
     claims_key = idempotency_key is not None
     # The fingerprint is only ever compared with another request's under the same key.
-    payload = body.model_dump(mode="json") if claims_key else {}
+    # A body without event_id keeps the fingerprint it had before the field existed.
+    unnamed = {"event_id"} if body.event_id is None else set()
+    payload = body.model_dump(mode="json", exclude=unnamed) if claims_key else {}
     with idempotency.slot(user_id, idempotency_key, payload, new_user=new_user) as held:
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
         # Reads, then the one statement that writes: committed as it returns.
-        with write_alone() as conn:
+        with open_event.refused_when_open(user_id, body.event_id), write_alone() as conn:
             product = _product_on_sale(body.product_code)
             _check_club(conn, user_id, product, body)
+            open_event.check_event(conn, user_id, product, body)
             resumed = _resumable(conn, held.resumed_transaction_id, user_id)
             # With a key, the claim made the user row and this binds the key to the row.
             pending = resumed or _insert_pending(
@@ -179,6 +184,7 @@ def _reply(
         amount=str(pending.amount),
         currency=pending.currency,
         club_id=body.club_id,
+        event_id=body.event_id,
         created_at=pending.created_at,
         expires_at=pending.expires_at,
         payment=PaymentOut(
@@ -277,6 +283,7 @@ def _insert_pending(
         "user_id": user_id,
         "product_code": body.product_code,
         "club_id": body.club_id,
+        "event_id": body.event_id,
         "quantity": body.quantity,
         "provider": PROVIDER_NAME,
         **_DEFAULTS,

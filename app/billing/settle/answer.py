@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import scoped_session
 
-from app.billing.core import locks, status
+from app.billing.core import locks, notify, status
 from app.billing.core.models import Transaction
 from app.billing.core.status import CLOSED_UNPAID, Source, TxStatus, transition
 from app.billing.core.terms import TERMS_COLUMNS, Terms
@@ -142,6 +142,8 @@ def apply_locked(
         return Outcome.FAILED if failed.changed else Outcome.UNCHANGED
     if answer.expires_at is not None and answer.expires_at != tx.provider_expires_at:
         tx.provider_expires_at = answer.expires_at  # Kaspi may move its ExpireDate
+        # A buyer's page must learn it: the link's end is a change they see.
+        notify.announce_after_commit(tx.id)
     if schedule.provider_link_closed(tx.provider_expires_at, tx.expires_at, asked_at):
         expired = settlement.settle_locked(
             tx,
@@ -188,6 +190,9 @@ def _apply_alone(
         return None
     with write_alone() as conn:
         still_pending = _reschedule(due, asked_at, executor=conn, moved=answer.expires_at)
+    if still_pending and answer.expires_at not in (None, due.provider_expires_at):
+        # Kaspi moved the link's end (committed above): streams show it at once.
+        notify.publish(due.terms.id)
     return Outcome.WAITING if still_pending else Outcome.NOT_PENDING
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -33,6 +34,13 @@ class Snapshot:
     status: str
     poll_interval_s: int
     body: str  # the JSON of GET /api/billing/transactions/<id>
+    # When Kaspi stops taking the payment: Kaspi may move it without any status
+    # change, and the buyer must see that too (``changed_from``).
+    link_expires_at: datetime | None = None
+
+    def changed_from(self, earlier: Snapshot) -> bool:
+        """Something a waiting buyer sees changed: the status or the link's end."""
+        return (self.event_id, self.link_expires_at) != (earlier.event_id, earlier.link_expires_at)
 
     @property
     def final(self) -> bool:
@@ -67,4 +75,5 @@ def read(user_id: str, transaction_id: uuid.UUID) -> Snapshot | None:
         status=tx.status,
         poll_interval_s=max(1, int(tx.poll_interval_s)),
         body=status_out(tx).model_dump_json(),
+        link_expires_at=tx.provider_expires_at,
     )

@@ -197,7 +197,7 @@ def _follow(
             if latest is None:
                 tally.reason = "gone"
                 return
-            if latest.event_id != current.event_id:
+            if latest.changed_from(current):
                 current = latest
                 tally.sent += 1
                 yield format_event(current)

@@ -104,7 +104,11 @@ export function renderClub(id) {
   const owner = club.role === "owner";
   $("club-buy").hidden = !owner;
   $("club-buy").textContent = t(sub && sub.status !== "expired" && club.plan_id !== (freePlan() || {}).id ? "club.renewOrSwitch" : "club.buyPlan");
-  $("club-manage").hidden = !(owner || club.role === "admin");
+  const manager = owner || club.role === "admin";
+  $("club-manage").hidden = !manager;
+  // Plain members see the club's published events; creating them is for its managers.
+  $("club-event-form").hidden = !manager;
+  $("club-events-members-only").hidden = manager;
   $("member-role").querySelector('option[value="admin"]').disabled = !owner;
   renderMembers(id);
   renderEventList($("club-events-list"), $("club-events-empty"), id);

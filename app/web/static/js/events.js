@@ -4,11 +4,12 @@
 import { api, errorCode } from "./api.js";
 import { $, announce, closeAllModals, closeModal, delay, el, openModal, openModalElement, showText } from "./dom.js";
 import { errorText, fieldErrors } from "./fielderrors.js";
-import { t } from "./i18n.js";
+import { formatNumber, t } from "./i18n.js";
 import { openPaywall } from "./paywall.js";
 import { forget } from "./store.js";
 
-export const state = { events: [] };
+// ``loaded``: the list came from the server at least once (an empty list then means none).
+export const state = { events: [], loaded: false };
 let hooks = { clubOf() { return null; }, onChanged() {} };
 let editing = null;
 let deleting = null;
@@ -25,6 +26,7 @@ export async function loadEvents() {
   const res = await api("GET", "/api/events");
   if (res.status !== 200 || !res.data) return errorText(res, "error.loadEvents");
   state.events = res.data.events || [];
+  state.loaded = true;
   return null;
 }
 
@@ -37,7 +39,8 @@ function upsert(event) {
 }
 
 export function sizeText(event) {
-  return event.max_participants === null ? t("event.unlimited") : t("event.upTo", { n: event.max_participants });
+  return event.max_participants === null ? t("event.unlimited")
+    : t("event.upTo", { n: event.max_participants, size: formatNumber(event.max_participants) });
 }
 
 /* Renders the events matching ``clubId`` (null: personal) into ``list``. */
@@ -47,7 +50,7 @@ export function renderEventList(list, empty, clubId) {
   const focusedAction = focused && focused.dataset.action;
   list.textContent = "";
   const rows = state.events.filter((e) => (e.club_id || null) === (clubId || null));
-  empty.hidden = rows.length > 0;
+  empty.hidden = rows.length > 0 || !state.loaded;
   for (const event of rows) list.appendChild(eventRow(event));
   if (focusedId) {
     const row = list.querySelector(`.event[data-event-id="${CSS.escape(focusedId)}"]`);
@@ -56,10 +59,19 @@ export function renderEventList(list, empty, clubId) {
   }
 }
 
+/* Whether the caller may edit, publish or delete: a personal event is its owner's (the
+ * list holds only the caller's own), a club event its club's owner's and admins'. */
+function canManage(event) {
+  if (!event.club_id) return true;
+  const club = hooks.clubOf(event.club_id);
+  return !!club && (club.role === "owner" || club.role === "admin");
+}
+
 function eventRow(event) {
   const published = !!event.published_at;
   const titleId = "event-title-" + event.id;
   const actions = el("div", { className: "actions-cell" });
+  if (!canManage(event)) return readOnlyRow(event, titleId, actions);
   if (!published) {
     const publishButton = el("button", {
       type: "button", className: "button primary publish", "data-action": "publish",
@@ -95,6 +107,17 @@ function eventRow(event) {
   ]);
 }
 
+function readOnlyRow(event, titleId, actions) {
+  return el("li", { className: "event", "data-event-id": event.id, "data-state": "published" }, [
+    el("h3", { className: "event-title", id: titleId, tabindex: "-1", text: event.title }),
+    actions,
+    el("p", { className: "meta" }, [
+      sizeText(event) + " · ",
+      el("span", { className: "badge published", text: t("event.published") }),
+    ]),
+  ]);
+}
+
 function rowOf(id) { return document.querySelector(`.event[data-event-id="${CSS.escape(id)}"]`); }
 
 function fallbackFocus(id) {
@@ -117,7 +140,11 @@ export function readEventFields(titleInput, maxInput, errorNode) {
   if (!title) return fail(titleInput, errorNode, t("field.title.empty"));
   let max = null;
   if (maxText) {
-    if (!/^\d+$/.test(maxText) || parseInt(maxText, 10) < 1) return fail(maxInput, errorNode, t("field.max.whole"));
+    // A whole number below 1 (0, -5) is a whole number that is too small, and says so.
+    if (/^[-−]?\d+$/.test(maxText) && parseInt(maxText.replace("−", "-"), 10) < 1) {
+      return fail(maxInput, errorNode, t("field.max.small"));
+    }
+    if (!/^\d+$/.test(maxText)) return fail(maxInput, errorNode, t("field.max.whole"));
     // Sizes are checked by the API, whose answer is put in words by fielderrors.js.
     max = Number(maxText);
   }

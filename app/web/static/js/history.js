@@ -74,12 +74,14 @@ export function renderHistory() {
   $("history-empty").hidden = loaded.items.length > 0;
   $("history-table").hidden = loaded.items.length === 0;
   for (const item of loaded.items) {
-    body.appendChild(el("tr", { "data-tx": item.transaction_id }, [
-      el("td", { text: formatDate(item.created_at, true) }),
-      el("td", {}, [el("a", { href: "#/history/" + item.transaction_id, text: whatText(item) })]),
-      el("td", { className: "num", text: formatMoney({ amount: item.amount, currency: item.currency }) }),
-      el("td", { className: "mono", text: item.payment.payment_id || "—" }),
-      el("td", {}, [statusBadge(statusOf(item))]),
+    // data-label: on a phone each row is a card, and each cell names its column.
+    const cell = (label, attrs, children) => el("td", { role: "cell", "data-label": t(label), ...attrs }, children);
+    body.appendChild(el("tr", { role: "row", "data-tx": item.transaction_id }, [
+      cell("history.date", { text: formatDate(item.created_at, true) }),
+      cell("history.what", {}, [el("a", { href: "#/history/" + item.transaction_id, text: whatText(item) })]),
+      cell("history.amount", { className: "num", text: formatMoney({ amount: item.amount, currency: item.currency }) }),
+      cell("history.paymentId", { className: "mono", text: item.payment.payment_id || "—" }),
+      cell("history.status", {}, [statusBadge(statusOf(item))]),
     ]));
   }
   $("history-more").hidden = loaded.done;
@@ -105,9 +107,12 @@ export async function showReceipt(txId) {
   row("receipt.what", whatText(item));
   row("receipt.amount", formatMoney({ amount: item.amount, currency: item.currency }), { "data-field": "amount" });
   row("receipt.status", statusBadge(statusOf(item)));
-  row("receipt.provider", "Kaspi");
+  // Only money received is "paid with" anything; an unpaid purchase was only offered there.
+  const paid = !!item.settled_at;
+  $("receipt-title").textContent = t(paid ? "title.view-receipt" : "receipt.unpaidTitle");
+  row(paid ? "receipt.provider" : "receipt.providerUnpaid", "Kaspi");
   row("receipt.paymentId", item.payment.payment_id || "—", { className: "mono", "data-field": "payment-id" });
-  if (item.settled_at) row("receipt.paidAt", formatDate(item.settled_at, true));
+  if (paid) row("receipt.paidAt", formatDate(item.settled_at, true));
   const granted = item.granted;
   if (granted && granted.credits) row("receipt.granted", t("receipt.credits", { n: granted.credits.count }));
   if (granted && granted.plan) {

@@ -7,8 +7,9 @@ import { $, closeAllModals, closeModal, el, showText, wireDialog } from "./dom.j
 import { createEvent, findEvent, initEvents, loadEvents, openEdit, publish, readEventFields, renderEventList, showApiFieldErrors } from "./events.js";
 import { errorText } from "./fielderrors.js";
 import { initHistory, showHistory, showReceipt } from "./history.js";
-import { detectLanguage, formatMoney, language, onLanguageChange, setLanguage, t } from "./i18n.js";
-import { initPayment, rerender, shownKey } from "./payment.js";
+import { detectLanguage, formatMoney, formatNumber, language, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { checkLateNow, followAll, initFollow, stopAll } from "./follow.js";
+import { displayState, initPayment, rerender, shownKey } from "./payment.js";
 import { initPaywall, rerenderPaywall, showPurchase, startAgain } from "./paywall.js";
 import { allPurchases, syncWithServer } from "./store.js";
 
@@ -60,6 +61,8 @@ async function showRoute(moveFocus) {
 // ------------------------------------------------------------------ sign-in
 
 function signedOut(message) {
+  stopAll();
+  window.clearTimeout(reload.timer);
   closeAllModals(false);
   setToken(null);
   $("workspace").hidden = true;
@@ -73,10 +76,40 @@ async function signedIn() {
   $("workspace").hidden = false;
   $("session").hidden = false;
   $("session-user").textContent = t("session.as", { user: currentUser() });
-  await loadCatalog();
-  const [eventsProblem, clubsProblem] = await Promise.all([loadEvents(), loadClubs(), loadCredits(), syncWithServer()]);
-  showText($("page-error"), eventsProblem || clubsProblem || "");
+  await loadAccount();
+  checkLateNow();
+}
+
+// A failed load is not an empty account: the page says what it could not load, offers
+// Retry, and tries again by itself (5, 10, 20, 30 s…) until the server answers.
+const RELOAD_MAX_MS = 30000;
+let reload = { timer: null, waitMs: 5000 };
+
+async function loadAccount() {
+  window.clearTimeout(reload.timer);
+  const [catalogOk, eventsProblem, clubsProblem, creditsOk, synced] = await Promise.all([
+    loadCatalog(), loadEvents(), loadClubs(), loadCredits(), syncWithServer(),
+  ]);
+  const problem = eventsProblem || clubsProblem ||
+    (!creditsOk || !synced || !catalogOk ? t("error.loadAccount") : "");
+  showText($("page-error"), problem);
+  $("page-retry").hidden = !problem;
+  if (!currentUser()) return;
+  if (problem) {
+    reload.timer = window.setTimeout(loadAccount, reload.waitMs);
+    reload.waitMs = Math.min(reload.waitMs * 2, RELOAD_MAX_MS);
+  } else {
+    reload.waitMs = 5000;
+  }
   await showRoute(false);
+}
+
+async function retryLoad(e) {
+  const button = e.currentTarget;
+  button.disabled = true;
+  reload.waitMs = 5000;
+  await loadAccount();
+  button.disabled = false;
 }
 
 async function signInAsDemo(e) {
@@ -113,13 +146,17 @@ async function signInWithToken(e) {
 
 async function loadCredits() {
   const res = await api("GET", "/api/billing/credits");
-  if (res.status !== 200 || !res.data) return;
+  if (res.status !== 200 || !res.data) {
+    if ($("credits-summary").dataset.available === "") $("credits-summary").textContent = t("credits.unknown");
+    return false;
+  }
   available = Object.values(res.data.available || {}).reduce((a, b) => a + b, 0);
   const used = (res.data.credits || []).filter((c) => c.status === "consumed").length;
   const summary = $("credits-summary");
   summary.dataset.available = String(available);
   summary.dataset.used = String(used);
   renderCredits();
+  return true;
 }
 
 function renderCredits() {
@@ -146,10 +183,18 @@ async function createPersonalEvent(e) {
   e.preventDefault();
   const fields = readEventFields($("event-title"), $("event-max"), $("create-error"));
   if (!fields) return;
+  showText($("create-note"), "");
   const res = await createEvent(fields, null);
   if (res.status === 201) {
     $("create-form").reset();
     $("event-title").focus();
+    // Saved, but say now what publishing it will need, not only at Publish.
+    const upgrade = upgradeProduct();
+    const ceiling = upgrade && upgrade.constraints ? upgrade.constraints.max_participants : null;
+    const size = fields.max_participants;
+    if (ceiling && (size === null || size > ceiling)) {
+      showText($("create-note"), t("create.needsClub", { n: formatNumber(ceiling) }));
+    }
     return;
   }
   showApiFieldErrors(res, { title: $("event-title"), max_participants: $("event-max") }, $("create-error"), "error.createEvent");
@@ -171,6 +216,7 @@ function itemForKey(key, record) {
 }
 
 function renderBanner() {
+  if (currentUser()) followAll();
   const list = $("purchase-banner-list");
   list.textContent = "";
   const open = $("paywall").open ? shownKey() : null;
@@ -179,8 +225,11 @@ function renderBanner() {
   for (const p of items) {
     const item = itemForKey(p.key, p);
     const name = item ? (item.kind === "club" ? item.club.name : item.event.title) : t("banner.unknown");
-    list.appendChild(el("li", {}, [
-      el("span", { text: t("banner.item", { name, amount: formatMoney(p.amount) }) }), " ",
+    const state = displayState(p);
+    const text = t("banner.item", { name, amount: formatMoney(p.amount) }) +
+      (state === "pending" ? "" : " — " + t("status." + state));
+    list.appendChild(el("li", { "data-state": state, "data-key": p.key }, [
+      el("span", { text }), " ",
       el("button", { type: "button", className: "button small", text: t("banner.show"),
         onClick: (e) => showPurchase(p.key, item, e.currentTarget) }),
     ]));
@@ -217,6 +266,7 @@ function init() {
   if (demo) demo.addEventListener("click", signInAsDemo);
   $("token-form").addEventListener("submit", signInWithToken);
   $("sign-out").addEventListener("click", () => signedOut(""));
+  $("page-retry").addEventListener("click", retryLoad);
   $("create-form").addEventListener("submit", createPersonalEvent);
   $("paywall").addEventListener("closed", renderBanner);
   document.addEventListener("purchases-changed", renderBanner);
@@ -230,6 +280,9 @@ function init() {
     onStartAgain: startAgain,
     onOpenClub: (id) => { closeModal($("paywall"), false); window.location.hash = "#/clubs/" + id; },
   });
+  // Purchases settling in the background: their banner line changes, and what they
+  // bought shows at once (upgrades counted, the club's plan), as when the dialog shows it.
+  initFollow({ onSettled, onChanged: renderBanner });
   initEvents({ clubOf, onChanged: () => { showRoute(false); loadCredits(); } });
   initClubs();
   initHistory();

@@ -5,7 +5,7 @@ import { planOfProduct, planTitle, product, productTitle } from "./catalog.js";
 import { $, announce, showText } from "./dom.js";
 import { errorText } from "./fielderrors.js";
 import { formatDate, formatMoney, t } from "./i18n.js";
-import { forget, remember } from "./store.js";
+import { forget, remember, watchLate } from "./store.js";
 import { FINAL_STATUSES, watchTransaction } from "./watch.js";
 
 let shown = null; // {key, record, watcher, problem, linkTimer}
@@ -22,6 +22,8 @@ export function initPayment(callbacks) {
 
 export function shownKey() { return shown ? shown.key : null; }
 
+export function shownRecord() { return shown ? shown.record : null; }
+
 /* The state the page shows: the server's status, except that a pending payment
  * whose Kaspi link has run out is over for the buyer already. */
 export function displayState(record) {
@@ -34,7 +36,11 @@ export function startWatching(key, record) {
   stopWatching();
   shown = { key, record, watcher: null, problem: null, linkTimer: null };
   render();
-  if (FINAL_STATUSES.has(record.status)) return;
+  if (FINAL_STATUSES.has(record.status)) {
+    // Settled while the dialog was closed (follow.js): shown now, so no longer in progress.
+    forget(key);
+    return;
+  }
   const current = shown;
   current.watcher = watchTransaction(record.transaction_id, {
     intervalS: record.poll_interval_s,
@@ -75,7 +81,7 @@ export function stopWatching() {
   shown = null;
 }
 
-function update(record, body) {
+export function update(record, body) {
   const payment = body.payment || {};
   return {
     ...record,
@@ -105,7 +111,9 @@ function render() {
   const planRow = planOfProduct(record.product_code);
   const detailKey = state === "completed" && planRow ? "state.completed.plan"
     : state === "completed" && record.eventId ? "state.completed.event"
-      : "state." + state + ".detail";
+      : state === "canceled" && record.link_closed === true ? "state.canceled.closed"
+        : state === "canceled" && record.link_closed === false ? "state.canceled.open"
+          : "state." + state + ".detail";
   $("payment-status-detail").textContent = t(detailKey, {
     plan: planTitle(planRow), club: record.clubName || "",
   });
@@ -132,7 +140,10 @@ function render() {
   $("publish-now").hidden = !(state === "completed" && record.eventId);
   $("open-club").hidden = !(state === "completed" && planRow && record.clubId && !record.eventId);
   $("start-again").hidden = !["link-expired", "failed", "expired", "canceled", "gone"].includes(state);
-  $("paywall-title").textContent = t(state === "completed" ? "paywall.paid" : "paywall.title");
+  const forPlan = !!planRow && !record.eventId;
+  $("paywall-title").textContent = t(state === "completed" ? "paywall.paid" : forPlan ? "paywall.titlePlan" : "paywall.title");
+  // Once paid, the reason to buy is no longer news: the status says what comes next.
+  $("paywall-message").hidden = state === "completed";
 }
 
 /* The link runs out at a known time: say so then, without waiting for a poll. */
@@ -157,9 +168,12 @@ async function cancel() {
   button.disabled = false;
   if (shown !== current) return;
   if (res.status === 200 && res.data) {
-    current.record = update(current.record, res.data);
+    current.record = { ...update(current.record, res.data), link_closed: res.data.link_closed };
     if (current.watcher) current.watcher.stop();
     forget(current.key);
+    // Kaspi could not close the link: a payment made there anyway is late money,
+    // settled by the server's sweep; the page looks for its outcome (store.js).
+    if (res.data.status === "canceled" && res.data.link_closed === false) watchLate(current.record);
     render();
     announce(t("state." + displayState(current.record) + ".title"));
     if (res.data.status === "completed") hooks.onSettled(current.record);

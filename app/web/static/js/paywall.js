@@ -11,7 +11,8 @@ import { plan as planById, planTitle, plans, product, productTitle, upgradeProdu
 import { $, announce, closeModal, delay, el, openModal, showText } from "./dom.js";
 import { errorText } from "./fielderrors.js";
 import { formatMoney, t } from "./i18n.js";
-import { startWatching, stopWatching } from "./payment.js";
+import { shownRecord, startWatching, stopWatching } from "./payment.js";
+import { messageText, subjectText, titleFor } from "./paywalltext.js";
 import { attemptKey, dropAttempt, forget, fromBody, itemKey, purchaseFor, remember } from "./store.js";
 
 const RETRIES = 3;
@@ -32,7 +33,7 @@ export function openPaywall(item, error, returnFocus) {
   active = { item, key, error: error || null };
   const dialog = $("paywall");
   showText($("paywall-error"), "");
-  $("paywall-title").textContent = t("paywall.title");
+  $("paywall-title").textContent = titleFor(item);
   $("paywall-subject").textContent = subjectText(item);
   $("paywall-message").textContent = messageText(item, error);
   const pending = purchaseFor(key);
@@ -62,10 +63,18 @@ export function rerenderPaywall() {
 }
 
 /* After a declined, expired or canceled payment: the options again. */
-export function startAgain() {
+export async function startAgain() {
   if (!active) return;
+  const record = shownRecord();
   stopWatching();
   forget(active.key);
+  if (record && record.status === "pending") {
+    // The link ran out but the purchase is still open on the server (until Kaspi's
+    // answer closes it): cancel it, or the server refuses the next one for this event.
+    const current = active;
+    await api("POST", "/api/billing/transactions/" + encodeURIComponent(record.transaction_id) + "/cancel");
+    if (active !== current) return;
+  }
   if (!active.item) {
     // A purchase from another browser whose event this one doesn't know: nothing to offer.
     closeModal($("paywall"), true);
@@ -85,42 +94,13 @@ function withItem(record, item) {
   };
 }
 
-function subjectText(item) {
-  if (!item) return "";
-  if (item.kind === "club") return t("paywall.subject.club", { club: item.club.name });
-  const e = item.event;
-  const size = e.max_participants === null ? t("event.unlimited")
-    : t("event.upTo", { n: e.max_participants });
-  return item.club ? t("paywall.subject.clubEvent", { title: e.title, size, club: item.club.name })
-    : t("paywall.subject.event", { title: e.title, size });
-}
-
-function messageText(item, error) {
-  if (!error) return item.kind === "club" ? t("paywall.choosePlan") : "";
-  const meta = error.meta || {};
-  const current = planById(error.current_plan_id);
-  const vars = {
-    plan: planTitle(current),
-    limit: meta.plan_limit === null || meta.plan_limit === undefined
-      ? t("limit.none") : meta.plan_limit,
-    n: meta.requested_participants === null || meta.requested_participants === undefined
-      ? t("limit.none") : meta.requested_participants,
-    free: meta.free_limit,
-    ceiling: meta.credit_ceiling,
-    club: item.club ? item.club.name : "",
-    status: meta.subscription_status ? t("sub." + meta.subscription_status) : "",
-  };
-  const key = "reason." + error.reason;
-  const text = t(key, vars);
-  return text === key ? error.message : text;
-}
-
 // ------------------------------------------------------------------ options
 
 function renderOptions() {
   $("paywall-choose").hidden = false;
   $("paywall-progress").hidden = true;
-  $("paywall-title").textContent = t("paywall.title");
+  $("paywall-title").textContent = titleFor(active.item);
+  $("paywall-message").hidden = false;
   const list = $("paywall-options");
   list.textContent = "";
   const { item, error } = active;
@@ -182,6 +162,7 @@ function clubOption(option, index) {
   const children = [
     el("h3", { id: titleId }, [
       el("span", { text: p ? planTitle(p) : option.recommended_plan_id }),
+      p && currentPlan === p.id ? el("span", { className: "badge current", text: t("option.current") }) : null,
       el("span", { className: "price" }, [
         price, p ? el("span", { className: "per", text: " " + t("per.days", { n: p.period_days }) }) : null,
       ]),
@@ -247,6 +228,8 @@ async function buy(productCode, clubId, button) {
   // a desktop shows the QR code to scan instead.
   const win = phone() ? openBlank() : null;
   const body = clubId ? { product_code: productCode, club_id: clubId } : { product_code: productCode, quantity: 1 };
+  // An upgrade names its event: the server keeps one open purchase per event.
+  if (!clubId && current.item.kind === "event" && current.item.event) body.event_id = current.item.event.id;
   let res;
   for (let tries = RETRIES; ; tries--) {
     res = await api("POST", "/api/billing/purchase-intent", { body, headers: { "Idempotency-Key": key } });
@@ -276,6 +259,19 @@ async function buy(productCode, clubId, button) {
     else if (win) win.close();
     $("payment-status").focus();
     announce(t("announce.created"));
+    return;
+  }
+  const open = errorCode(res) === "PURCHASE_IN_PROGRESS" && res.data.error.transaction;
+  if (open) {
+    // Another browser of yours started one for this event: show that one instead.
+    dropAttempt(current.key);
+    const record = withItem(fromBody(open, {}), current.item);
+    remember(current.key, record);
+    startWatching(current.key, record);
+    if (win && record.payment_url) win.location.href = record.payment_url;
+    else if (win) win.close();
+    $("payment-status").focus();
+    announce(t("announce.openElsewhere"));
     return;
   }
   if (win) win.close();

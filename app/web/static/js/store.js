@@ -24,7 +24,9 @@ function saveAll(all) {
 
 function mine() {
   const all = loadAll();
-  return all[currentUser()] || { items: {}, attempts: {} };
+  const data = all[currentUser()] || { items: {}, attempts: {} };
+  data.late = data.late || {};
+  return data;
 }
 
 function saveMine(data) {
@@ -77,6 +79,33 @@ export function dropAttempt(key) {
   saveMine(data);
 }
 
+/* Purchases canceled while Kaspi could not close their link: a payment made there
+ * anyway is settled by the server's late-payment sweep (granted or refunded, by
+ * policy). The page looks for that outcome for as long as the sweep does. */
+const LATE_WINDOW_MS = 7 * 24 * 3600 * 1000;
+
+export function watchLate(record) {
+  const data = mine();
+  data.late[record.transaction_id] = {
+    transaction_id: record.transaction_id, product_code: record.product_code, amount: record.amount,
+    eventId: record.eventId || null, clubId: record.clubId || null, clubName: record.clubName || null,
+    since: Date.now(),
+  };
+  saveMine(data);
+}
+
+export function lateWatches() {
+  const data = mine();
+  const now = Date.now();
+  return Object.values(data.late).filter((r) => now - r.since < LATE_WINDOW_MS);
+}
+
+export function dropLate(transactionId) {
+  const data = mine();
+  delete data.late[transactionId];
+  saveMine(data);
+}
+
 /* Brings the list in line with the server: pending club purchases are found by
  * their club; upgrades bought elsewhere, whose event this browser doesn't know,
  * are listed under their transaction. Local records the server no longer has
@@ -91,8 +120,8 @@ export async function syncWithServer() {
     // A link Kaspi no longer takes is no purchase in progress, whatever our TTL says.
     const link = tx.payment && tx.payment.expires_at;
     if (link && Date.parse(link) <= Date.now()) continue;
-    const key = tx.club_id ? "club:" + tx.club_id : "tx:" + tx.transaction_id;
-    data.items[key] = fromBody(tx, { clubId: tx.club_id || null });
+    const key = tx.club_id ? "club:" + tx.club_id : tx.event_id ? "event:" + tx.event_id : "tx:" + tx.transaction_id;
+    data.items[key] = fromBody(tx, { clubId: tx.club_id || null, eventId: tx.event_id || null });
   }
   saveMine(data);
   return true;

@@ -21,6 +21,7 @@ export const FINAL_STATUSES = new Set([
   "completed", "failed", "expired", "canceled", "refunded", "partially_refunded",
 ]);
 const MAX_BACKOFF_MS = 30000;
+const PROBE_EVERY_TICKS = 3;
 
 const params = new URLSearchParams(window.location.search);
 // ?poll_ms= may only make polling faster than the API's interval (tests use it).
@@ -61,10 +62,10 @@ function pollTransaction(txId, { intervalS, onUpdate, onProblem, onGone }) {
 
   function schedule(ms) {
     clearTimers();
-    if (!stopped) timer = window.setTimeout(check, ms);
+    if (!stopped) timer = window.setTimeout(() => check(false), ms);
   }
 
-  async function check() {
+  async function check(manual) {
     clearTimers();
     if (stopped || inFlight) return;
     inFlight = true;
@@ -89,7 +90,8 @@ function pollTransaction(txId, { intervalS, onUpdate, onProblem, onGone }) {
       return;
     }
     // Unreachable or failing: back off, and count the wait down where people see it.
-    failures += 1;
+    // A buyer's "Check now" that fails too does not lengthen the wait.
+    if (!manual || failures === 0) failures += 1;
     const wait = Math.min(pollDelayMs(interval) * 2 ** failures, MAX_BACKOFF_MS);
     const retryAt = Date.now() + Math.max(wait, 1000);
     const report = () => onProblem({
@@ -99,7 +101,22 @@ function pollTransaction(txId, { intervalS, onUpdate, onProblem, onGone }) {
     });
     report();
     schedule(retryAt - Date.now());
-    ticker = window.setInterval(report, 1000);
+    let ticks = 0;
+    ticker = window.setInterval(() => {
+      report();
+      ticks += 1;
+      if (ticks % PROBE_EVERY_TICKS === 0) probe();
+    }, 1000);
+  }
+
+  // While backing off, a cheap liveness probe notices the server is back at once.
+  let probing = false;
+  async function probe() {
+    if (probing || stopped || inFlight) return;
+    probing = true;
+    const res = await api("GET", "/healthz", { auth: false, timeoutMs: 2000 });
+    probing = false;
+    if (!stopped && !inFlight && ticker && res.status === 200) check(false);
   }
 
   function stop() {
@@ -108,5 +125,5 @@ function pollTransaction(txId, { intervalS, onUpdate, onProblem, onGone }) {
   }
 
   schedule(0);
-  return { stop, checkNow: () => { if (!stopped) check(); } };
+  return { stop, checkNow: () => { if (!stopped) check(true); } };
 }
