@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from app.api import HeaderParam, endpoint
+from app.api import ExtraResponse, HeaderParam, endpoint
 from app.auth.services import current_user_id
 from app.billing.purchase import idempotency
 from app.billing.schemas import PurchaseIntentOut
@@ -45,6 +45,12 @@ bp = Blueprint("renewals", __name__, url_prefix="/api/clubs")
         ),
     ),
     response_headers={"Idempotent-Replayed": "`true` on a stored reply to a repeated key"},
+    extra_responses={
+        200: ExtraResponse(
+            "The club's renewal already pending (one per club): the same body again",
+            PurchaseIntentOut,
+        )
+    },
     multi_step=True,
 )
 def renew(club_id: str, body: RenewIn) -> tuple[dict[str, Any], int, dict[str, str]]:
