@@ -317,7 +317,8 @@ def _reply(
         payment=PaymentOut(
             provider=PROVIDER_NAME,
             payment_id=str(payment.payment_id),
-            payment_url=payment.payment_url,
+            # An invoice to the owner's phone has no link: they pay in the Kaspi app.
+            payment_url=payment.payment_url or None,
             poll_interval_s=poll_interval_s(payment),
             expires_at=stored.provider_expires_at,
         ),

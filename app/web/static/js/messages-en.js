@@ -79,6 +79,7 @@ export const EN = {
   "renew.daysLeft": (v) => `${v.n} day${v.n === 1 ? "" : "s"} left on the ${v.plan} plan: it ends ${v.date}. Renew now; the next period starts when this one ends, so no day is lost.`,
   "renew.grace": "The plan's period has ended. Renew now to keep the plan; the club goes back to the free plan after {date}.",
   "renew.waiting": "Pay {amount} on Kaspi; this page updates when the payment arrives.",
+  "renew.invoiceSent": "An invoice for {amount} is waiting in your Kaspi app; this page updates when it is paid.",
   "renew.done": "Renewed: the plan now runs until {date}.",
   "renew.notPaid": "The renewal was not paid. Renew again to get a new payment link.",
   "renew.failed": "The renewal could not be started. Try again.",

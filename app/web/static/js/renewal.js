@@ -53,10 +53,17 @@ async function renew() {
     return;
   }
   const link = $("club-renew-pay");
-  link.href = res.data.payment.payment_url;
-  link.hidden = false;
-  showText($("club-renew-status"), t("renew.waiting", { amount: formatMoney({ amount: res.data.amount, currency: res.data.currency }) }));
-  link.focus();
+  const amount = formatMoney({ amount: res.data.amount, currency: res.data.currency });
+  if (res.data.payment.payment_url) {
+    link.href = res.data.payment.payment_url;
+    link.hidden = false;
+    showText($("club-renew-status"), t("renew.waiting", { amount }));
+    link.focus();
+  } else {
+    // An invoice already sent to the owner's phone: it is paid in the Kaspi app.
+    link.hidden = true;
+    showText($("club-renew-status"), t("renew.invoiceSent", { amount }));
+  }
   follow(club.id, res.data.transaction_id, res.data.payment.poll_interval_s);
 }
 
