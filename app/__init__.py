@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.views import bp as events_bp
     from app.health import bp as health_bp
     from app.openapi.views import bp as openapi_bp
+    from app.renewals.views import bp as renewals_bp
     from app.web.views import bp as web_bp
 
     app.register_blueprint(catalog_bp)
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(clubs_bp)
+    app.register_blueprint(renewals_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)

@@ -61,6 +61,8 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "subscription-lifecycle": _every(
             config["LIFECYCLE_INTERVAL_S"], "clubs.advance_subscriptions"
         ),
+        # subscription.renewal_due at the policy's reminder days (exactly once each).
+        "renewal-reminders": _every(config["LIFECYCLE_INTERVAL_S"], "renewals.send_reminders"),
         # Deliveries whose wake-up was lost, retries come due, leases run out.
         "webhook-relay": _every(config["WEBHOOK_RELAY_INTERVAL_S"], "webhooks.relay"),
         "purge-idempotency-records": {

@@ -11,6 +11,7 @@ from app.billing.core.models import (
 from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
 from app.clubs.models import Club, ClubMember, ClubSubscription, SubscriptionGrant
 from app.events.models import Event
+from app.renewals.models import ClubRenewal, RenewalPhone, SubscriptionReminder
 from app.webhooks.models import (
     OutboxEvent,
     OutboxSequence,
@@ -23,6 +24,7 @@ __all__ = [
     "BillingPolicy",
     "Club",
     "ClubMember",
+    "ClubRenewal",
     "ClubSubscription",
     "Credit",
     "Event",
@@ -33,7 +35,9 @@ __all__ = [
     "Plan",
     "PolicyAction",
     "Product",
+    "RenewalPhone",
     "SubscriptionGrant",
+    "SubscriptionReminder",
     "Transaction",
     "TransactionEvent",
     "User",

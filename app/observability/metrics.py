@@ -271,3 +271,28 @@ OPEN_PURCHASE_REFUSED = Counter(
     "billing_open_purchase_refused_total",
     "Purchase intents refused because the same event already has an open purchase",
 )
+
+# -- renewals (docs/OPERATIONS.md, "Renewals") ----------------------------------------
+
+RENEWAL_REMINDERS = Counter(
+    "billing_renewal_reminders_total",
+    "subscription.renewal_due reminders written to the outbox, by the policy's reminder day",
+    ["reminder_day"],
+)
+RENEWALS = Counter(
+    "billing_renewals_total",
+    "POST /api/clubs/<id>/renew answers by kind (renewal, upgrade) and outcome "
+    "(created, pending: the one already open)",
+    ["kind", "outcome"],
+)
+RENEWALS_HELD = Counter(
+    "billing_renewals_held_total",
+    "Renewal or upgrade payments held for review instead of granting a second period",
+    ["kind"],
+)
+RENEWAL_INVOICES = Counter(
+    "billing_renewal_invoices_total",
+    "Renewal invoices pushed to an owner's phone (Kaspi remote/create) by outcome "
+    "(sent, failed: Kaspi refused or did not answer)",
+    ["outcome"],
+)

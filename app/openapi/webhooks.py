@@ -132,6 +132,27 @@ class WebhookSubscriptionData(BaseModel):
     sequence: Sequence
 
 
+class WebhookSubscriptionRenewalDueData(BaseModel):
+    """A reminder that a club's paid period ends soon (``app/renewals/reminders.py``)."""
+
+    club_id: uuid.UUID
+    user_id: str = Field(description="The club's owner, who can renew.")
+    plan_id: str = Field(examples=["club_50"], description="The plan the renewal buys.")
+    days_left: int = Field(ge=0, description="Whole days until `due_at` (rounded up).")
+    reminder_day: int = Field(
+        ge=1, description="The policy's reminder day this stands for (7, 3, 1 by default)."
+    )
+    due_at: datetime = Field(description="The end of the paid period (`current_period_end`).")
+    grace_until: datetime
+    amount: Money = Field(description="What renewing for one more period costs.")
+    currency: str = Field(examples=["KZT"])
+    renew_url: str = Field(
+        examples=["/#/clubs/0b5c..."], description="The club page, with its Renew button."
+    )
+    ordering_key: str = _ordering_key("subscription", "club_id")
+    sequence: Sequence
+
+
 class WebhookEventPublishedData(BaseModel):
     """A platform event was published (``_publish``)."""
 
@@ -204,6 +225,11 @@ EVENTS: dict[EventType, tuple[type[BaseModel], str]] = {
     EventType.SUBSCRIPTION_EXPIRED: (
         WebhookSubscriptionData,
         "The grace period ended, or a refund took the period back.",
+    ),
+    EventType.SUBSCRIPTION_RENEWAL_DUE: (
+        WebhookSubscriptionRenewalDueData,
+        "A club's paid period ends in `days_left` days: remind its owner to renew (once "
+        "per period and reminder day; after downtime, one late reminder).",
     ),
     EventType.EVENT_PUBLISHED: (WebhookEventPublishedData, "A platform event was published."),
 }

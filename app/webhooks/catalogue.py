@@ -26,6 +26,8 @@ class EventType(StrEnum):
     SUBSCRIPTION_RENEWED = "subscription.renewed"
     SUBSCRIPTION_GRACE_STARTED = "subscription.grace_started"
     SUBSCRIPTION_EXPIRED = "subscription.expired"
+    # A reminder to pay for the next period (Kaspi cannot charge again by itself).
+    SUBSCRIPTION_RENEWAL_DUE = "subscription.renewal_due"
     EVENT_PUBLISHED = "event.published"
 
 

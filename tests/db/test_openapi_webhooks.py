@@ -46,6 +46,7 @@ from app.clubs.models import ClubSubscription
 from app.clubs.transitions import SubStatus, move_subscription
 from app.db import step
 from app.events.publish import publish_event
+from app.renewals import reminders
 from app.webhooks import payload, signing
 from app.webhooks.catalogue import EVENT_TYPES, EventType
 from app.webhooks.models import OutboxEvent
@@ -191,6 +192,10 @@ def bodies(client, db_session, kaspi_stub) -> dict[str, list[dict[str, Any]]]:
 
     owner = factories.make_user("user-2077")
     _subscription_events(session, factories.make_club(owner))
+    # A period ending in under three days: the sweep's subscription.renewal_due.
+    factories.make_subscription(factories.make_club(owner, "Go club"), days_left=2)
+    assert reminders.send_due(datetime.now(UTC))
+    session.commit()
 
     events = session.scalars(
         select(OutboxEvent)
