@@ -111,7 +111,7 @@ class BillingPolicy(Model):
     late_payment_window_days: Mapped[int] = mapped_column(
         Integer, nullable=False, default=7, server_default=text("7")
     )
-    # Renewals (migration 0012): the days before a period's end at which the owner is
+    # Renewals (migration 0011): the days before a period's end at which the owner is
     # reminded (``subscription.renewal_due``), and whether the first reminder also
     # sends a Kaspi remote invoice to the owner's stored phone.
     renewal_reminder_days: Mapped[list[int]] = mapped_column(

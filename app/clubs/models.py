@@ -66,7 +66,7 @@ class ClubSubscription(Model):
     current_period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     current_period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     grace_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    # A downgrade paid ahead (migration 0012): the plan the next period is on, from
+    # A downgrade paid ahead (migration 0011): the plan the next period is on, from
     # ``scheduled_at`` (the end of the period bought on the current plan).
     scheduled_plan_id: Mapped[str | None] = mapped_column(ForeignKey("club_plans.id"))
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,7 +8,7 @@ renewal per club. ``club_subscriptions``: a downgrade paid ahead
 (``scheduled_plan_id`` from ``scheduled_at``). ``club_renewal_phones``: the phone an
 owner agreed to receive Kaspi renewal invoices on.
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0012"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
