@@ -27,6 +27,8 @@ class EventType(StrEnum):
     SUBSCRIPTION_GRACE_STARTED = "subscription.grace_started"
     SUBSCRIPTION_EXPIRED = "subscription.expired"
     EVENT_PUBLISHED = "event.published"
+    # A fiscal receipt (sale or return) was issued by the cloud register.
+    RECEIPT_ISSUED = "receipt.issued"
 
 
 EVENT_TYPES = frozenset(EventType)

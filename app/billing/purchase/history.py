@@ -21,7 +21,8 @@ from sqlalchemy import select, tuple_
 from app.billing.core.cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from app.billing.core.models import Credit, Transaction
 from app.billing.core.status import TxStatus
-from app.billing.schemas import TransactionStateOut, state_fields
+from app.billing.fiscal.queries import receipts_of
+from app.billing.schemas import ReceiptOut, TransactionStateOut, state_fields
 from app.clubs.models import SubscriptionGrant
 from app.extensions import db
 
@@ -72,6 +73,7 @@ class GrantedOut(BaseModel):
 class HistoryItemOut(TransactionStateOut):
     payment: HistoryPaymentOut
     granted: GrantedOut | None
+    receipts: list[ReceiptOut]
 
 
 class HistoryPageOut(BaseModel):
@@ -96,7 +98,8 @@ def history_page(user_id: str, query: HistoryQuery) -> HistoryPageOut:
     )
     page, more = rows[: query.limit], len(rows) > query.limit
     granted = _granted(page)
-    items = [_item(tx, granted.get(tx.id)) for tx in page]
+    receipts = receipts_of(tx.id for tx in page if tx.settled_at is not None)
+    items = [_item(tx, granted.get(tx.id), receipts.get(tx.id, [])) for tx in page]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
     return HistoryPageOut(items=items, next_cursor=next_cursor)
 
@@ -132,7 +135,9 @@ def _granted(page: list[Transaction]) -> dict[uuid.UUID, GrantedOut]:
     return out
 
 
-def _item(tx: Transaction, granted: GrantedOut | None) -> HistoryItemOut:
+def _item(
+    tx: Transaction, granted: GrantedOut | None, receipts: list[ReceiptOut]
+) -> HistoryItemOut:
     return HistoryItemOut(
         **state_fields(tx),
         payment=HistoryPaymentOut(
@@ -142,4 +147,5 @@ def _item(tx: Transaction, granted: GrantedOut | None) -> HistoryItemOut:
             expires_at=tx.provider_expires_at,
         ),
         granted=granted,
+        receipts=receipts,
     )
