@@ -178,7 +178,7 @@ OUTBOX_LAG = "billing_webhook_outbox_lag_seconds"
 WEBHOOK_PENDING = "billing_webhook_deliveries_pending"
 WEBHOOK_DEAD = "billing_webhook_deliveries_dead"
 WEBHOOK_ENDPOINTS_OFF = "billing_webhook_endpoints_disabled"
-DATABASE_GAUGES = (
+DATABASE_GAUGES: tuple[str, ...] = (
     DB_GAUGES_UP,
     PENDING,
     OLDEST_PENDING_AGE,
