@@ -45,11 +45,11 @@ _OWE_SALES = text(
     INSERT INTO fiscal_receipts
         (event_id, transaction_id, kind, amount, currency, external_number, state,
          attempts, next_attempt_at, offline, fact_at)
-    SELECT e.id, CAST(e.data->>'transaction_id' AS uuid), 'sale',
-           CAST(e.data->>'amount' AS numeric), e.data->>'currency',
+    SELECT e.id, t.id, 'sale', CAST(e.data->>'amount' AS numeric), e.data->>'currency',
            CAST(CAST(md5('fiscal:' || e.id) AS uuid) AS text), :pending, 0, :now, false,
            e.created_at
     FROM outbox_events e
+    JOIN transactions t ON t.id = CAST(e.data->>'transaction_id' AS uuid)
     WHERE e.type = :completed AND e.created_at >= :since
       AND CAST(e.data->>'amount' AS numeric) > 0
       AND NOT EXISTS (
