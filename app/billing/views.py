@@ -103,8 +103,10 @@ def transaction_status(query: StatusQuery) -> TransactionStatusOut:
 )
 def transaction_by_id(transaction_id: str) -> TransactionDetailOut:
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
-    status = status_out(queries.own_transaction_row(current_user_id(), tx_id))
-    return TransactionDetailOut(**dict(status), receipts=receipts_of([tx_id])[tx_id])
+    row = queries.own_transaction_row(current_user_id(), tx_id)
+    # Receipts exist only for money received: an unpaid one costs no second read.
+    receipts = receipts_of([tx_id])[tx_id] if row.settled_at is not None else []
+    return TransactionDetailOut(**dict(status_out(row)), receipts=receipts)
 
 
 @bp.get("/transactions/<transaction_id>/events")
