@@ -240,7 +240,7 @@ def test_an_answer_lost_before_our_commit_is_fetched_not_issued_again(
     # pending, with the external number the register has already seen.
     from app.billing.fiscal.states import owe_receipts
 
-    owe_receipts(now=datetime.now(UTC), since=datetime(2000, 1, 1, tzinfo=UTC))
+    owe_receipts(since=datetime(2000, 1, 1, tzinfo=UTC))
     db_session.commit()
     [sale] = receipts(db_session, tx_id)
     tx = db_session.get(Transaction, tx_id)

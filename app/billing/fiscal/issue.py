@@ -70,9 +70,7 @@ def sweep(now: datetime | None = None) -> Round:
     config = current_app.config
     moment = now or datetime.now(UTC)
     with step():
-        owed = owe_receipts(
-            now=moment, since=moment - timedelta(days=int(config["FISCAL_LOOKBACK_DAYS"]))
-        )
+        owed = owe_receipts(since=moment - timedelta(days=int(config["FISCAL_LOOKBACK_DAYS"])))
         ids = locks.claim_due_receipts(
             moment,
             int(config["FISCAL_BATCH"]),

@@ -39,15 +39,16 @@ RECEIPT_MOVES: TransitionTable[ReceiptState] = TransitionTable(
 # (the register's idempotency key) is derived from the fact's id: the same on every
 # attempt, by every worker. A completion told twice (a transaction resolved out of
 # review) finds the sale receipt it already has; ON CONFLICT covers a race of two
-# sweeps on one fact.
+# sweeps on one fact. A receipt is due from the moment its money moved, so every
+# round that sees the fact committed finds it due.
 _OWE_SALES = text(
     """
     INSERT INTO fiscal_receipts
         (event_id, transaction_id, kind, amount, currency, external_number, state,
          attempts, next_attempt_at, offline, fact_at)
     SELECT e.id, t.id, 'sale', CAST(e.data->>'amount' AS numeric), e.data->>'currency',
-           CAST(CAST(md5('fiscal:' || e.id) AS uuid) AS text), :pending, 0, :now, false,
-           e.created_at
+           CAST(CAST(md5('fiscal:' || e.id) AS uuid) AS text), :pending, 0, e.created_at,
+           false, e.created_at
     FROM outbox_events e
     JOIN transactions t ON t.id = CAST(e.data->>'transaction_id' AS uuid)
     WHERE e.type = :completed AND e.created_at >= :since
@@ -66,7 +67,7 @@ _OWE_RETURNS = text(
          state, attempts, next_attempt_at, offline, fact_at)
     SELECT e.id, sale.transaction_id, 'return', CAST(e.data->>'refund_amount' AS numeric),
            e.data->>'currency', CAST(CAST(md5('fiscal:' || e.id) AS uuid) AS text), sale.id,
-           :pending, 0, :now, false, e.created_at
+           :pending, 0, e.created_at, false, e.created_at
     FROM outbox_events e
     JOIN fiscal_receipts sale
       ON sale.transaction_id = CAST(e.data->>'transaction_id' AS uuid) AND sale.kind = 'sale'
@@ -79,12 +80,11 @@ _OWE_RETURNS = text(
 )
 
 
-def owe_receipts(*, now: datetime, since: datetime) -> int:
+def owe_receipts(*, since: datetime) -> int:
     """Write a pending receipt for every money fact since ``since`` that has none;
     answers how many were written."""
     params = {
         "pending": PENDING.value,
-        "now": now,
         "since": since,
         "completed": EventType.TRANSACTION_COMPLETED.value,
         "refunded": EventType.TRANSACTION_REFUNDED.value,
