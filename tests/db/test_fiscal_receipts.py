@@ -309,3 +309,28 @@ def test_with_no_register_fiscalization_is_off_and_says_so(make_app):
     body = off.test_client().get("/readyz").get_json()
     assert body["fiscal"]["enabled"] is False
     assert "fiscalization is off" in body["fiscal"]["detail"]
+
+
+def test_receipts_and_the_oldest_unfiscalized_sale_are_measured(
+    client, db_session, kaspi_stub, register
+):
+    from prometheus_client import REGISTRY
+
+    from tests.db.test_metrics import scrape
+
+    def issued_count() -> float:
+        labels = {"kind": "sale", "outcome": "issued"}
+        return REGISTRY.get_sample_value("billing_fiscal_receipts_total", labels) or 0.0
+
+    paid(client, db_session, kaspi_stub)
+    waiting = scrape(client)
+    assert waiting["billing_fiscal_enabled"][()] == 1
+    assert waiting["billing_fiscal_oldest_unfiscalized_sale_seconds"][()] > 0
+    before = issued_count()
+
+    sweep(db_session)
+
+    assert issued_count() == before + 1
+    done = scrape(client)
+    assert done["billing_fiscal_oldest_unfiscalized_sale_seconds"][()] == 0
+    assert done["billing_fiscal_receipts_pending"][()] == 0

@@ -47,6 +47,7 @@ from app.billing.fiscal.states import PENDING, mark_issued, owe_receipts
 from app.db import after_commit, between_steps, step
 from app.extensions import db
 from app.observability import metrics
+from app.observability.context import transaction_log_context
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +109,21 @@ def issue_one(register: Register, receipt_id: int) -> str:
             error, outcome = str(exc), "unavailable"
         except RegisterRefused as exc:
             error, outcome = str(exc), "refused"
-    with step():
-        if issued is not None:
-            outcome = _record_issued(receipt_id, issued)
-        else:
-            outcome = _record_failure(receipt_id, transaction_id, kind, error, outcome)
-        _count_at_commit(kind, outcome)
-    log.info(
-        "fiscal receipt %s (%s) of transaction %s: %s%s",
-        receipt_id,
-        kind,
-        transaction_id,
-        outcome,
-        f" ({error})" if error else "",
-    )
+    with transaction_log_context(transaction_id):
+        with step():
+            if issued is not None:
+                outcome = _record_issued(receipt_id, issued)
+            else:
+                outcome = _record_failure(receipt_id, transaction_id, kind, error, outcome)
+            _count_at_commit(kind, outcome)
+        log.log(
+            logging.INFO if outcome in ("issued", "repeated", "skipped") else logging.WARNING,
+            "fiscal %s receipt %s: %s%s",
+            kind,
+            receipt_id,
+            outcome,
+            f" ({error})" if error else "",
+        )
     return outcome
 
 
