@@ -358,5 +358,16 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("BILLING_DEV_ENDPOINTS must be off")
     if config.get("DEBUG"):
         problems.append("debug mode must be off")
+    problems += _fiscal_problems(config)
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+def _fiscal_problems(config: Mapping[str, Any]) -> list[str]:
+    """A register named without its credentials would refuse every receipt."""
+    if not config.get("FISCAL_BASE_URL"):
+        return []  # off: said at start-up and in /readyz (docs/FISCAL.md)
+    missing = [
+        k for k in ("FISCAL_LOGIN", "FISCAL_PASSWORD", "FISCAL_CASHBOX") if not config.get(k)
+    ]
+    return [f"FISCAL_BASE_URL is set but {', '.join(missing)} not"] if missing else []
