@@ -334,3 +334,52 @@ def test_receipts_and_the_oldest_unfiscalized_sale_are_measured(
     done = scrape(client)
     assert done["billing_fiscal_oldest_unfiscalized_sale_seconds"][()] == 0
     assert done["billing_fiscal_receipts_pending"][()] == 0
+
+
+def test_the_seller_and_positions_are_data_set_by_command(
+    app, client, db_session, kaspi_stub, register
+):
+    from app.billing.fiscal.models import FiscalSeller
+
+    runner = app.test_cli_runner()
+    refused = {
+        "a BIN is 12 digits": ["seller", "--bin", "12345", "--name", "X"],
+        "a number of percent": [
+            "seller",
+            "--bin",
+            "123456789012",
+            "--name",
+            "X",
+            "--vat-rate",
+            "x",
+        ],
+        "no product NO_SUCH": ["position", "NO_SUCH", "--name", "X", "--code", "1"],
+    }
+    for why, args in refused.items():
+        result = runner.invoke(args=["billing", "receipts", *args])
+        assert result.exit_code != 0 and why in result.output, (args, result.output)
+    db_session.expire_all()
+    assert db_session.get(FiscalSeller, 1).bin == "000000000000"  # bad input changed nothing
+    db_session.commit()
+
+    ok = runner.invoke(
+        args=["billing", "receipts", "seller", "--bin", "987654321098", "--name", "Clubs LLP"]
+    )
+    assert ok.exit_code == 0, ok.output
+    ok = runner.invoke(
+        args=[
+            "billing", "receipts", "position", "EVENT_UPGRADE_500",
+            "--name", "Upgrade to 500", "--code", "777000111222333444",
+        ]
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+
+    tx_id = paid(client, db_session, kaspi_stub)
+    sweep(db_session)
+
+    [sale] = receipts(db_session, tx_id)
+    [issued] = at_register(register, sale)
+    [line] = issued["Body"]["Positions"]
+    # Not a VAT payer now: no VAT on the receipt; the new name and code.
+    assert (line["TaxPercent"], line["Tax"], line["TaxType"]) == (0, 0, 0)
+    assert (line["PositionName"], line["PositionCode"]) == ("Upgrade to 500", "777000111222333444")
