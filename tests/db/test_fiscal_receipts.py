@@ -383,3 +383,31 @@ def test_the_seller_and_positions_are_data_set_by_command(
     # Not a VAT payer now: no VAT on the receipt; the new name and code.
     assert (line["TaxPercent"], line["Tax"], line["TaxType"]) == (0, 0, 0)
     assert (line["PositionName"], line["PositionCode"]) == ("Upgrade to 500", "777000111222333444")
+
+
+def test_a_late_payment_refunded_by_policy_gets_a_sale_and_a_return(
+    app, client, db_session, kaspi_stub, register
+):
+    from tests.db.test_money_edges import expired_then_paid, set_policy
+    from tests.db.test_money_edges import sweep as late_sweep
+
+    set_policy(db_session, "refund")
+    tx_id, _ = expired_then_paid(client, db_session, kaspi_stub)
+    assert late_sweep(db_session)[tx_id] == "refunded"  # expired → refunded, never completed
+
+    # The sale in one round; its return once the sale is issued, in the next.
+    assert sweep(db_session).outcomes == ["issued"]
+    assert sweep(db_session).outcomes == ["issued"]
+
+    sale, returned = receipts(db_session, tx_id)
+    assert (sale.kind, sale.amount, returned.kind, returned.amount) == (
+        "sale",
+        Decimal("1000.00"),
+        "return",
+        Decimal("1000.00"),
+    )
+    assert returned.sale_receipt_id == sale.id and sale.external_number != returned.external_number
+    assert [r["OperationType"] for r in issued_receipts(register)][-2:] == [2, 3]
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["billing", "receipts", "check"])
+    assert result.exit_code == 0, result.output

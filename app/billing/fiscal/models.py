@@ -95,7 +95,8 @@ class Receipt(Model):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    # The outbox fact it fiscalizes (transaction.completed or transaction.refunded).
+    # The outbox fact it fiscalizes (transaction.completed or transaction.refunded); the
+    # sale of money refunded with no completion between is 's' + the refund fact's id.
     event_id: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
     transaction_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("transactions.id"), nullable=False, index=True

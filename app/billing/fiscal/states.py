@@ -60,6 +60,30 @@ _OWE_SALES = text(
     ON CONFLICT DO NOTHING
     """
 )
+# Money received and returned with no completion between (a late payment refunded by
+# policy: closed → refunded) is still a sale and a return: the sale receipt is owed
+# from the refund fact itself, under its own id ('s' + the fact's id).
+_OWE_SALES_OF_REFUNDS = text(
+    """
+    INSERT INTO fiscal_receipts
+        (event_id, transaction_id, kind, amount, currency, external_number, state,
+         attempts, next_attempt_at, offline, fact_at)
+    SELECT 's' || e.id, t.id, 'sale', CAST(e.data->>'amount' AS numeric), e.data->>'currency',
+           CAST(CAST(md5('fiscal:s' || e.id) AS uuid) AS text), :pending, 0, e.created_at,
+           false, e.created_at
+    FROM outbox_events e
+    JOIN transactions t ON t.id = CAST(e.data->>'transaction_id' AS uuid)
+    WHERE e.type = :refunded AND e.created_at >= :since
+      AND CAST(e.data->>'amount' AS numeric) > 0
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox_events c
+          WHERE c.ordering_key = e.ordering_key AND c.type = :completed)
+      AND NOT EXISTS (
+          SELECT 1 FROM fiscal_receipts r WHERE r.transaction_id = t.id AND r.kind = 'sale')
+    ORDER BY e.created_at
+    ON CONFLICT DO NOTHING
+    """
+)
 _OWE_RETURNS = text(
     """
     INSERT INTO fiscal_receipts
@@ -89,9 +113,12 @@ def owe_receipts(*, since: datetime) -> int:
         "completed": EventType.TRANSACTION_COMPLETED.value,
         "refunded": EventType.TRANSACTION_REFUNDED.value,
     }
-    sales: CursorResult[Any] = db.session.execute(_OWE_SALES, params)  # type: ignore[assignment]
-    returns: CursorResult[Any] = db.session.execute(_OWE_RETURNS, params)  # type: ignore[assignment]
-    return int(sales.rowcount or 0) + int(returns.rowcount or 0)
+    written = 0
+    # Sales first: a return is tied to its transaction's sale receipt.
+    for statement in (_OWE_SALES, _OWE_SALES_OF_REFUNDS, _OWE_RETURNS):
+        result: CursorResult[Any] = db.session.execute(statement, params)  # type: ignore[assignment]
+        written += int(result.rowcount or 0)
+    return written
 
 
 def mark_issued(receipt: Receipt, issued: IssuedCheck, *, tx_data: dict[str, Any]) -> None:
