@@ -100,6 +100,11 @@ def _register_gauges(app: Flask) -> None:
 
     register_database_gauges(app, read_transaction_gauges)
     register_database_gauges(app, read_webhook_gauges)
+    from app.billing.fiscal.gauges import gauge_reader
+    from app.billing.fiscal.provider import announce
+
+    register_database_gauges(app, gauge_reader(app))
+    announce(app)  # fiscalization on or off: said at start-up, never silent
 
 
 def _register_cli(app: Flask) -> None:
@@ -108,5 +113,8 @@ def _register_cli(app: Flask) -> None:
     from app.webhooks.cli import webhooks_cli
 
     billing_cli.add_command(webhooks_cli)
+    from app.billing.fiscal_cli import receipts_cli
+
+    billing_cli.add_command(receipts_cli)
     app.cli.add_command(auth_cli)
     app.cli.add_command(billing_cli)

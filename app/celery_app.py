@@ -69,6 +69,10 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "task": "billing.purge_idempotency_records",
             "schedule": timedelta(hours=1),
         },
+        # Fiscal receipts (docs/FISCAL.md): owed from the outbox, issued with retries;
+        # the register's shift closed before it has been open 24 hours.
+        "fiscal-receipts": _every(config["FISCAL_SWEEP_INTERVAL_S"], "fiscal.issue_receipts"),
+        "fiscal-close-shift": _every(config["FISCAL_SHIFT_CLOSE_S"], "fiscal.close_shift"),
     }
 
 

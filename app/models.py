@@ -8,6 +8,7 @@ from app.billing.core.models import (
     Transaction,
     TransactionEvent,
 )
+from app.billing.fiscal.models import FiscalPosition, FiscalSeller, Receipt
 from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
 from app.clubs.models import Club, ClubMember, ClubSubscription, SubscriptionGrant
 from app.events.models import Event
@@ -28,6 +29,8 @@ __all__ = [
     "ClubSubscription",
     "Credit",
     "Event",
+    "FiscalPosition",
+    "FiscalSeller",
     "IdempotencyRecord",
     "OperatorAction",
     "OutboxEvent",
@@ -35,6 +38,7 @@ __all__ = [
     "Plan",
     "PolicyAction",
     "Product",
+    "Receipt",
     "RenewalPhone",
     "SubscriptionGrant",
     "SubscriptionReminder",

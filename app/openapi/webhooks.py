@@ -166,6 +166,28 @@ class WebhookEventPublishedData(BaseModel):
     sequence: Sequence
 
 
+class WebhookReceiptIssuedData(BaseModel):
+    """A fiscal receipt the cloud register issued (``mark_issued``, docs/FISCAL.md)."""
+
+    receipt_id: str = Field(description="Our id of the receipt.")
+    transaction_id: uuid.UUID
+    kind: Literal["sale", "return"] = Field(
+        description="`sale` for a completed transaction, `return` for each refund."
+    )
+    amount: Money = Field(description="What the receipt is for (a return: the amount refunded).")
+    currency: str = Field(examples=["KZT"])
+    fiscal_number: str = Field(description="The register's fiscal number of the receipt.")
+    ticket_url: str = Field(description="The receipt's page at the register / OFD.")
+    issued_at: datetime
+    offline: bool = Field(
+        description="Issued in the register's offline mode (sent to the OFD later)."
+    )
+    user_id: str | None = Field(description="The buyer.")
+    club_id: uuid.UUID | None
+    ordering_key: str = _ordering_key("transaction", "transaction_id")
+    sequence: Sequence
+
+
 # What each type's ``data`` is, and when it is sent (the operation's description).
 EVENTS: dict[EventType, tuple[type[BaseModel], str]] = {
     EventType.TRANSACTION_COMPLETED: (
@@ -232,6 +254,10 @@ EVENTS: dict[EventType, tuple[type[BaseModel], str]] = {
         "per period and reminder day; after downtime, one late reminder).",
     ),
     EventType.EVENT_PUBLISHED: (WebhookEventPublishedData, "A platform event was published."),
+    EventType.RECEIPT_ISSUED: (
+        WebhookReceiptIssuedData,
+        "The cloud register issued a fiscal receipt: a sale's, or a refund's return receipt.",
+    ),
 }
 
 _HEADERS: list[dict[str, Any]] = [

@@ -29,6 +29,8 @@ class EventType(StrEnum):
     # A reminder to pay for the next period (Kaspi cannot charge again by itself).
     SUBSCRIPTION_RENEWAL_DUE = "subscription.renewal_due"
     EVENT_PUBLISHED = "event.published"
+    # A fiscal receipt (sale or return) was issued by the cloud register.
+    RECEIPT_ISSUED = "receipt.issued"
 
 
 EVENT_TYPES = frozenset(EventType)

@@ -41,6 +41,7 @@ from app.billing.core.status import (
     restore_credits,
     transition,
 )
+from app.billing.fiscal import issue
 from app.billing.settle import batch_check, schedule
 from app.clubs.models import ClubSubscription
 from app.clubs.transitions import SubStatus, move_subscription
@@ -155,6 +156,9 @@ def bodies(client, db_session, kaspi_stub) -> dict[str, list[dict[str, Any]]]:
     session = db_session
     started = datetime.now(UTC)
     _paid_at_the_stub(client, db_session, kaspi_stub)
+    # Its fiscal receipt, issued through the register stub: receipt.issued.
+    db_session.commit()
+    assert issue.sweep().outcomes == ["issued"]
 
     buyer = factories.make_user("user-1042")
     now = datetime.now(UTC)
