@@ -64,7 +64,13 @@ redis_socket_keepalive = True
 redis_socket_timeout = 10
 redis_socket_connect_timeout = 5
 
-imports = ("app.billing.tasks", "app.clubs.tasks", "app.webhooks.tasks")
+imports = (
+    "app.billing.tasks",
+    "app.clubs.tasks",
+    "app.webhooks.tasks",
+    "app.renewals.tasks",
+    "app.billing.fiscal_tasks",
+)
 # Sending a task whose result is kept (the dev settle) subscribes to its result
 # first; with Redis down Celery would retry that 20 times (about 20 s) before
 # failing. A short bound lets a caller answer "unavailable" promptly instead.

@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.views import bp as events_bp
     from app.health import bp as health_bp
     from app.openapi.views import bp as openapi_bp
+    from app.renewals.views import bp as renewals_bp
     from app.web.views import bp as web_bp
 
     app.register_blueprint(catalog_bp)
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(clubs_bp)
+    app.register_blueprint(renewals_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
@@ -98,6 +100,11 @@ def _register_gauges(app: Flask) -> None:
 
     register_database_gauges(app, read_transaction_gauges)
     register_database_gauges(app, read_webhook_gauges)
+    from app.billing.fiscal.gauges import gauge_reader
+    from app.billing.fiscal.provider import announce
+
+    register_database_gauges(app, gauge_reader(app))
+    announce(app)  # fiscalization on or off: said at start-up, never silent
 
 
 def _register_cli(app: Flask) -> None:
@@ -106,5 +113,8 @@ def _register_cli(app: Flask) -> None:
     from app.webhooks.cli import webhooks_cli
 
     billing_cli.add_command(webhooks_cli)
+    from app.billing.fiscal_cli import receipts_cli
+
+    billing_cli.add_command(receipts_cli)
     app.cli.add_command(auth_cli)
     app.cli.add_command(billing_cli)

@@ -61,12 +61,18 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "subscription-lifecycle": _every(
             config["LIFECYCLE_INTERVAL_S"], "clubs.advance_subscriptions"
         ),
+        # subscription.renewal_due at the policy's reminder days (exactly once each).
+        "renewal-reminders": _every(config["LIFECYCLE_INTERVAL_S"], "renewals.send_reminders"),
         # Deliveries whose wake-up was lost, retries come due, leases run out.
         "webhook-relay": _every(config["WEBHOOK_RELAY_INTERVAL_S"], "webhooks.relay"),
         "purge-idempotency-records": {
             "task": "billing.purge_idempotency_records",
             "schedule": timedelta(hours=1),
         },
+        # Fiscal receipts (docs/FISCAL.md): owed from the outbox, issued with retries;
+        # the register's shift closed before it has been open 24 hours.
+        "fiscal-receipts": _every(config["FISCAL_SWEEP_INTERVAL_S"], "fiscal.issue_receipts"),
+        "fiscal-close-shift": _every(config["FISCAL_SHIFT_CLOSE_S"], "fiscal.close_shift"),
     }
 
 

@@ -153,6 +153,24 @@ class Config:
     # Loopback and private addresses are refused as endpoints in production only.
     WEBHOOK_ALLOW_PRIVATE_URLS = True
 
+    # Fiscal receipts (docs/FISCAL.md): the cloud register (empty FISCAL_BASE_URL:
+    # fiscalization is off, and start-up and /readyz say so), one call's budget, the
+    # sweep's period and batch, how long a claimed receipt is leased, the waits after
+    # each failed attempt (after the last the transaction is held for review as
+    # receipt_failed and the receipt is still tried at the last wait), the period
+    # of the shift's closing (under 24 h), how far back the sweep looks for facts.
+    FISCAL_BASE_URL = ""
+    FISCAL_LOGIN = ""
+    FISCAL_PASSWORD = ""
+    FISCAL_CASHBOX = ""
+    FISCAL_TIMEOUT_S = 10.0
+    FISCAL_SWEEP_INTERVAL_S = 5.0
+    FISCAL_BATCH = 20
+    FISCAL_LEASE_S = 120.0
+    FISCAL_RETRY_SCHEDULE_S: tuple[float, ...] = (10, 30, 60, 300, 900, 1800, 3600)
+    FISCAL_SHIFT_CLOSE_S = 20 * 3600.0
+    FISCAL_LOOKBACK_DAYS = 7
+
     @classmethod
     def from_env(cls) -> dict[str, Any]:
         env = os.environ
@@ -164,6 +182,7 @@ class Config:
             values["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(url)
         for kind, keys in ENV_SETTINGS.items():
             values.update({key: kind(env[key]) for key in keys if env.get(key)})
+        values.update(_fiscal_from_env(env))
         for key, setting in ENV_FLAGS.items():
             if key in env:
                 values[setting] = _bool(env[key])
@@ -234,6 +253,26 @@ ENV_FLAGS = {
     "FLASK_DEBUG": "DEBUG",
     "WEBHOOK_ALLOW_PRIVATE_URLS": "WEBHOOK_ALLOW_PRIVATE_URLS",
 }
+
+
+def _fiscal_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The fiscal register's settings (docs/FISCAL.md), when set and not empty."""
+    kinds: dict[str, Callable[[str], Any]] = {
+        "FISCAL_BASE_URL": str,
+        "FISCAL_LOGIN": str,
+        "FISCAL_PASSWORD": str,
+        "FISCAL_CASHBOX": str,
+        "FISCAL_TIMEOUT_S": float,
+        "FISCAL_SWEEP_INTERVAL_S": float,
+        "FISCAL_LEASE_S": float,
+        "FISCAL_SHIFT_CLOSE_S": float,
+        "FISCAL_BATCH": int,
+        "FISCAL_LOOKBACK_DAYS": int,
+    }
+    values = {key: kind(env[key]) for key, kind in kinds.items() if env.get(key)}
+    if env.get("FISCAL_RETRY_SCHEDULE_S"):
+        values["FISCAL_RETRY_SCHEDULE_S"] = _seconds_list(env["FISCAL_RETRY_SCHEDULE_S"])
+    return values
 
 
 def _seconds_list(text: str) -> tuple[float, ...]:
@@ -319,5 +358,16 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("BILLING_DEV_ENDPOINTS must be off")
     if config.get("DEBUG"):
         problems.append("debug mode must be off")
+    problems += _fiscal_problems(config)
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+def _fiscal_problems(config: Mapping[str, Any]) -> list[str]:
+    """A register named without its credentials would refuse every receipt."""
+    if not config.get("FISCAL_BASE_URL"):
+        return []  # off: said at start-up and in /readyz (docs/FISCAL.md)
+    missing = [
+        k for k in ("FISCAL_LOGIN", "FISCAL_PASSWORD", "FISCAL_CASHBOX") if not config.get(k)
+    ]
+    return [f"FISCAL_BASE_URL is set but {', '.join(missing)} not"] if missing else []

@@ -50,7 +50,17 @@ def readyz() -> dict[str, object]:
             failed=failed,
             checks=results,
         )
-    return {"status": "ready", "checks": results}
+    return {"status": "ready", "checks": results, "fiscal": fiscal_detail(app)}
+
+
+def fiscal_detail(app: Flask) -> dict[str, object]:
+    """Whether receipts are issued: a register that is down does not make the API
+    unready (receipts are issued from the outbox later), but "off" is never silent."""
+    from app.billing.fiscal.provider import OFF_MESSAGE, enabled
+
+    if not enabled(app):
+        return {"enabled": False, "detail": OFF_MESSAGE}
+    return {"enabled": True, "detail": f"cashbox {app.config['FISCAL_CASHBOX']}"}
 
 
 def run_checks(

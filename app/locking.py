@@ -2,7 +2,7 @@
 
 Each domain keeps its own ``SELECT … FOR UPDATE`` statements in its ``locks``
 module (``app.billing.core.locks``, ``app.clubs.locks``, ``app.events.locks``,
-``app.webhooks.locks``);
+``app.webhooks.locks``, ``app.billing.fiscal.locks``);
 this module holds what they share. A code path that needs several locks takes
 them in :data:`LOCK_ORDER`, so two paths can never wait on each other in a cycle
 (no deadlocks between settlement, refund, publish and the subscription lifecycle).
@@ -24,6 +24,8 @@ LOCK_ORDER = (
     "clubs",
     "club_subscriptions",
     "billing_credits",
+    # A receipt's failure takes its transaction first (the receipt_failed hold).
+    "fiscal_receipts",
     # The outbox's sequences are taken last, just before COMMIT, in the order of their
     # keys (app.webhooks.outbox); the relay's own work locks deliveries, then endpoints.
     "outbox_sequences",

@@ -8,9 +8,11 @@ from app.billing.core.models import (
     Transaction,
     TransactionEvent,
 )
+from app.billing.fiscal.models import FiscalPosition, FiscalSeller, Receipt
 from app.catalog.models import BillingPolicy, Plan, PolicyAction, Product
 from app.clubs.models import Club, ClubMember, ClubSubscription, SubscriptionGrant
 from app.events.models import Event
+from app.renewals.models import ClubRenewal, RenewalPhone, SubscriptionReminder
 from app.webhooks.models import (
     OutboxEvent,
     OutboxSequence,
@@ -23,9 +25,12 @@ __all__ = [
     "BillingPolicy",
     "Club",
     "ClubMember",
+    "ClubRenewal",
     "ClubSubscription",
     "Credit",
     "Event",
+    "FiscalPosition",
+    "FiscalSeller",
     "IdempotencyRecord",
     "OperatorAction",
     "OutboxEvent",
@@ -33,7 +38,10 @@ __all__ = [
     "Plan",
     "PolicyAction",
     "Product",
+    "Receipt",
+    "RenewalPhone",
     "SubscriptionGrant",
+    "SubscriptionReminder",
     "Transaction",
     "TransactionEvent",
     "User",

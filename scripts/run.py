@@ -67,10 +67,25 @@ def base_env() -> dict[str, str]:
     env.setdefault("KASPI_BASE_URL", f"http://127.0.0.1:{env['KASPI_PORT']}")
     env.setdefault("KASPI_STUB_PUBLIC_URL", env["KASPI_BASE_URL"])
     env.setdefault("KASPI_STUB_DB", str(var_dir() / "kaspi_stub.sqlite3"))
+    # The cloud-register stub (Procfile `fiscal`) and the settings that point billing at it.
+    env.setdefault("FISCAL_PORT", "8091")
+    env.setdefault("FISCAL_BASE_URL", f"http://127.0.0.1:{env['FISCAL_PORT']}")
+    env.setdefault("FISCAL_STUB_PUBLIC_URL", f"http://127.0.0.1:{env['FISCAL_PORT']}")
+    env.setdefault("FISCAL_STUB_DB", str(var_dir() / "fiscal_stub.sqlite3"))
+    for key, value in FISCAL_STUB_LOGIN.items():
+        env.setdefault(key, value)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     if not env.get("AUTH_JWT_SECRET"):
         env["AUTH_JWT_SECRET"] = dev_secret(var_dir())
     return env
+
+
+# The stub's own defaults (app/fiscal_stub), so billing signs in to it out of the box.
+FISCAL_STUB_LOGIN = {
+    "FISCAL_LOGIN": "dev-fiscal@example.kz",
+    "FISCAL_PASSWORD": "dev-fiscal-password",
+    "FISCAL_CASHBOX": "SWK00000001",
+}
 
 
 def dev_secret(var: Path) -> str:
@@ -117,7 +132,7 @@ def check_not_running(var: Path) -> None:
 
 
 def check_ports(env: dict[str, str]) -> None:
-    for name in ("API_PORT", "KASPI_PORT"):
+    for name in ("API_PORT", "KASPI_PORT", "FISCAL_PORT"):
         port = int(env[name])
         if not port_is_free(port):
             raise Refused(
@@ -211,6 +226,10 @@ DOTENV_KEYS = (
     "KASPI_BASE_URL",
     "KASPI_API_KEY",
     "AUTH_JWT_SECRET",
+    "FISCAL_BASE_URL",
+    "FISCAL_LOGIN",
+    "FISCAL_PASSWORD",
+    "FISCAL_CASHBOX",
 )
 
 
@@ -260,6 +279,8 @@ def banner(
         f"  API         {api}  (catalog: {api}/api/billing/products, health: {api}/healthz)\n"
         f"  API docs    {api}/docs  ({api}/openapi.json)\n"
         f"  Kaspi stub  {env['KASPI_BASE_URL']}\n"
+        f"  Register    {env['FISCAL_BASE_URL']}  (fiscal receipts; the stub's receipts: "
+        f"{env['FISCAL_BASE_URL']}/test/receipts)\n"
         f"  PostgreSQL  {redacted(env['DATABASE_URL'])}"
         f"{'  (embedded, under var/postgres)' if pg_embedded else ''}\n"
         f"  Redis       {env['REDIS_URL']}{'  (embedded)' if redis_embedded else ''}\n"

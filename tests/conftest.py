@@ -122,6 +122,18 @@ def kaspi_stub(tmp_path_factory) -> Iterator[str]:
         stop()
 
 
+@pytest.fixture(scope="session")
+def fiscal_stub(tmp_path_factory) -> Iterator[str]:
+    """The cloud-register stub under gunicorn: every tier's app issues receipts through it."""
+    from tests.support.fiscal_stub_server import start_fiscal_stub
+
+    base_url, stop = start_fiscal_stub(tmp_path_factory.mktemp("fiscal"))
+    try:
+        yield base_url
+    finally:
+        stop()
+
+
 def config_for(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
     """The testing profile's settings on these servers."""
     from app.config import normalize_db_url
@@ -152,8 +164,10 @@ def migrated_app(app_config: dict) -> Iterator[Flask]:
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
-    return config_for(database_url, redis_url, kaspi_stub)
+def app_config(database_url: str, redis_url: str, kaspi_stub: str, fiscal_stub: str) -> dict:
+    from tests.support.fiscal_stub_server import fiscal_config
+
+    return {**config_for(database_url, redis_url, kaspi_stub), **fiscal_config(fiscal_stub)}
 
 
 @pytest.fixture(scope="session")

@@ -82,6 +82,23 @@ class CancelOut(TransactionStatusOut):
     link_closed: bool | None
 
 
+class ReceiptOut(BaseModel):
+    """A fiscal receipt of the transaction (docs/FISCAL.md); ``fiscal_number``,
+    ``ticket_url`` and ``issued_at`` are null while the receipt is owed."""
+
+    kind: Literal["sale", "return"]
+    amount: str
+    fiscal_number: str | None
+    ticket_url: str | None
+    issued_at: datetime | None
+    offline: bool
+
+
+class TransactionDetailOut(TransactionStatusOut):
+    # The sale receipt and a return receipt per refund, as the register issued them.
+    receipts: list[ReceiptOut]
+
+
 class StatusQuery(BaseModel):
     transaction_id: uuid.UUID
 

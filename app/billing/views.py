@@ -7,6 +7,7 @@ from flask import Blueprint, Response, request
 from app.api import HeaderParam, endpoint
 from app.auth.services import current_user_id, current_user_row
 from app.billing.core import queries
+from app.billing.fiscal.queries import receipts_of
 from app.billing.purchase import cancel, idempotency
 from app.billing.purchase.history import HistoryPageOut, HistoryQuery, history_page
 from app.billing.purchase.intents import create_purchase_intent
@@ -16,6 +17,7 @@ from app.billing.schemas import (
     PurchaseIntentIn,
     PurchaseIntentOut,
     StatusQuery,
+    TransactionDetailOut,
     TransactionStatusOut,
     cancel_out,
     credit_out,
@@ -98,13 +100,16 @@ def transaction_status(query: StatusQuery) -> TransactionStatusOut:
 @endpoint(
     summary="One of your transactions",
     tags=("billing",),
-    response=TransactionStatusOut,
+    response=TransactionDetailOut,
     errors={404: "No such transaction of yours"},
     read_only=True,
 )
-def transaction_by_id(transaction_id: str) -> TransactionStatusOut:
+def transaction_by_id(transaction_id: str) -> TransactionDetailOut:
     tx_id = uuid_or_404(transaction_id, "TRANSACTION_NOT_FOUND", "Transaction not found")
-    return status_out(queries.own_transaction_row(current_user_id(), tx_id))
+    row = queries.own_transaction_row(current_user_id(), tx_id)
+    # Receipts exist only for money received: an unpaid one costs no second read.
+    receipts = receipts_of([tx_id])[tx_id] if row.settled_at is not None else []
+    return TransactionDetailOut(**dict(status_out(row)), receipts=receipts)
 
 
 @bp.get("/transactions/<transaction_id>/events")

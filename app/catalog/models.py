@@ -15,7 +15,7 @@ from sqlalchemy import (
     String,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -93,6 +93,10 @@ class BillingPolicy(Model):
             "late_payment_action IN ('grant', 'refund', 'hold')", name="late_payment_action_known"
         ),
         CheckConstraint("late_payment_window_days > 0", name="late_payment_window_positive"),
+        CheckConstraint(
+            "0 < ALL(renewal_reminder_days) AND cardinality(renewal_reminder_days) > 0",
+            name="renewal_reminder_days_positive",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -106,6 +110,15 @@ class BillingPolicy(Model):
     # How long after closing a transaction the sweep keeps asking the provider.
     late_payment_window_days: Mapped[int] = mapped_column(
         Integer, nullable=False, default=7, server_default=text("7")
+    )
+    # Renewals (migration 0011): the days before a period's end at which the owner is
+    # reminded (``subscription.renewal_due``), and whether the first reminder also
+    # sends a Kaspi remote invoice to the owner's stored phone.
+    renewal_reminder_days: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), nullable=False, default=lambda: [7, 3, 1], server_default="{7,3,1}"
+    )
+    renewal_invoice_to_phone: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
     )
 
 

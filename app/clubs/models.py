@@ -66,6 +66,10 @@ class ClubSubscription(Model):
     current_period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     current_period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     grace_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # A downgrade paid ahead (migration 0011): the plan the next period is on, from
+    # ``scheduled_at`` (the end of the period bought on the current plan).
+    scheduled_plan_id: Mapped[str | None] = mapped_column(ForeignKey("club_plans.id"))
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.renewals.schemas import RenewalOut, ScheduledChangeOut
+
 
 def _not_blank(value: str) -> str:
     value = value.strip()
@@ -43,6 +45,9 @@ class SubscriptionOut(BaseModel):
     current_period_start: datetime
     current_period_end: datetime
     grace_until: datetime
+    # Renewals (app/renewals): when to pay, the renewal pending, the reminders sent.
+    renewal: RenewalOut
+    scheduled_change: ScheduledChangeOut | None
 
 
 class ClubOut(BaseModel):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from flask import Blueprint
 
@@ -17,7 +18,9 @@ from app.clubs.schemas import (
     MemberOut,
     SubscriptionOut,
 )
+from app.clubs.subscriptions import plan_id_at
 from app.errors import uuid_or_404
+from app.renewals import summary
 
 bp = Blueprint("clubs", __name__, url_prefix="/api/clubs")
 
@@ -29,6 +32,7 @@ def _club_id(raw: str) -> uuid.UUID:
 
 def club_out(view: services.ClubView) -> ClubOut:
     sub = view.plan.subscription
+    now = datetime.now(UTC)
     return ClubOut(
         id=view.club.id,
         name=view.club.name,
@@ -37,10 +41,12 @@ def club_out(view: services.ClubView) -> ClubOut:
         subscription=(
             SubscriptionOut(
                 status=view.plan.status,
-                plan_id=sub.plan_id,
+                plan_id=plan_id_at(sub, now),
                 current_period_start=sub.current_period_start,
                 current_period_end=sub.current_period_end,
                 grace_until=sub.grace_until,
+                renewal=summary.renewal_of(sub),
+                scheduled_change=summary.scheduled_change_of(sub, now),
             )
             if sub is not None and view.plan.status is not None
             else None

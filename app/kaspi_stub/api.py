@@ -75,6 +75,46 @@ def create_link() -> Response:
     )
 
 
+PHONE_DIGITS = 11  # Kazakhstan: 7 and ten digits
+
+
+@bp.post("/remote/create")
+def create_remote() -> Response:
+    """Kaspi's remote payment: an invoice pushed to the buyer's phone (the enhanced API).
+
+    Status ``RemotePaymentCreated`` until the buyer accepts (``Processed``) or rejects
+    (``RemotePaymentRejected``) it in the app, or the merchant cancels it
+    (``RemotePaymentCanceled``); ``Expired`` when nobody acted in time. The stub's
+    ``PaymentLink`` is its buyer page standing in for the phone (real Kaspi sends none).
+    """
+    body = env.json_body()
+    amount = env.parse_amount(body.get("Amount"))
+    external_id = body.get("ExternalId")
+    if not isinstance(external_id, str) or not external_id.strip():
+        raise env.StubError(env.VALIDATION, "ExternalId must be a non-empty string")
+    if len(external_id) > MAX_EXTERNAL_ID:
+        raise env.StubError(env.VALIDATION, f"ExternalId is longer than {MAX_EXTERNAL_ID}")
+    phone = body.get("PhoneNumber")
+    if not (isinstance(phone, str) and phone.isdigit() and len(phone) == PHONE_DIGITS):
+        raise env.StubError(env.VALIDATION, "PhoneNumber must be 11 digits (7XXXXXXXXXX)")
+    config = current_app.config
+    payment = get_store().create_remote(
+        external_id, amount, phone, config["KASPI_STUB_PAYMENT_TTL_S"]
+    )
+    return env.envelope(
+        {
+            "PaymentId": payment.payment_id,
+            "PaymentLink": payment_link(payment.payment_id),
+            "Status": payment.status,
+            "ExpireDate": iso(payment.expire_at),
+            "Amount": payment.amount,
+            "PaymentBehaviorOptions": {
+                "StatusPollingInterval": config["KASPI_STUB_POLL_INTERVAL_S"]
+            },
+        }
+    )
+
+
 @bp.get("/payment/status/<payment_id>")
 def payment_status(payment_id: str) -> Response:
     payment = get_store().get_payment(path_payment_id(payment_id))

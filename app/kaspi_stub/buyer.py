@@ -38,9 +38,9 @@ def format_kzt(amount: Decimal) -> str:
 def status_label(payment: Payment) -> str:
     if payment.status == "Processed":
         return "Paid"
-    if payment.status == "Error":
+    if payment.status in ("Error", "RemotePaymentRejected"):
         return "Declined"
-    if payment.status == "Canceled":
+    if payment.status in ("Canceled", "RemotePaymentCanceled"):
         return "Canceled by the merchant"
     return "Expired" if payment.expired() else "Awaiting payment"
 

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS payments (
     transaction_id  TEXT,
     created_at      TEXT    NOT NULL,
     expire_at       TEXT    NOT NULL,
-    refunded_amount TEXT    NOT NULL DEFAULT '0.00'
+    refunded_amount TEXT    NOT NULL DEFAULT '0.00',
+    phone           TEXT
 );
 CREATE TABLE IF NOT EXISTS returns (
     return_id   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,7 +57,17 @@ CREATE TABLE IF NOT EXISTS create_calls (
 FAULT_FIELDS = ("latency_ms", "error_rate", "timeout_ms", "fail_next")
 # Statuses after which a buyer can no longer pay or decline (without ``force``).
 # ``Canceled``: the merchant closed the payment before it was paid (``void``).
-FINAL_STATUSES = ("Processed", "Error", "Canceled")
+# ``RemotePaymentCanceled``, ``RemotePaymentRejected``: an invoice to a phone closed.
+FINAL_STATUSES = (
+    "Processed",
+    "Error",
+    "Canceled",
+    "RemotePaymentCanceled",
+    "RemotePaymentRejected",
+)
+# A remote payment (an invoice to a phone, ``remote/create``) starts in this status;
+# the buyer accepts (Processed) or rejects it (RemotePaymentRejected) in the app.
+REMOTE_CREATED = "RemotePaymentCreated"
 # Random 12-digit ids: a deleted state file can never hand out an id again that a
 # billing database still remembers for another payment.
 PAYMENT_ID_LOW = 10**11
@@ -100,6 +111,8 @@ class Payment:
     refunded_amount: Decimal
     # What the buyer actually paid, when it differs from what was asked (a fault).
     paid_amount: Decimal | None = None
+    # The phone a remote payment (an invoice) was sent to; None for a QR link.
+    phone: str | None = None
 
     @property
     def reported_amount(self) -> Decimal:
@@ -121,6 +134,7 @@ class Payment:
             expire_at=from_text(row["expire_at"]),
             refunded_amount=Decimal(row["refunded_amount"]),
             paid_amount=None if row["paid_amount"] is None else Decimal(row["paid_amount"]),
+            phone=row["phone"] if "phone" in row.keys() else None,  # noqa: SIM118 (a Row)
         )
 
 
@@ -176,6 +190,9 @@ def _upgrade_payments(conn: sqlite3.Connection) -> None:
                 " created_at, expire_at, refunded_amount FROM payments_old"
             )
             conn.execute("DROP TABLE payments_old")
+        columns = {r["name"] for r in conn.execute("PRAGMA table_info(payments)")}
+        if "phone" not in columns:  # files written before remote payments
+            conn.execute("ALTER TABLE payments ADD COLUMN phone TEXT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -207,6 +224,16 @@ class Store:
         if row is None:
             raise Refused("not_found", "Purchase not found")
         return Payment.from_row(row)
+
+    def create_remote(self, external_id: str, amount: Decimal, phone: str, ttl_s: int) -> Payment:
+        """A remote payment: an invoice sent to ``phone``, the same ExternalId rules."""
+        payment = self.create_payment(external_id, amount, ttl_s)
+        self.conn.execute(
+            "UPDATE payments SET phone = ?, status = ? WHERE payment_id = ? AND phone IS NULL"
+            " AND status = 'Wait'",
+            (phone, REMOTE_CREATED, payment.payment_id),
+        )
+        return self.get_payment(payment.payment_id)
 
     def create_payment(self, external_id: str, amount: Decimal, ttl_s: int) -> Payment:
         """The payment for ``external_id``, created on first sight.
@@ -271,7 +298,8 @@ class Store:
             condition, params = "status <> 'Processed'", ()
         else:
             condition, params = (
-                "status NOT IN ('Processed', 'Error', 'Canceled') AND expire_at > ?",
+                "status NOT IN ('Processed', 'Error', 'Canceled', 'RemotePaymentCanceled',"
+                " 'RemotePaymentRejected') AND expire_at > ?",
                 (to_text(utcnow()),),
             )
         # ``condition`` is one of the two constants above, never input.
@@ -302,7 +330,9 @@ class Store:
         )
 
     def decline(self, payment_id: int) -> Payment:
-        return self._settle(payment_id, "Error", None)
+        """The buyer declines: Error for a QR payment, RemotePaymentRejected for an invoice."""
+        remote = self.get_payment(payment_id).phone is not None
+        return self._settle(payment_id, "RemotePaymentRejected" if remote else "Error", None)
 
     def void(self, payment_id: int) -> Payment:
         """The merchant closes a payment nobody paid: one conditional UPDATE, so a
@@ -311,7 +341,8 @@ class Store:
         self.get_payment(payment_id)
         self.conn.execute(
             "UPDATE payments SET status = 'Canceled'"
-            " WHERE payment_id = ? AND status NOT IN ('Processed', 'Error', 'Canceled')",
+            " WHERE payment_id = ? AND status NOT IN ('Processed', 'Error', 'Canceled',"
+            " 'RemotePaymentCanceled', 'RemotePaymentRejected')",
             (payment_id,),
         )
         payment = self.get_payment(payment_id)

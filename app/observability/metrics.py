@@ -178,7 +178,7 @@ OUTBOX_LAG = "billing_webhook_outbox_lag_seconds"
 WEBHOOK_PENDING = "billing_webhook_deliveries_pending"
 WEBHOOK_DEAD = "billing_webhook_deliveries_dead"
 WEBHOOK_ENDPOINTS_OFF = "billing_webhook_endpoints_disabled"
-DATABASE_GAUGES = (
+DATABASE_GAUGES: tuple[str, ...] = (
     DB_GAUGES_UP,
     PENDING,
     OLDEST_PENDING_AGE,
@@ -270,4 +270,63 @@ CANCEL_OUTCOMES = Counter(
 OPEN_PURCHASE_REFUSED = Counter(
     "billing_open_purchase_refused_total",
     "Purchase intents refused because the same event already has an open purchase",
+)
+
+# -- renewals (docs/OPERATIONS.md, "Renewals") ----------------------------------------
+
+RENEWAL_REMINDERS = Counter(
+    "billing_renewal_reminders_total",
+    "subscription.renewal_due reminders written to the outbox, by the policy's reminder day",
+    ["reminder_day"],
+)
+RENEWALS = Counter(
+    "billing_renewals_total",
+    "POST /api/clubs/<id>/renew answers by kind (renewal, upgrade) and outcome "
+    "(created, pending: the one already open)",
+    ["kind", "outcome"],
+)
+RENEWALS_HELD = Counter(
+    "billing_renewals_held_total",
+    "Renewal or upgrade payments held for review instead of granting a second period",
+    ["kind"],
+)
+RENEWAL_INVOICES = Counter(
+    "billing_renewal_invoices_total",
+    "Renewal invoices pushed to an owner's phone (Kaspi remote/create) by outcome "
+    "(sent, failed: Kaspi refused or did not answer)",
+    ["outcome"],
+)
+
+# -- fiscal receipts (docs/FISCAL.md) ----------------------------------------------------
+
+FISCAL_RECEIPTS = Counter(
+    "billing_fiscal_receipts_total",
+    "Fiscal receipt attempts by kind (sale, return) and committed outcome (issued, repeated:"
+    " the register already had it, unavailable, refused, held: the transaction went to review)",
+    ["kind", "outcome"],
+)
+FISCAL_SHIFT_CLOSES = Counter(
+    "billing_fiscal_shift_closes_total",
+    "Shift closings (Z-reports) asked of the register, by outcome (closed, failed)",
+    ["outcome"],
+)
+FISCAL_ENABLED = "billing_fiscal_enabled"
+FISCAL_OLDEST_UNFISCALIZED_SALE = "billing_fiscal_oldest_unfiscalized_sale_seconds"
+FISCAL_PENDING = "billing_fiscal_receipts_pending"
+FISCAL_HELD = "billing_fiscal_receipts_held"
+_GAUGE_HELP.update(
+    {
+        FISCAL_ENABLED: "1 when a fiscal register is configured (FISCAL_BASE_URL), 0 when off",
+        FISCAL_OLDEST_UNFISCALIZED_SALE: "Age of the oldest sale (completed transaction) without"
+        " an issued receipt (0 when none)",
+        FISCAL_PENDING: "Receipts owed and not yet issued (sales and returns)",
+        FISCAL_HELD: "Receipts not issued after every retry (their transaction held for review)",
+    }
+)
+DATABASE_GAUGES = (
+    *DATABASE_GAUGES,
+    FISCAL_ENABLED,
+    FISCAL_OLDEST_UNFISCALIZED_SALE,
+    FISCAL_PENDING,
+    FISCAL_HELD,
 )

@@ -132,6 +132,27 @@ class WebhookSubscriptionData(BaseModel):
     sequence: Sequence
 
 
+class WebhookSubscriptionRenewalDueData(BaseModel):
+    """A reminder that a club's paid period ends soon (``app/renewals/reminders.py``)."""
+
+    club_id: uuid.UUID
+    user_id: str = Field(description="The club's owner, who can renew.")
+    plan_id: str = Field(examples=["club_50"], description="The plan the renewal buys.")
+    days_left: int = Field(ge=0, description="Whole days until `due_at` (rounded up).")
+    reminder_day: int = Field(
+        ge=1, description="The policy's reminder day this stands for (7, 3, 1 by default)."
+    )
+    due_at: datetime = Field(description="The end of the paid period (`current_period_end`).")
+    grace_until: datetime
+    amount: Money = Field(description="What renewing for one more period costs.")
+    currency: str = Field(examples=["KZT"])
+    renew_url: str = Field(
+        examples=["/#/clubs/0b5c..."], description="The club page, with its Renew button."
+    )
+    ordering_key: str = _ordering_key("subscription", "club_id")
+    sequence: Sequence
+
+
 class WebhookEventPublishedData(BaseModel):
     """A platform event was published (``_publish``)."""
 
@@ -142,6 +163,28 @@ class WebhookEventPublishedData(BaseModel):
     max_participants: int | None = Field(description="null: no limit.")
     upgraded_by_credit: bool = Field(description="True when publishing consumed a credit.")
     ordering_key: str = _ordering_key("event", "event_id")
+    sequence: Sequence
+
+
+class WebhookReceiptIssuedData(BaseModel):
+    """A fiscal receipt the cloud register issued (``mark_issued``, docs/FISCAL.md)."""
+
+    receipt_id: str = Field(description="Our id of the receipt.")
+    transaction_id: uuid.UUID
+    kind: Literal["sale", "return"] = Field(
+        description="`sale` for a completed transaction, `return` for each refund."
+    )
+    amount: Money = Field(description="What the receipt is for (a return: the amount refunded).")
+    currency: str = Field(examples=["KZT"])
+    fiscal_number: str = Field(description="The register's fiscal number of the receipt.")
+    ticket_url: str = Field(description="The receipt's page at the register / OFD.")
+    issued_at: datetime
+    offline: bool = Field(
+        description="Issued in the register's offline mode (sent to the OFD later)."
+    )
+    user_id: str | None = Field(description="The buyer.")
+    club_id: uuid.UUID | None
+    ordering_key: str = _ordering_key("transaction", "transaction_id")
     sequence: Sequence
 
 
@@ -205,7 +248,16 @@ EVENTS: dict[EventType, tuple[type[BaseModel], str]] = {
         WebhookSubscriptionData,
         "The grace period ended, or a refund took the period back.",
     ),
+    EventType.SUBSCRIPTION_RENEWAL_DUE: (
+        WebhookSubscriptionRenewalDueData,
+        "A club's paid period ends in `days_left` days: remind its owner to renew (once "
+        "per period and reminder day; after downtime, one late reminder).",
+    ),
     EventType.EVENT_PUBLISHED: (WebhookEventPublishedData, "A platform event was published."),
+    EventType.RECEIPT_ISSUED: (
+        WebhookReceiptIssuedData,
+        "The cloud register issued a fiscal receipt: a sale's, or a refund's return receipt.",
+    ),
 }
 
 _HEADERS: list[dict[str, Any]] = [

@@ -26,7 +26,11 @@ class EventType(StrEnum):
     SUBSCRIPTION_RENEWED = "subscription.renewed"
     SUBSCRIPTION_GRACE_STARTED = "subscription.grace_started"
     SUBSCRIPTION_EXPIRED = "subscription.expired"
+    # A reminder to pay for the next period (Kaspi cannot charge again by itself).
+    SUBSCRIPTION_RENEWAL_DUE = "subscription.renewal_due"
     EVENT_PUBLISHED = "event.published"
+    # A fiscal receipt (sale or return) was issued by the cloud register.
+    RECEIPT_ISSUED = "receipt.issued"
 
 
 EVENT_TYPES = frozenset(EventType)

@@ -41,11 +41,13 @@ from app.billing.core.status import (
     restore_credits,
     transition,
 )
+from app.billing.fiscal import issue
 from app.billing.settle import batch_check, schedule
 from app.clubs.models import ClubSubscription
 from app.clubs.transitions import SubStatus, move_subscription
 from app.db import step
 from app.events.publish import publish_event
+from app.renewals import reminders
 from app.webhooks import payload, signing
 from app.webhooks.catalogue import EVENT_TYPES, EventType
 from app.webhooks.models import OutboxEvent
@@ -154,6 +156,9 @@ def bodies(client, db_session, kaspi_stub) -> dict[str, list[dict[str, Any]]]:
     session = db_session
     started = datetime.now(UTC)
     _paid_at_the_stub(client, db_session, kaspi_stub)
+    # Its fiscal receipt, issued through the register stub: receipt.issued.
+    db_session.commit()
+    assert issue.sweep().outcomes == ["issued"]
 
     buyer = factories.make_user("user-1042")
     now = datetime.now(UTC)
@@ -191,6 +196,10 @@ def bodies(client, db_session, kaspi_stub) -> dict[str, list[dict[str, Any]]]:
 
     owner = factories.make_user("user-2077")
     _subscription_events(session, factories.make_club(owner))
+    # A period ending in under three days: the sweep's subscription.renewal_due.
+    factories.make_subscription(factories.make_club(owner, "Go club"), days_left=2)
+    assert reminders.send_due(datetime.now(UTC))
+    session.commit()
 
     events = session.scalars(
         select(OutboxEvent)

@@ -202,7 +202,8 @@ def test_status_endpoint_is_owner_only_and_other_users_get_not_found(client, db_
     assert body["status"] == "pending" and body["transaction_id"] == str(tx_id)
     assert {"created_at", "updated_at", "settled_at", "expires_at", "amount"} <= set(body)
     by_path = client.get(f"/api/billing/transactions/{tx_id}", headers=auth("alice"))
-    assert by_path.get_json() == body
+    # The same, and its fiscal receipts (none before it is paid).
+    assert by_path.get_json() == {**body, "receipts": []}
     theirs = client.get(f"/api/billing/transactions/{tx_id}", headers=auth("mallory"))
     missing = client.get(f"/api/billing/transactions/{uuid.uuid4()}", headers=auth("mallory"))
     assert theirs.status_code == missing.status_code == 404

@@ -52,8 +52,10 @@ def database_url(services: Services) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url: str, redis_url: str, kaspi_stub: str) -> dict:
-    return config_for(database_url, redis_url, kaspi_stub)
+def app_config(database_url: str, redis_url: str, kaspi_stub: str, fiscal_stub: str) -> dict:
+    from tests.support.fiscal_stub_server import fiscal_config
+
+    return {**config_for(database_url, redis_url, kaspi_stub), **fiscal_config(fiscal_stub)}
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +110,8 @@ def service_env(app_config: dict, **extra: str) -> dict[str, str]:
             "SWEEP_INTERVAL_S": "0.5",
         }
     )
+    # The fiscal register the tier's app uses (tests/support/fiscal_stub_server.py).
+    env.update({k: str(v) for k, v in app_config.items() if k.startswith("FISCAL_")})
     env.update(extra)
     return env
 

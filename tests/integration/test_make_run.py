@@ -32,6 +32,7 @@ STRIPPED = (
     "KASPI_BASE_URL",
     "KASPI_API_KEY",
     "AUTH_JWT_SECRET",
+    "FISCAL_BASE_URL",
     "BILLING_DEV_ENDPOINTS",
     "BILLING_EMBEDDED",
 )
@@ -48,11 +49,13 @@ class Run:
         self.var = var
         self.api_port = free_port()
         self.kaspi_port = free_port()
+        self.fiscal_port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
         env.update(
             BILLING_VAR_DIR=str(var),
             API_PORT=str(self.api_port),
             KASPI_PORT=str(self.kaspi_port),
+            FISCAL_PORT=str(self.fiscal_port),
             DATABASE_URL=f"postgresql://postgres@127.0.0.1:{closed_port()}/billing",
             REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0",
         )
@@ -98,7 +101,7 @@ class Run:
         return psutil.Process(self.proc.pid).children(recursive=True)
 
     def server_ports(self) -> list[int]:
-        ports = [self.api_port, self.kaspi_port]
+        ports = [self.api_port, self.kaspi_port, self.fiscal_port]
         for line in (self.var / "dev.env").read_text().splitlines():
             if line.startswith(("DATABASE_URL=", "REDIS_URL=")):
                 ports.append(int(line.rsplit(":", 1)[1].split("/")[0]))

@@ -177,6 +177,20 @@ def test_club_flow_buy_a_plan_publish_then_history_and_receipt(
     expect(status).to_have_attribute("data-state", "failed", timeout=SETTLE_TIMEOUT_MS)
     page.keyboard.press("Escape")
 
+    # The plan's fiscal receipt, issued by the fiscal worker from the outbox.
+    def sale_receipt():
+        from app.billing.fiscal.models import Receipt
+
+        with app.app_context():
+            found = db.session.scalars(
+                select(Receipt).where(Receipt.transaction_id == tx.id, Receipt.state == "issued")
+            ).one_or_none()
+            db.session.remove()
+            return found
+
+    wait_until(sale_receipt, timeout=30, message="the plan's fiscal receipt to be issued")
+    fiscal = sale_receipt()
+
     # History and the receipt.
     page.get_by_role("link", name="Purchases").click()
     expect(page.locator("#history-body tr")).to_have_count(2)
@@ -196,6 +210,9 @@ def test_club_flow_buy_a_plan_publish_then_history_and_receipt(
     expect(receipt.locator('[data-field="amount"]')).to_have_text(kzt(price))
     expect(receipt).to_contain_text("Kaspi")
     expect(receipt).to_contain_text("the plan from")
+    fiscal_link = receipt.locator('[data-field="fiscal-receipt"] a')
+    expect(fiscal_link).to_have_attribute("href", fiscal.ticket_url)
+    expect(fiscal_link).to_contain_text(fiscal.fiscal_number)
     check_a11y(page, axe_js, "receipt")
     shots.take(page, "receipt")
 

@@ -114,3 +114,17 @@ def test_kaspi_budgets_out_of_range_are_refused(monkeypatch, key, value):
     monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError, match=key):
         ProductionConfig.from_env()
+
+
+def test_production_refuses_a_register_without_its_credentials():
+    from app.config import ConfigError, check_production
+
+    good = {
+        "AUTH_JWT_SECRET": "x" * 40,
+        "KASPI_API_KEY": "real-kaspi-key",
+        "FISCAL_BASE_URL": "https://devkkm.webkassa.kz",
+    }
+    with pytest.raises(ConfigError, match="FISCAL_LOGIN, FISCAL_PASSWORD, FISCAL_CASHBOX not"):
+        check_production(good)
+    check_production({**good, "FISCAL_LOGIN": "l", "FISCAL_PASSWORD": "p", "FISCAL_CASHBOX": "c"})
+    check_production({**good, "FISCAL_BASE_URL": ""})  # off is allowed, and said

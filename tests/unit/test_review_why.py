@@ -36,6 +36,10 @@ def item(**fields) -> ReviewItem:
         ),
         ({"held_from": "expired", "provider_amount": Decimal("1.00")}, "late_payment"),
         ({"held_from": "completed", "reason": "refund_unknown: no answer"}, "refund_unknown"),
+        (
+            {"held_from": "completed", "reason": "receipt_failed: the sale receipt was not issued"},
+            "receipt_failed",
+        ),
         ({}, "other"),
         ({"provider_amount": None, "reason": "the provider reported no amount"}, "other"),
     ],

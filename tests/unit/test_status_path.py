@@ -1,7 +1,7 @@
 """One status path per entity: nothing but its own module changes a status or writes an
 audit row (app/billing/core/status.py for transactions, credits and refund attempts;
 app/clubs/transitions.py for club subscriptions; app/webhooks/states.py for webhook
-deliveries)."""
+deliveries; app/billing/fiscal/states.py for fiscal receipts)."""
 
 import ast
 import re
@@ -16,6 +16,7 @@ STATUS_PATHS = {
     ROOT / "app" / "billing" / "core" / "status.py",
     ROOT / "app" / "clubs" / "transitions.py",
     ROOT / "app" / "webhooks" / "states.py",
+    ROOT / "app" / "billing" / "fiscal" / "states.py",
 }
 # An Idempotency-Key's claim (in_progress → done) is a request's lock on its key, kept
 # by the module that claims it, not the status of a billing entity.

@@ -108,7 +108,8 @@ class ReviewItemOut(BaseModel):
     amount: str
     provider_amount: str | None
     provider_status: str | None
-    # amount_mismatch, late_payment, refund_unknown or other; ``reason`` says more.
+    # amount_mismatch, late_payment, refund_unknown, receipt_failed or other; ``reason``
+    # says more.
     why: str
     reason: str | None
     since: datetime

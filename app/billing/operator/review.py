@@ -55,10 +55,14 @@ class ReviewItem:
     @property
     def why(self) -> str:
         """Why it was held, as a kind the console names: ``amount_mismatch`` (ours vs
-        the provider's amount), ``late_payment``, ``refund_unknown`` or ``other``
-        (identity or currency: the reason's text says which)."""
+        the provider's amount), ``late_payment``, ``refund_unknown``, ``receipt_failed``
+        or ``other`` (identity or currency: the reason's text says which)."""
         if self.reason and self.reason.startswith(sequence.REFUND_UNKNOWN):
             return "refund_unknown"
+        # The fiscal worker's hold (app/billing/fiscal/issue.py): the register never
+        # issued the receipt; the money and what it bought are settled.
+        if self.reason and self.reason.startswith("receipt_failed"):
+            return "receipt_failed"
         if self.held_from in CLOSED_UNPAID:
             return "late_payment"
         if self.provider_amount is not None and self.provider_amount != self.amount:

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from app.billing.core.cursor import MAX_CURSOR_LENGTH, decode_cursor, transaction_page
 from app.billing.core.models import Credit, Transaction
 from app.billing.core.status import TxStatus
-from app.billing.schemas import TransactionStateOut, state_fields
+from app.billing.fiscal.queries import receipts_of
+from app.billing.schemas import ReceiptOut, TransactionStateOut, state_fields
 from app.clubs.models import SubscriptionGrant
 from app.extensions import db
 
@@ -72,6 +73,7 @@ class GrantedOut(BaseModel):
 class HistoryItemOut(TransactionStateOut):
     payment: HistoryPaymentOut
     granted: GrantedOut | None
+    receipts: list[ReceiptOut]
 
 
 class HistoryPageOut(BaseModel):
@@ -85,7 +87,8 @@ def history_page(user_id: str, query: HistoryQuery) -> HistoryPageOut:
         stmt = stmt.where(Transaction.status == query.status.value)
     page, next_cursor = transaction_page(stmt, query.cursor, query.limit)
     granted = _granted(page)
-    items = [_item(tx, granted.get(tx.id)) for tx in page]
+    receipts = receipts_of(tx.id for tx in page if tx.settled_at is not None)
+    items = [_item(tx, granted.get(tx.id), receipts.get(tx.id, [])) for tx in page]
     return HistoryPageOut(items=items, next_cursor=next_cursor)
 
 
@@ -120,7 +123,9 @@ def _granted(page: list[Transaction]) -> dict[uuid.UUID, GrantedOut]:
     return out
 
 
-def _item(tx: Transaction, granted: GrantedOut | None) -> HistoryItemOut:
+def _item(
+    tx: Transaction, granted: GrantedOut | None, receipts: list[ReceiptOut]
+) -> HistoryItemOut:
     return HistoryItemOut(
         **state_fields(tx),
         payment=HistoryPaymentOut(
@@ -130,4 +135,5 @@ def _item(tx: Transaction, granted: GrantedOut | None) -> HistoryItemOut:
             expires_at=tx.provider_expires_at,
         ),
         granted=granted,
+        receipts=receipts,
     )

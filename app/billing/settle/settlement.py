@@ -30,6 +30,7 @@ from app.catalog.services import sold_product
 from app.clubs import subscriptions
 from app.domain_errors import NotFound
 from app.extensions import db
+from app.renewals import holds as renewal_holds
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,11 @@ def settle_locked(
     if tx.status not in allowed_from:
         raise IllegalTransition("transaction", tx.status, target)
     now = datetime.now(UTC)
+    if target == TxStatus.COMPLETED:
+        # A renewal paid twice (two links) is held, never two periods.
+        held = renewal_holds.hold_reason(tx, now)
+        if held is not None:
+            target, note = TxStatus.NEEDS_REVIEW, held
     transition(
         tx,
         target,

@@ -206,6 +206,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/clubs/{club_id}/renew": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renew a club's plan: a purchase intent for the next period (owner only)
+         * @description 201 with a new renewal's purchase intent, or 200 with the renewal already pending
+         *     (one per club). Paying it extends the subscription from the current period's end;
+         *     after expiry, a new period starts at payment. A dearer `plan_id` while the period
+         *     runs is an upgrade: the prorated difference for the days left, same period end.
+         */
+        post: operations["renewals.renew"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clubs/{club_id}/renewal-phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Store the phone Kaspi renewal invoices go to, with the owner's consent */
+        put: operations["renewals.put_renewal_phone"];
+        post?: never;
+        /** Withdraw consent: the phone is deleted and no invoice is sent to it */
+        delete: operations["renewals.delete_renewal_phone"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -468,6 +509,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "receipt.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The cloud register issued a fiscal receipt
+         * @description The cloud register issued a fiscal receipt: a sale's, or a refund's return receipt. See docs/WEBHOOKS.md.
+         */
+        post: operations["webhook.receipt.issued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "subscription.activated": {
         parameters: {
             query?: never;
@@ -522,6 +583,26 @@ export interface webhooks {
          * @description The paid period ended; access continues until `grace_until`. See docs/WEBHOOKS.md.
          */
         post: operations["webhook.subscription.grace_started"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.renewal_due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A club's paid period ends in `days_left` days
+         * @description A club's paid period ends in `days_left` days: remind its owner to renew (once per period and reminder day; after downtime, one late reminder). See docs/WEBHOOKS.md.
+         */
+        post: operations["webhook.subscription.renewal_due"];
         delete?: never;
         options?: never;
         head?: never;
@@ -986,6 +1067,8 @@ export interface components {
             product_code: string;
             /** Quantity */
             quantity: number;
+            /** Receipts */
+            receipts: components["schemas"]["ReceiptOut"][];
             /** Settled At */
             settled_at: string | null;
             /** Status */
@@ -1262,6 +1345,28 @@ export interface components {
              */
             transaction_id: string;
         };
+        /**
+         * ReceiptOut
+         * @description A fiscal receipt of the transaction (docs/FISCAL.md); ``fiscal_number``,
+         *     ``ticket_url`` and ``issued_at`` are null while the receipt is owed.
+         */
+        ReceiptOut: {
+            /** Amount */
+            amount: string;
+            /** Fiscal Number */
+            fiscal_number: string | null;
+            /** Issued At */
+            issued_at: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "sale" | "return";
+            /** Offline */
+            offline: boolean;
+            /** Ticket Url */
+            ticket_url: string | null;
+        };
         /** RefundIn */
         RefundIn: {
             /**
@@ -1288,6 +1393,66 @@ export interface components {
             unused: string | null;
             /** Unused Credits */
             unused_credits: number;
+        };
+        /** ReminderOut */
+        ReminderOut: {
+            /** Days Left */
+            days_left: number;
+            /** Reminder Day */
+            reminder_day: number;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+        };
+        /** RenewIn */
+        RenewIn: {
+            /**
+             * Plan Id
+             * @default null
+             */
+            plan_id?: string | null;
+        };
+        /** RenewalOut */
+        RenewalOut: {
+            /**
+             * Due At
+             * Format: date-time
+             * @description The end of the paid period: pay before it.
+             */
+            due_at: string;
+            /**
+             * Reminders Sent
+             * @description This period's reminders, in order.
+             */
+            reminders_sent: components["schemas"]["ReminderOut"][];
+            /**
+             * Transaction Id
+             * @description The renewal (or upgrade) waiting for payment, if there is one.
+             */
+            transaction_id: string | null;
+        };
+        /** RenewalPhoneIn */
+        RenewalPhoneIn: {
+            /**
+             * Consent
+             * @description The owner agrees to receive renewal invoices from Kaspi on this phone.
+             * @constant
+             */
+            consent: true;
+            /** Phone */
+            phone: string;
+        };
+        /** RenewalPhoneOut */
+        RenewalPhoneOut: {
+            /** Consented At */
+            consented_at: string | null;
+            /**
+             * Phone
+             * @description Masked: +7•••••••5678; null when none is stored.
+             */
+            phone: string | null;
         };
         /** ResolveIn */
         ResolveIn: {
@@ -1332,6 +1497,16 @@ export interface components {
         ReviewQueueOut: {
             /** Items */
             items: components["schemas"]["ReviewItemOut"][];
+        };
+        /** ScheduledChangeOut */
+        ScheduledChangeOut: {
+            /**
+             * Effective At
+             * Format: date-time
+             */
+            effective_at: string;
+            /** Plan Id */
+            plan_id: string;
         };
         /** StoryActionOut */
         StoryActionOut: {
@@ -1453,6 +1628,8 @@ export interface components {
             grace_until: string;
             /** Plan Id */
             plan_id: string;
+            renewal: components["schemas"]["RenewalOut"];
+            scheduled_change: components["schemas"]["ScheduledChangeOut"] | null;
             /** Status */
             status: string;
         };
@@ -1467,6 +1644,55 @@ export interface components {
             needs_review: components["schemas"]["AgeOut"];
             pending: components["schemas"]["AgeOut"];
             today: components["schemas"]["MoneyOut"];
+        };
+        /** TransactionDetailOut */
+        TransactionDetailOut: {
+            /** Amount */
+            amount: string;
+            /** Club Id */
+            club_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Event Id
+             * @default null
+             */
+            event_id?: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            payment: components["schemas"]["PaymentOut"];
+            /** Poll Interval S */
+            poll_interval_s: number;
+            /** Product Code */
+            product_code: string;
+            /** Quantity */
+            quantity: number;
+            /** Receipts */
+            receipts: components["schemas"]["ReceiptOut"][];
+            /** Refunded Amount */
+            refunded_amount: string;
+            /** Settled At */
+            settled_at: string | null;
+            /** Status */
+            status: string;
+            /**
+             * Transaction Id
+             * Format: uuid
+             */
+            transaction_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** TransactionStatusOut */
         TransactionStatusOut: {
@@ -1786,6 +2012,95 @@ export interface components {
             user_id: string;
         };
         /**
+         * WebhookReceiptIssued
+         * @description `receipt.issued`: The cloud register issued a fiscal receipt: a sale's, or a refund's return receipt.
+         */
+        WebhookReceiptIssued: {
+            data: components["schemas"]["WebhookReceiptIssuedData"];
+            /**
+             * Timestamp
+             * Format: date-time
+             * @description When the fact happened (UTC).
+             */
+            timestamp: string;
+            /**
+             * Type
+             * @description The event type.
+             * @constant
+             */
+            type: "receipt.issued";
+        };
+        /**
+         * WebhookReceiptIssuedData
+         * @description A fiscal receipt the cloud register issued (``mark_issued``, docs/FISCAL.md).
+         */
+        WebhookReceiptIssuedData: {
+            /**
+             * Amount
+             * @description What the receipt is for (a return: the amount refunded).
+             * @example 1000.00
+             */
+            amount: string;
+            /** Club Id */
+            club_id: string | null;
+            /**
+             * Currency
+             * @example KZT
+             */
+            currency: string;
+            /**
+             * Fiscal Number
+             * @description The register's fiscal number of the receipt.
+             */
+            fiscal_number: string;
+            /**
+             * Issued At
+             * Format: date-time
+             */
+            issued_at: string;
+            /**
+             * Kind
+             * @description `sale` for a completed transaction, `return` for each refund.
+             * @enum {string}
+             */
+            kind: "sale" | "return";
+            /**
+             * Offline
+             * @description Issued in the register's offline mode (sent to the OFD later).
+             */
+            offline: boolean;
+            /**
+             * Ordering Key
+             * @description `transaction:<transaction_id>`: the events of one key are delivered in `sequence` order.
+             */
+            ordering_key: string;
+            /**
+             * Receipt Id
+             * @description Our id of the receipt.
+             */
+            receipt_id: string;
+            /**
+             * Sequence
+             * @description 1, 2, 3, ... per `ordering_key`, without gaps: event n+1 of a key is never delivered to an endpoint before event n is delivered or dead.
+             */
+            sequence: number;
+            /**
+             * Ticket Url
+             * @description The receipt's page at the register / OFD.
+             */
+            ticket_url: string;
+            /**
+             * Transaction Id
+             * Format: uuid
+             */
+            transaction_id: string;
+            /**
+             * User Id
+             * @description The buyer.
+             */
+            user_id: string | null;
+        };
+        /**
          * WebhookSubscriptionActivated
          * @description `subscription.activated`: A club's first paid period, or a paid period after it had expired.
          */
@@ -1888,6 +2203,95 @@ export interface components {
              * @constant
              */
             type: "subscription.grace_started";
+        };
+        /**
+         * WebhookSubscriptionRenewalDue
+         * @description `subscription.renewal_due`: A club's paid period ends in `days_left` days: remind its owner to renew (once per period and reminder day; after downtime, one late reminder).
+         */
+        WebhookSubscriptionRenewalDue: {
+            data: components["schemas"]["WebhookSubscriptionRenewalDueData"];
+            /**
+             * Timestamp
+             * Format: date-time
+             * @description When the fact happened (UTC).
+             */
+            timestamp: string;
+            /**
+             * Type
+             * @description The event type.
+             * @constant
+             */
+            type: "subscription.renewal_due";
+        };
+        /**
+         * WebhookSubscriptionRenewalDueData
+         * @description A reminder that a club's paid period ends soon (``app/renewals/reminders.py``).
+         */
+        WebhookSubscriptionRenewalDueData: {
+            /**
+             * Amount
+             * @description What renewing for one more period costs.
+             * @example 1000.00
+             */
+            amount: string;
+            /**
+             * Club Id
+             * Format: uuid
+             */
+            club_id: string;
+            /**
+             * Currency
+             * @example KZT
+             */
+            currency: string;
+            /**
+             * Days Left
+             * @description Whole days until `due_at` (rounded up).
+             */
+            days_left: number;
+            /**
+             * Due At
+             * Format: date-time
+             * @description The end of the paid period (`current_period_end`).
+             */
+            due_at: string;
+            /**
+             * Grace Until
+             * Format: date-time
+             */
+            grace_until: string;
+            /**
+             * Ordering Key
+             * @description `subscription:<club_id>`: the events of one key are delivered in `sequence` order.
+             */
+            ordering_key: string;
+            /**
+             * Plan Id
+             * @description The plan the renewal buys.
+             * @example club_50
+             */
+            plan_id: string;
+            /**
+             * Reminder Day
+             * @description The policy's reminder day this stands for (7, 3, 1 by default).
+             */
+            reminder_day: number;
+            /**
+             * Renew Url
+             * @description The club page, with its Renew button.
+             * @example /#/clubs/0b5c...
+             */
+            renew_url: string;
+            /**
+             * Sequence
+             * @description 1, 2, 3, ... per `ordering_key`, without gaps: event n+1 of a key is never delivered to an endpoint before event n is delivered or dead.
+             */
+            sequence: number;
+            /**
+             * User Id
+             * @description The club's owner, who can renew.
+             */
+            user_id: string;
         };
         /**
          * WebhookSubscriptionRenewed
@@ -2719,7 +3123,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TransactionStatusOut"];
+                    "application/json": components["schemas"]["TransactionDetailOut"];
                 };
             };
             /** @description Invalid request: VALIDATION_ERROR with per-field `details` */
@@ -3521,6 +3925,423 @@ export interface operations {
                      *       }
                      *     }
                      */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: unexpected failure (no internals are exposed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "renewals.renew": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional, as for purchase intents: the same key and body answer the first response again (with `Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                club_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RenewIn"];
+            };
+        };
+        responses: {
+            /** @description The club's renewal already pending (one per club): the same body again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseIntentOut"];
+                };
+            };
+            /** @description Success */
+            201: {
+                headers: {
+                    /** @description `true` on a stored reply to a repeated key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseIntentOut"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_ERROR with per-field `details`, or MALFORMED_JSON; VALIDATION_ERROR: plan_id names no plan on sale */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "details": [
+                     *           {
+                     *             "field": "quantity",
+                     *             "message": "Input should be greater than or equal to 1",
+                     *             "type": "greater_than_equal"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid request"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, invalid or expired Bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "A Bearer token is required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: only the club owner can renew */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CLUB_NOT_FOUND: no such club, or you are not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NO_SUBSCRIPTION (nothing to renew), RENEWAL_IN_PROGRESS or IDEMPOTENCY_KEY_IN_USE (retry) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request Entity Too Large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: a non-empty body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request body must be JSON (application/json)"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Idempotency-Key reused with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: unexpected failure (no internals are exposed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Payment provider unavailable; nothing charged */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "renewals.put_renewal_phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                club_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenewalPhoneIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewalPhoneOut"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_ERROR with per-field `details`, or MALFORMED_JSON; VALIDATION_ERROR: not a Kazakhstan mobile number, or no consent */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "details": [
+                     *           {
+                     *             "field": "quantity",
+                     *             "message": "Input should be greater than or equal to 1",
+                     *             "type": "greater_than_equal"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid request"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, invalid or expired Bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "A Bearer token is required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: only the club owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CLUB_NOT_FOUND: no such club, or you are not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request Entity Too Large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: a non-empty body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request body must be JSON (application/json)"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: unexpected failure (no internals are exposed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "renewals.delete_renewal_phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                club_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewalPhoneOut"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_ERROR with per-field `details` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "details": [
+                     *           {
+                     *             "field": "quantity",
+                     *             "message": "Input should be greater than or equal to 1",
+                     *             "type": "greater_than_equal"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid request"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, invalid or expired Bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "A Bearer token is required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: only the club owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CLUB_NOT_FOUND: no such club, or you are not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5248,6 +6069,71 @@ export interface operations {
             };
         };
     };
+    "webhook.receipt.issued": {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id: the same on every retry and replay of it; deduplicate on it.
+                 * @example msg_5c0e8d3f7a3b4f1e9b2d6a1c0f4e8d2a
+                 */
+                "webhook-id": string;
+                /**
+                 * @description This attempt's time, in Unix seconds (it changes on every retry).
+                 * @example 1796594400
+                 */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body>` with the endpoint's secret; two, space-separated, for 24 hours after a rotation (the new secret's first). Verify with the `standardwebhooks` library. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookReceiptIssued"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and sent nothing more until an operator enables it; its deliveries wait, in order. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after `Retry-After` (seconds or an HTTP date, at most 24 hours), or on the schedule without one. */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description As 429: retried after `Retry-After`, or on the schedule. */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx. The body is not used. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer (3xx included: redirects are not followed), a timeout (15 s) or no answer: retried at 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h (each ±10 %), then dead. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     "webhook.subscription.activated": {
         parameters: {
             query?: never;
@@ -5401,6 +6287,71 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WebhookSubscriptionGraceStarted"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and sent nothing more until an operator enables it; its deliveries wait, in order. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after `Retry-After` (seconds or an HTTP date, at most 24 hours), or on the schedule without one. */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description As 429: retried after `Retry-After`, or on the schedule. */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx. The body is not used. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer (3xx included: redirects are not followed), a timeout (15 s) or no answer: retried at 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h (each ±10 %), then dead. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.subscription.renewal_due": {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id: the same on every retry and replay of it; deduplicate on it.
+                 * @example msg_5c0e8d3f7a3b4f1e9b2d6a1c0f4e8d2a
+                 */
+                "webhook-id": string;
+                /**
+                 * @description This attempt's time, in Unix seconds (it changes on every retry).
+                 * @example 1796594400
+                 */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body>` with the endpoint's secret; two, space-separated, for 24 hours after a rotation (the new secret's first). Verify with the `standardwebhooks` library. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionRenewalDue"];
             };
         };
         responses: {

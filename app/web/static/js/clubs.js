@@ -9,6 +9,7 @@ import { errorText } from "./fielderrors.js";
 import { formatDate, formatNumber, t } from "./i18n.js";
 import { createEvent, readEventFields, renderEventList, showApiFieldErrors } from "./events.js";
 import { openPaywall } from "./paywall.js";
+import { initRenewal, renderRenewal } from "./renewal.js";
 
 export const clubs = { list: [], byId: {}, members: {} };
 let shownClubId = null;
@@ -18,6 +19,7 @@ export function initClubs() {
   $("club-create-form").addEventListener("submit", createClub);
   $("member-form").addEventListener("submit", addMember);
   $("club-event-form").addEventListener("submit", createClubEvent);
+  initRenewal();
   $("club-buy").addEventListener("click", (e) => {
     const club = clubs.byId[shownClubId];
     if (club) openPaywall({ kind: "club", club }, null, e.currentTarget);
@@ -91,6 +93,11 @@ export function renderClub(id) {
   const grace = sub && sub.status === "grace";
   $("club-grace").hidden = !grace;
   if (grace) $("club-grace").textContent = t("club.grace", { date: formatDate(sub.grace_until) });
+  renderRenewal(club, async (clubId) => {
+    await refreshClub(clubId);
+    if (shownClubId === clubId) renderClub(clubId);
+    return clubs.byId[clubId] || null;
+  });
   const limit = p && p.max_members;
   $("club-seats").textContent = limit ? t("club.seats", { used: formatNumber(club.member_count), limit: formatNumber(limit) })
     : t("club.seatsAny", { used: formatNumber(club.member_count), n: club.member_count });

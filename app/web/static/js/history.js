@@ -122,5 +122,24 @@ export async function showReceipt(txId) {
       start: formatDate(granted.plan.period_start), end: formatDate(granted.plan.period_end),
     }));
   }
+  for (const receipt of item.receipts || []) fiscalRow(row, receipt, item.currency);
   row("receipt.reference", item.transaction_id, { className: "mono" });
+}
+
+/* A fiscal receipt (sale, or a refund's return): a link to the register's receipt page
+   once issued, "being issued" until then. */
+function fiscalRow(row, receipt, currency) {
+  const label = receipt.kind === "return" ? "receipt.fiscalReturn" : "receipt.fiscalSale";
+  if (!receipt.fiscal_number) {
+    row(label, t("receipt.fiscalPending"), { "data-field": "fiscal-receipt" });
+    return;
+  }
+  const text = t("receipt.fiscalLink", {
+    number: receipt.fiscal_number,
+    amount: formatMoney({ amount: receipt.amount, currency }),
+  });
+  const link = receipt.ticket_url
+    ? el("a", { href: receipt.ticket_url, target: "_blank", rel: "noopener noreferrer", text })
+    : text;
+  row(label, link, { "data-field": "fiscal-receipt" });
 }

@@ -42,12 +42,20 @@ from .product_out_constraints import ProductOutConstraints
 from .publish_out import PublishOut
 from .purchase_intent_in import PurchaseIntentIn
 from .purchase_intent_out import PurchaseIntentOut
+from .receipt_out import ReceiptOut
+from .receipt_out_kind import ReceiptOutKind
 from .refund_in import RefundIn
 from .refundable_out import RefundableOut
+from .reminder_out import ReminderOut
+from .renew_in import RenewIn
+from .renewal_out import RenewalOut
+from .renewal_phone_in import RenewalPhoneIn
+from .renewal_phone_out import RenewalPhoneOut
 from .resolve_in import ResolveIn
 from .resolve_in_action import ResolveInAction
 from .review_item_out import ReviewItemOut
 from .review_queue_out import ReviewQueueOut
+from .scheduled_change_out import ScheduledChangeOut
 from .story_action_out import StoryActionOut
 from .story_attempt_out import StoryAttemptOut
 from .story_event_out import StoryEventOut
@@ -57,6 +65,7 @@ from .story_refund_out import StoryRefundOut
 from .subscription_out import SubscriptionOut
 from .summary_out import SummaryOut
 from .summary_out_by_status import SummaryOutByStatus
+from .transaction_detail_out import TransactionDetailOut
 from .transaction_status_out import TransactionStatusOut
 from .tx_status import TxStatus
 from .webhook_credit_consumed import WebhookCreditConsumed
@@ -70,11 +79,16 @@ from .webhook_credit_restored import WebhookCreditRestored
 from .webhook_credit_revoked import WebhookCreditRevoked
 from .webhook_event_published import WebhookEventPublished
 from .webhook_event_published_data import WebhookEventPublishedData
+from .webhook_receipt_issued import WebhookReceiptIssued
+from .webhook_receipt_issued_data import WebhookReceiptIssuedData
+from .webhook_receipt_issued_data_kind import WebhookReceiptIssuedDataKind
 from .webhook_subscription_activated import WebhookSubscriptionActivated
 from .webhook_subscription_data import WebhookSubscriptionData
 from .webhook_subscription_data_status import WebhookSubscriptionDataStatus
 from .webhook_subscription_expired import WebhookSubscriptionExpired
 from .webhook_subscription_grace_started import WebhookSubscriptionGraceStarted
+from .webhook_subscription_renewal_due import WebhookSubscriptionRenewalDue
+from .webhook_subscription_renewal_due_data import WebhookSubscriptionRenewalDueData
 from .webhook_subscription_renewed import WebhookSubscriptionRenewed
 from .webhook_transaction_canceled import WebhookTransactionCanceled
 from .webhook_transaction_completed import WebhookTransactionCompleted
@@ -132,12 +146,20 @@ __all__ = (
     "PublishOut",
     "PurchaseIntentIn",
     "PurchaseIntentOut",
+    "ReceiptOut",
+    "ReceiptOutKind",
     "RefundableOut",
     "RefundIn",
+    "ReminderOut",
+    "RenewalOut",
+    "RenewalPhoneIn",
+    "RenewalPhoneOut",
+    "RenewIn",
     "ResolveIn",
     "ResolveInAction",
     "ReviewItemOut",
     "ReviewQueueOut",
+    "ScheduledChangeOut",
     "StoryActionOut",
     "StoryAttemptOut",
     "StoryEventOut",
@@ -147,6 +169,7 @@ __all__ = (
     "SubscriptionOut",
     "SummaryOut",
     "SummaryOutByStatus",
+    "TransactionDetailOut",
     "TransactionStatusOut",
     "TxStatus",
     "WebhookCreditConsumed",
@@ -160,11 +183,16 @@ __all__ = (
     "WebhookCreditRevoked",
     "WebhookEventPublished",
     "WebhookEventPublishedData",
+    "WebhookReceiptIssued",
+    "WebhookReceiptIssuedData",
+    "WebhookReceiptIssuedDataKind",
     "WebhookSubscriptionActivated",
     "WebhookSubscriptionData",
     "WebhookSubscriptionDataStatus",
     "WebhookSubscriptionExpired",
     "WebhookSubscriptionGraceStarted",
+    "WebhookSubscriptionRenewalDue",
+    "WebhookSubscriptionRenewalDueData",
     "WebhookSubscriptionRenewed",
     "WebhookTransactionCanceled",
     "WebhookTransactionCompleted",

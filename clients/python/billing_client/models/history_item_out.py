@@ -13,6 +13,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.granted_out import GrantedOut
     from ..models.history_payment_out import HistoryPaymentOut
+    from ..models.receipt_out import ReceiptOut
 
 
 T = TypeVar("T", bound="HistoryItemOut")
@@ -32,6 +33,7 @@ class HistoryItemOut:
         poll_interval_s (int):
         product_code (str):
         quantity (int):
+        receipts (list[ReceiptOut]):
         settled_at (datetime.datetime | None):
         status (str):
         transaction_id (UUID):
@@ -49,6 +51,7 @@ class HistoryItemOut:
     poll_interval_s: int
     product_code: str
     quantity: int
+    receipts: list[ReceiptOut]
     settled_at: datetime.datetime | None
     status: str
     transaction_id: UUID
@@ -87,6 +90,11 @@ class HistoryItemOut:
 
         quantity = self.quantity
 
+        receipts = []
+        for receipts_item_data in self.receipts:
+            receipts_item = receipts_item_data.to_dict()
+            receipts.append(receipts_item)
+
         settled_at: None | str
         if isinstance(self.settled_at, datetime.datetime):
             settled_at = self.settled_at.isoformat()
@@ -121,6 +129,7 @@ class HistoryItemOut:
                 "poll_interval_s": poll_interval_s,
                 "product_code": product_code,
                 "quantity": quantity,
+                "receipts": receipts,
                 "settled_at": settled_at,
                 "status": status,
                 "transaction_id": transaction_id,
@@ -136,6 +145,7 @@ class HistoryItemOut:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.granted_out import GrantedOut  # noqa: PLC0415
         from ..models.history_payment_out import HistoryPaymentOut  # noqa: PLC0415
+        from ..models.receipt_out import ReceiptOut  # noqa: PLC0415
 
         d = dict(src_dict)
         amount = d.pop("amount")
@@ -183,6 +193,13 @@ class HistoryItemOut:
         product_code = d.pop("product_code")
 
         quantity = d.pop("quantity")
+
+        receipts = []
+        _receipts = d.pop("receipts")
+        for receipts_item_data in _receipts:
+            receipts_item = ReceiptOut.from_dict(receipts_item_data)
+
+            receipts.append(receipts_item)
 
         def _parse_settled_at(data: object) -> datetime.datetime | None:
             if data is None:
@@ -233,6 +250,7 @@ class HistoryItemOut:
             poll_interval_s=poll_interval_s,
             product_code=product_code,
             quantity=quantity,
+            receipts=receipts,
             settled_at=settled_at,
             status=status,
             transaction_id=transaction_id,

@@ -7,7 +7,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.transaction_status_out import TransactionStatusOut
+from ...models.transaction_detail_out import TransactionDetailOut
 from ...types import Response
 
 
@@ -27,9 +27,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | TransactionStatusOut | None:
+) -> Error | TransactionDetailOut | None:
     if response.status_code == 200:
-        response_200 = TransactionStatusOut.from_dict(response.json())
+        response_200 = TransactionDetailOut.from_dict(response.json())
 
         return response_200
 
@@ -61,7 +61,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | TransactionStatusOut]:
+) -> Response[Error | TransactionDetailOut]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -74,7 +74,7 @@ def sync_detailed(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Error | TransactionStatusOut]:
+) -> Response[Error | TransactionDetailOut]:
     """One of your transactions
 
     Args:
@@ -85,7 +85,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | TransactionStatusOut]
+        Response[Error | TransactionDetailOut]
     """
 
     kwargs = _get_kwargs(
@@ -103,7 +103,7 @@ def sync(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | TransactionStatusOut | None:
+) -> Error | TransactionDetailOut | None:
     """One of your transactions
 
     Args:
@@ -114,7 +114,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | TransactionStatusOut
+        Error | TransactionDetailOut
     """
 
     return sync_detailed(
@@ -127,7 +127,7 @@ async def asyncio_detailed(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Error | TransactionStatusOut]:
+) -> Response[Error | TransactionDetailOut]:
     """One of your transactions
 
     Args:
@@ -138,7 +138,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | TransactionStatusOut]
+        Response[Error | TransactionDetailOut]
     """
 
     kwargs = _get_kwargs(
@@ -154,7 +154,7 @@ async def asyncio(
     transaction_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | TransactionStatusOut | None:
+) -> Error | TransactionDetailOut | None:
     """One of your transactions
 
     Args:
@@ -165,7 +165,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | TransactionStatusOut
+        Error | TransactionDetailOut
     """
 
     return (

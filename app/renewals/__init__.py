@@ -1,0 +1,1 @@
+"""Renewals without auto-debit: reminders, one-tap renewal, fair plan switches."""

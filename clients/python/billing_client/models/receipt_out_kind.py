@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class ReceiptOutKind(StrEnum):
+    RETURN = "return"
+    SALE = "sale"
+
+    def __str__(self) -> str:
+        return str(self.value)
