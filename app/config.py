@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from app.db_pool import pool_options
+
 # Development only: check_production() refuses to start production with this value.
 DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 DEFAULT_KASPI_KEY = "dev-kaspi-key"
@@ -178,6 +180,10 @@ class Config:
                 **cls.SQLALCHEMY_ENGINE_OPTIONS,
                 "connect_args": {"prepare_threshold": None},
             }
+        pool = pool_options(env)  # DATABASE_POOL_SIZE, _MAX_OVERFLOW, _TIMEOUT_S (app/db_pool.py)
+        if pool:
+            engine = values.get("SQLALCHEMY_ENGINE_OPTIONS", cls.SQLALCHEMY_ENGINE_OPTIONS)
+            values["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine, **pool}
         return values
 
 

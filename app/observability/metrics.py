@@ -271,3 +271,13 @@ OPEN_PURCHASE_REFUSED = Counter(
     "billing_open_purchase_refused_total",
     "Purchase intents refused because the same event already has an open purchase",
 )
+
+
+# -- the stream process under load (issue 29) ---------------------------------------
+
+PUSH_STREAMS_REFUSED = Counter(
+    "billing_push_streams_refused_total",
+    "Status streams refused at once with 503 and Retry-After, by reason (pool_full: every"
+    " database connection of the stream process was taken)",
+    ["reason"],
+)
