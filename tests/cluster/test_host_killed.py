@@ -1,0 +1,209 @@
+"""Two hosts behind HAProxy and PgBouncer (transaction mode): paid purchases while one
+whole host (API, stream process, worker, beat) is killed with SIGKILL and brought back.
+Every payment is settled exactly once, no credit is granted twice, and every stream
+client, reconnecting through the balancer, sees its purchase completed."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.conftest import auth, token_for
+from tests.integration.conftest import service_env
+from tests.support import pgbouncer_server
+from tests.support.cluster import Balancer, Host, haproxy_available
+from tests.support.pgbouncer_server import PgBouncer
+from tests.support.processes import wait_until
+from tests.support.sse import SseClient
+from tests.support.stub_server import confirm_payment, reset_faults
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.cluster,
+    pytest.mark.skipif(not pgbouncer_server.available(), reason="apt-get install pgbouncer"),
+    pytest.mark.skipif(not haproxy_available(), reason="apt-get install haproxy"),
+]
+
+PURCHASES = int(os.environ.get("CLUSTER_PURCHASES", "500"))
+WATCHED = int(os.environ.get("CLUSTER_WATCHED", "40"))
+
+
+@pytest.fixture
+def cluster(
+    app, app_config, clean_db, kaspi_stub, tmp_path
+) -> Iterator[tuple[Balancer, list[Host]]]:
+    bouncer = PgBouncer(
+        tmp_path / "pgbouncer", app_config["SQLALCHEMY_DATABASE_URI"], server_pool_size=20
+    ).start()
+    env = service_env(
+        app_config,
+        KASPI_BASE_URL=kaspi_stub,
+        DATABASE_URL=bouncer.url(),
+        DATABASE_PGBOUNCER_TRANSACTION_MODE="1",
+        DATABASE_POOL_SIZE="3",
+        DATABASE_MAX_OVERFLOW="2",
+    )
+    hosts = [
+        Host("host-a", "127.0.0.2", env, beat_schedule=tmp_path / "beat-a"),
+        Host("host-b", "127.0.0.3", env),
+    ]
+    balancer = None
+    try:
+        for host in hosts:
+            host.start()
+        balancer = Balancer(tmp_path / "haproxy", hosts).start()
+        yield balancer, hosts
+    finally:
+        if balancer is not None:
+            balancer.stop()
+        for host in hosts:
+            host.stop()
+        bouncer.stop()
+
+
+@dataclass
+class Watcher:
+    """A buyer's page following one purchase through the balancer, reconnecting when its
+    stream ends before a final status (its host died)."""
+
+    url: str
+    user: str
+    final: str | None = None
+    connections: int = 0
+
+    def follow(self, deadline: float) -> None:
+        while time.monotonic() < deadline and self.final is None:
+            self.connections += 1
+            try:
+                stream = SseClient(self.url, token_for(self.user))
+            except requests.RequestException:
+                time.sleep(0.2)  # the balancer has not noticed the dead host yet
+                continue
+            if stream.status_code != 200:
+                stream.close()
+                time.sleep(0.2)
+                continue
+            while True:
+                event = stream.next_status(timeout=max(0.1, deadline - time.monotonic()))
+                if event is None:
+                    break
+                status = event.json()["status"]
+                if status in ("completed", "failed", "expired", "canceled"):
+                    self.final = status
+                    break
+            stream.close()
+
+
+def test_a_host_killed_mid_load_settles_every_payment_once(app, app_config, cluster, kaspi_stub):
+    balancer, (host_a, _host_b) = cluster
+    reset_faults(kaspi_stub)
+
+    def intent(n: int) -> dict:
+        answer = requests.post(
+            f"{balancer.url}/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers=auth(f"cluster-{n}"),
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text[:300]
+        return {"user": f"cluster-{n}", **answer.json()}
+
+    with ThreadPoolExecutor(8) as pool:
+        intents = list(pool.map(intent, range(PURCHASES)))
+
+    deadline = time.monotonic() + 240
+    watchers = [
+        Watcher(f"{balancer.url}/api/billing/transactions/{i['transaction_id']}/events", i["user"])
+        for i in intents[:WATCHED]
+    ]
+    threads = [threading.Thread(target=w.follow, args=(deadline,), daemon=True) for w in watchers]
+    for thread in threads:
+        thread.start()
+
+    paid = 0
+    paid_lock = threading.Lock()
+
+    def pay(i: dict) -> None:
+        nonlocal paid
+        confirm_payment(kaspi_stub, i["payment"]["payment_id"])
+        with paid_lock:
+            paid += 1
+
+    killed = threading.Event()
+
+    def kill_then_restart() -> None:
+        wait_until(lambda: paid >= PURCHASES // 3, timeout=120, message="a third paid")
+        victims = [p.proc for p in host_a.processes]
+        host_a.kill9()
+        assert all(v is not None and v.returncode == -9 for v in victims)
+        killed.set()
+        time.sleep(3)  # the host stays down while the rest is paid and settled by host B
+        host_a.start()
+
+    chaos = threading.Thread(target=kill_then_restart, daemon=True)
+    chaos.start()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(pay, intents))
+    chaos.join(timeout=120)
+    assert killed.is_set()
+    # Every process of the host died of SIGKILL (and was started again).
+    assert all(p.alive() for p in host_a.processes)
+
+    engine = create_engine(app_config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        ids = [i["transaction_id"] for i in intents]
+
+        def completed() -> int:
+            with engine.connect() as conn:
+                return conn.execute(
+                    text(
+                        "SELECT count(*) FROM transactions"
+                        " WHERE status = 'completed' AND id = ANY(:ids)"
+                    ),
+                    {"ids": ids},
+                ).scalar()
+
+        wait_until(
+            lambda: completed() == PURCHASES, timeout=240, message="every purchase completed"
+        )
+        with engine.connect() as conn:
+            settled_twice = conn.execute(
+                text(
+                    "SELECT transaction_id FROM transaction_events WHERE to_status = 'completed'"
+                    " AND transaction_id = ANY(:ids) GROUP BY transaction_id HAVING count(*) <> 1"
+                ),
+                {"ids": ids},
+            ).all()
+            credits = dict(
+                conn.execute(
+                    text(
+                        "SELECT t.id::text, count(c.id) FROM transactions t"
+                        " LEFT JOIN billing_credits c ON c.source_transaction_id = t.id"
+                        " WHERE t.id = ANY(:ids) GROUP BY t.id"
+                    ),
+                    {"ids": ids},
+                ).all()
+            )
+            quantities = dict(
+                conn.execute(
+                    text("SELECT id::text, quantity FROM transactions WHERE id = ANY(:ids)"),
+                    {"ids": ids},
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    assert settled_twice == []
+    assert credits == quantities
+    for thread in threads:
+        thread.join(timeout=max(1, deadline - time.monotonic()))
+    assert [w.final for w in watchers] == ["completed"] * len(watchers)
+    # Some streams were on the killed host and came back through the balancer.
+    assert sum(w.connections > 1 for w in watchers) >= 1, [w.connections for w in watchers]
