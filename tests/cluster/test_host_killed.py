@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,10 +19,17 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import auth, token_for
 from tests.integration.conftest import service_env
+from tests.integration.test_publish_concurrency import (
+    ledger,
+    no_server_errors,
+    personal_setup,
+    publish_calls,
+    race,
+)
 from tests.support import pgbouncer_server
 from tests.support.cluster import Balancer, Host, haproxy_available
 from tests.support.pgbouncer_server import PgBouncer
-from tests.support.processes import wait_until
+from tests.support.processes import LOG_DIR, wait_until
 from tests.support.sse import SseClient
 from tests.support.stub_server import confirm_payment, reset_faults
 
@@ -36,10 +44,9 @@ PURCHASES = int(os.environ.get("CLUSTER_PURCHASES", "500"))
 WATCHED = int(os.environ.get("CLUSTER_WATCHED", "40"))
 
 
-@pytest.fixture
-def cluster(
-    app, app_config, clean_db, kaspi_stub, tmp_path
-) -> Iterator[tuple[Balancer, list[Host]]]:
+@pytest.fixture(scope="module")
+def cluster(app, app_config, kaspi_stub, tmp_path_factory) -> Iterator[tuple[Balancer, list[Host]]]:
+    tmp_path = tmp_path_factory.mktemp("cluster")
     bouncer = PgBouncer(
         tmp_path / "pgbouncer", app_config["SQLALCHEMY_DATABASE_URI"], server_pool_size=20
     ).start()
@@ -67,6 +74,15 @@ def cluster(
         for host in hosts:
             host.stop()
         bouncer.stop()
+
+
+def publishes_served(host: Host) -> int:
+    """Publish requests the host's API has logged (its log file is appended to)."""
+    log = LOG_DIR / f"{host.name}-api.log"
+    text_ = log.read_text(errors="replace") if log.exists() else ""
+    return sum(
+        '"http_method": "POST"' in line and "/publish" in line for line in text_.splitlines()
+    )
 
 
 @dataclass
@@ -102,7 +118,9 @@ class Watcher:
             stream.close()
 
 
-def test_a_host_killed_mid_load_settles_every_payment_once(app, app_config, cluster, kaspi_stub):
+def test_a_host_killed_mid_load_settles_every_payment_once(
+    app, app_config, clean_db, cluster, kaspi_stub
+):
     balancer, (host_a, _host_b) = cluster
     reset_faults(kaspi_stub)
 
@@ -207,3 +225,28 @@ def test_a_host_killed_mid_load_settles_every_payment_once(app, app_config, clus
     assert [w.final for w in watchers] == ["completed"] * len(watchers)
     # Some streams were on the killed host and came back through the balancer.
     assert sum(w.connections > 1 for w in watchers) >= 1, [w.connections for w in watchers]
+
+
+def test_the_publish_race_across_both_hosts_spends_each_credit_once(app, clean_db, cluster):
+    """40 publishes at once through the balancer (round robin: half on each host) of 10
+    events that need a credit, with 3 credits: exactly 3 are published, each by its own
+    credit; the rest are refused (402/409), none answers 5xx."""
+    balancer, hosts = cluster
+    user_id, events = personal_setup(app, events=10, credits=3)
+    # After the kill test, HAProxy takes host A back once two checks pass.
+    wait_until(
+        lambda: all(balancer.server_up(h.name) for h in hosts),
+        timeout=30,
+        message="both hosts up in the balancer",
+    )
+    before = {h.name: publishes_served(h) for h in hosts}
+    answers = race(balancer.url, publish_calls(user_id, events, 40))
+    no_server_errors(answers)
+    # Both hosts took part in the race.
+    assert all(publishes_served(h) > before[h.name] for h in hosts)
+    book = ledger(app, user_id)
+    assert len(book.published) == 3, book
+    assert all(book.published.values())
+    assert sorted(book.consumed) == sorted(book.published)
+    assert book.available == 0
+    assert {a.status for a in answers} <= {200, 402, 409}, Counter(a.status for a in answers)

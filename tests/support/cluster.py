@@ -13,6 +13,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 from tests.support.processes import (
     Process,
     bin_path,
@@ -140,6 +142,10 @@ defaults
 
 frontend billing
     bind 127.0.0.1:{self.port}
+    # The state of each server, for tests: GET /haproxy-stats;csv
+    stats enable
+    stats uri /haproxy-stats
+    stats refresh 1s
     acl is_stream path_reg ^/api/billing/transactions/[^/]+/events$
     use_backend streams if is_stream
     default_backend api
@@ -166,6 +172,12 @@ backend streams
         ).start()
         wait_until(http_ready(self.url + "/healthz"), timeout=30, message="haproxy")
         return self
+
+    def server_up(self, name: str) -> bool:
+        """Both backends see server ``name`` as UP (HAProxy's CSV statistics)."""
+        csv = requests.get(self.url + "/haproxy-stats;csv", timeout=5).text
+        states = [row.split(",")[17] for row in csv.splitlines() if row.split(",")[1:2] == [name]]
+        return len(states) == 2 and all(state == "UP" for state in states)
 
     def stop(self) -> None:
         if self.proc is not None:
