@@ -281,3 +281,9 @@ PUSH_STREAMS_REFUSED = Counter(
     " database connection of the stream process was taken)",
     ["reason"],
 )
+DB_READ_RETRIES = Counter(
+    "billing_db_read_retries_total",
+    "Read-only requests whose database connection died and that were run once more on a"
+    " fresh one, by outcome (answered, failed: answered 503)",
+    ["outcome"],
+)

@@ -139,3 +139,80 @@ def test_purchases_and_polls_through_pgbouncer(app, app_config, clean_db, kaspi_
     assert all(polls == [200] * 8 for _, polls in answers), answers
     log = Path(proc.log_path).read_text(errors="replace")
     assert "prepared statement" not in log
+
+
+def retries_answered(api: str) -> float:
+    text_ = requests.get(f"{api}/metrics", timeout=10).text
+    for line in text_.splitlines():
+        if line.startswith('billing_db_read_retries_total{outcome="answered"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_a_pgbouncer_restart_reads_answer_and_writes_503_changing_nothing(
+    app, app_config, clean_db, kaspi_stub, tmp_path
+):
+    bouncer = PgBouncer(
+        tmp_path / "pgbouncer", app_config["SQLALCHEMY_DATABASE_URI"], server_pool_size=4
+    ).start()
+    env = service_env(
+        app_config,
+        KASPI_BASE_URL=kaspi_stub,
+        DATABASE_URL=bouncer.url(),
+        DATABASE_PGBOUNCER_TRANSACTION_MODE="1",
+    )
+    try:
+        # One worker: its pooled connections are the ones the restart cuts.
+        proc, api = start_gunicorn("api-pgbouncer-restart", "wsgi:app", env, workers=1)
+    except BaseException:
+        bouncer.stop()
+        raise
+    try:
+        bought = requests.post(
+            f"{api}/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers=auth("poller"),
+            timeout=30,
+        )
+        assert bought.status_code == 201, bought.text
+        status_url = f"{api}/api/billing/transactions/{bought.json()['transaction_id']}"
+        assert requests.get(status_url, headers=auth("poller"), timeout=30).status_code == 200
+
+        bouncer.restart()
+        # The poll's pooled connection is dead: it is run once more on a fresh one.
+        polled = requests.get(status_url, headers=auth("poller"), timeout=30)
+        assert polled.status_code == 200, polled.text
+        assert polled.json()["status"] == "pending"
+        assert retries_answered(api) == 1
+
+        bouncer.restart()
+        # A write on a dead connection answers 503 with Retry-After and writes nothing.
+        refused = requests.post(
+            f"{api}/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers=auth("writer"),
+            timeout=30,
+        )
+        assert refused.status_code == 503, refused.text
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        engine = create_engine(app_config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with engine.connect() as conn:
+                written = conn.execute(
+                    text("SELECT count(*) FROM transactions WHERE user_id = 'writer'")
+                ).scalar()
+        finally:
+            engine.dispose()
+        assert written == 0
+        # The client's retry goes through.
+        again = requests.post(
+            f"{api}/api/billing/purchase-intent",
+            json={"product_code": "EVENT_UPGRADE_500"},
+            headers=auth("writer"),
+            timeout=30,
+        )
+        assert again.status_code == 201, again.text
+    finally:
+        proc.stop()
+        bouncer.stop()

@@ -90,3 +90,9 @@ class PgBouncer:
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.stop()
+
+    def restart(self) -> PgBouncer:
+        """SIGTERM (PgBouncer's immediate shutdown: every client connection is cut), then
+        started again on the same port."""
+        self.stop()
+        return self.start()
