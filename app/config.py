@@ -99,6 +99,8 @@ class Config:
     CELERY_BROKER_URL = ""
     # Name of the task queue (and of the exchanges Celery derives from it).
     CELERY_QUEUE = "celery"
+    # RabbitMQ only: classic or quorum (app/broker_queues.py).
+    CELERY_QUEUE_TYPE = "classic"
     # Logs: "json" lines, or "console" (the development default).
     LOG_FORMAT = "json"
     LOG_LEVEL = "INFO"
@@ -196,6 +198,7 @@ ENV_SETTINGS: dict[Callable[[str], Any], tuple[str, ...]] = {
         "AUTH_JWT_SECRET",
         "CELERY_BROKER_URL",
         "CELERY_QUEUE",
+        "CELERY_QUEUE_TYPE",
         "LOG_FORMAT",
         "LOG_LEVEL",
         "WORKER_HEARTBEAT_FILE",
