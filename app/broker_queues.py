@@ -18,12 +18,14 @@ RabbitMQ either way (``app.broker.AMQP_TRANSPORT_OPTIONS``).
 
 from __future__ import annotations
 
+from app.config import ConfigError
+
 QUEUE_TYPES = ("classic", "quorum")
 
 
 def queue_type_settings(queue_type: str, broker_kind: str) -> dict[str, object]:
     if queue_type not in QUEUE_TYPES:
-        raise ValueError(f"CELERY_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")
+        raise ConfigError(f"CELERY_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")
     if queue_type == "classic" or broker_kind != "amqp":
         return {}
     return {

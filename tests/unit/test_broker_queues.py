@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.broker_queues import queue_type_settings
+from app.config import ConfigError
 
 pytestmark = pytest.mark.unit
 
@@ -22,5 +23,5 @@ def test_classic_or_redis_changes_nothing(queue_type, kind):
 
 
 def test_an_unknown_type_is_refused():
-    with pytest.raises(ValueError, match="CELERY_QUEUE_TYPE"):
+    with pytest.raises(ConfigError, match="CELERY_QUEUE_TYPE"):
         queue_type_settings("stream", "amqp")
