@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 BOOTSTRAP = $(PYTHON) scripts/bootstrap.py $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-runtime run stop demo test test-fast lint format bench clean distclean
+.PHONY: help install install-runtime run stop demo test test-fast test-cluster lint format bench clean distclean
 .PHONY: contract contract-check
 
 help: ## List the targets
@@ -41,6 +41,9 @@ test: install ## Run the whole test suite in TEST_JOBS=2 processes (see README: 
 
 test-fast: install ## The unit and db tiers only (about half a minute): the inner loop
 	$(BIN)/python -m pytest tests/unit tests/db $(PYTEST_ARGS)
+
+test-cluster: install ## Two hosts behind HAProxy and PgBouncer, one killed mid-load (needs Debian's pgbouncer, haproxy)
+	BILLING_CLUSTER_TESTS=1 $(BIN)/python -m pytest tests/cluster -p no:cacheprovider --no-cov $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format check, mypy
 	$(BIN)/ruff check .

@@ -15,3 +15,11 @@ limit_request_fields = 100
 
 # ...and that refusal is answered in the JSON error envelope, like every other error.
 install()
+
+
+def child_exit(server: object, worker: object) -> None:
+    # Multiprocess metrics (`make run` sets PROMETHEUS_MULTIPROC_DIR for the API and the
+    # stream process): a worker that exits leaves the live gauges' sums.
+    from app.observability.multiproc import mark_worker_dead
+
+    mark_worker_dead(getattr(worker, "pid", 0))

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.db import edge, step
 from app.errors import ApiError, validation_error
+from app.read_retry import once_more_on_lost_connection
 from app.request_locals import current_request, flask_app, request_globals
 
 
@@ -227,7 +228,17 @@ def endpoint(
 def _handle(
     spec: EndpointSpec, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Response:
-    """One request through its edge: authenticate, parse, call the handler, serialise."""
+    """One request through its edge: authenticate, parse, call the handler, serialise.
+
+    A read-only request whose connection died is run once more (app/read_retry.py)."""
+    if spec.read_only:
+        return once_more_on_lost_connection(lambda: _handle_once(spec, fn, args, dict(kwargs)))
+    return _handle_once(spec, fn, args, kwargs)
+
+
+def _handle_once(
+    spec: EndpointSpec, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Response:
     with edge(multi_step=spec.multi_step, read_only=spec.read_only):
         if spec.auth:
             _authenticate_caller(spec)

@@ -10,6 +10,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from app import broker
+from app.broker_queues import queue_type_settings
 from app.db import edge
 from app.observability import celery_hooks
 
@@ -39,6 +40,10 @@ def celery_init_app(app: Flask) -> Celery:
         broker_transport_options=broker.transport_options(app.config["CELERY_BROKER_URL"]),
         result_backend=app.config["REDIS_URL"],
         **queue_settings(app.config["CELERY_QUEUE"]),
+        **queue_type_settings(
+            app.config.get("CELERY_QUEUE_TYPE", "classic"),
+            broker.kind(app.config["CELERY_BROKER_URL"]),
+        ),
         task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
         beat_schedule=beat_schedule(app.config),
     )

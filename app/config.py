@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from app.db_pool import pool_options
+
 # Development only: check_production() refuses to start production with this value.
 DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 DEFAULT_KASPI_KEY = "dev-kaspi-key"
@@ -97,6 +99,8 @@ class Config:
     CELERY_BROKER_URL = ""
     # Name of the task queue (and of the exchanges Celery derives from it).
     CELERY_QUEUE = "celery"
+    # RabbitMQ only: classic or quorum (app/broker_queues.py).
+    CELERY_QUEUE_TYPE = "classic"
     # Logs: "json" lines, or "console" (the development default).
     LOG_FORMAT = "json"
     LOG_LEVEL = "INFO"
@@ -197,6 +201,10 @@ class Config:
                 **cls.SQLALCHEMY_ENGINE_OPTIONS,
                 "connect_args": {"prepare_threshold": None},
             }
+        pool = pool_options(env)  # DATABASE_POOL_SIZE, _MAX_OVERFLOW, _TIMEOUT_S (app/db_pool.py)
+        if pool:
+            engine = values.get("SQLALCHEMY_ENGINE_OPTIONS", cls.SQLALCHEMY_ENGINE_OPTIONS)
+            values["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine, **pool}
         return values
 
 
@@ -209,6 +217,7 @@ ENV_SETTINGS: dict[Callable[[str], Any], tuple[str, ...]] = {
         "AUTH_JWT_SECRET",
         "CELERY_BROKER_URL",
         "CELERY_QUEUE",
+        "CELERY_QUEUE_TYPE",
         "LOG_FORMAT",
         "LOG_LEVEL",
         "WORKER_HEARTBEAT_FILE",

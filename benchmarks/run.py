@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from benchmarks import (
+    cluster_bench,
     plans,
     publish_bench,
     push_bench,
@@ -77,6 +78,10 @@ def _webhooks(ctx: Context) -> dict:
     )
 
 
+def _cluster(ctx: Context) -> dict:
+    return cluster_bench.run(ctx.world, ctx.users, 300 if ctx.args.quick else 1500)
+
+
 # name -> (title, benchmark). Another benchmark adds its entry here.
 SECTIONS: dict[str, tuple[str, Callable[[Context], dict]]] = {
     "settle": ("settle throughput against the raw-SQL floor", _settle),
@@ -86,6 +91,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Context], dict]]] = {
     "plans": ("sweep query plans at a large table", _plans),
     "push": ("push status: open streams, notice latency, requests per purchase", _push),
     "webhooks": ("webhook delivery: COMMIT to receiver, events per second", _webhooks),
+    "cluster": ("settle throughput with two worker hosts against one", _cluster),
 }
 
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from scripts.embedded import (
@@ -218,6 +219,21 @@ def procfile_programs(env: dict[str, str], path: Path = ROOT / "Procfile") -> li
     return programs
 
 
+# The processes whose /metrics adds up several processes: gunicorn's workers (api,
+# stream) and the Celery pool's children (worker).
+MULTIPROCESS_METRICS = ("api", "stream", "worker")
+
+
+def with_metrics_dir(program: Program, var: Path) -> Program:
+    """``program`` with an empty ``PROMETHEUS_MULTIPROC_DIR`` of its own under var/metrics/."""
+    if program.name not in MULTIPROCESS_METRICS:
+        return program
+    from app.observability.multiproc import VARIABLE, fresh_dir
+
+    where = fresh_dir(var / "metrics" / program.name)
+    return replace(program, env={**(program.env or {}), VARIABLE: str(where)})
+
+
 DOTENV_KEYS = (
     "BILLING_ENV",
     "BILLING_DEV_ENDPOINTS",
@@ -328,7 +344,7 @@ def main() -> int:
             raise RuntimeError("flask db upgrade failed:\n" + migrate.stdout + migrate.stderr)
         settings_files = write_dotenv(env, var)
         for program in procfile_programs(env):
-            sup.start(program)
+            sup.start(with_metrics_dir(program, var))
         api = f"http://127.0.0.1:{env['API_PORT']}"
         sup.wait_until(api_answers(api + "/healthz"), 90, "the API to answer")
         from app.auth.tokens import issue_token

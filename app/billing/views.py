@@ -118,7 +118,11 @@ def transaction_by_id(transaction_id: str) -> TransactionDetailOut:
     tags=("billing",),
     response=TransactionStatusOut,
     media_type="text/event-stream",
-    errors={404: "No such transaction of yours (JSON, before the stream starts)"},
+    errors={
+        404: "No such transaction of yours (JSON, before the stream starts)",
+        503: "Every database connection of the stream process is taken: retry after"
+        " Retry-After, or poll the status",
+    },
     # Reads only, the caller from the token: opening a stream writes nothing.
     read_only=True,
     headers=(

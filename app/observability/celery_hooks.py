@@ -24,7 +24,7 @@ from typing import Any
 from celery import Celery, signals
 from flask import Flask
 
-from app.observability import context, heartbeat, metrics
+from app.observability import celery_lines, context, heartbeat, metrics
 from app.observability.logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ _params: dict[str, bool] = {}
 def install(celery_app: Celery, flask_app: Flask) -> None:
     _state["flask_app"] = flask_app
     config = flask_app.config
+    # Celery's banner, "Warm shutdown" and pool process deaths as JSON lines too.
+    celery_lines.install(config.get("LOG_FORMAT", "json"))
     if config.get("WORKER_HEARTBEAT_FILE"):
         heartbeat.configure(
             config["WORKER_HEARTBEAT_FILE"], float(config["WORKER_HEARTBEAT_INTERVAL_S"])
@@ -48,6 +50,8 @@ def _setup_logging(**_kwargs: Any) -> None:
     app = _state["flask_app"]
     config = app.config if app is not None else {}
     configure_logging(config.get("LOG_FORMAT", "json"), config.get("LOG_LEVEL", "INFO"))
+    if config.get("LOG_FORMAT", "json") == "json":
+        celery_lines.pool_process_exits_propagate()
 
 
 def _carry_request_id(headers: dict[str, Any] | None = None, **_kwargs: Any) -> None:

@@ -330,3 +330,19 @@ DATABASE_GAUGES = (
     FISCAL_PENDING,
     FISCAL_HELD,
 )
+
+
+# -- the stream process under load (issue 29) ---------------------------------------
+
+PUSH_STREAMS_REFUSED = Counter(
+    "billing_push_streams_refused_total",
+    "Status streams refused at once with 503 and Retry-After, by reason (pool_full: every"
+    " database connection of the stream process was taken)",
+    ["reason"],
+)
+DB_READ_RETRIES = Counter(
+    "billing_db_read_retries_total",
+    "Read-only requests whose database connection died and that were run once more on a"
+    " fresh one, by outcome (answered, failed: answered 503)",
+    ["outcome"],
+)

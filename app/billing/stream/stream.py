@@ -35,6 +35,9 @@ from app.billing.core.queries import transaction_not_found
 from app.billing.stream import snapshot
 from app.billing.stream.hub import Hub, Watch, get_hub
 from app.db import step
+from app.db_pool import pool_is_full
+from app.errors import ApiError
+from app.extensions import db
 from app.observability import metrics
 from app.request_locals import current_request
 
@@ -68,6 +71,9 @@ def serves_many_streams() -> bool:
 def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
     """Called inside the request's edge: a missing or foreign id raises before any byte."""
     cfg = current_app.config
+    refuse_when_pool_is_full()
+    if request.method == "HEAD":
+        return _headers_only(user_id, transaction_id)
     held = ExitStack()
     hub: Hub | None = None
     watch: Watch | None = None
@@ -98,6 +104,39 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
     # Unsubscribes also when the client leaves before the first byte was sent.
     response.call_on_close(held.close)
     return response
+
+
+# Seconds a refused client waits before it tries again (the page falls back to polling).
+POOL_FULL_RETRY_AFTER_S = 2
+
+
+def refuse_when_pool_is_full() -> None:
+    """503 with ``Retry-After`` at once when no pooled connection is free.
+
+    The first read would otherwise wait the pool's timeout (30 s by default) with the
+    client hanging on a stream that shows nothing; under gevent, a burst of opens
+    beyond the pool queues that way (docs/OPERATIONS.md, "The stream process").
+    """
+    if pool_is_full(db.engine):
+        metrics.PUSH_STREAMS_REFUSED.labels("pool_full").inc()
+        log.warning("stream refused: every database connection of the pool is taken")
+        raise ApiError(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "The status stream is briefly unavailable; retry shortly or poll the status",
+            headers={"Retry-After": str(POOL_FULL_RETRY_AFTER_S)},
+        )
+
+
+def _headers_only(user_id: str, transaction_id: uuid.UUID) -> Response:
+    """HEAD: what GET would answer (200 or 404), with no body and no stream held.
+
+    gunicorn sends no body for HEAD but would still run the body's generator to its
+    end, holding a greenlet and a subscription for up to ``PUSH_MAX_STREAM_S``.
+    """
+    if snapshot.read(user_id, transaction_id) is None:
+        raise transaction_not_found()
+    return Response(status=200, mimetype="text/event-stream", headers=STREAM_HEADERS)
 
 
 def _reread(user_id: str, transaction_id: uuid.UUID) -> snapshot.Snapshot | None:
