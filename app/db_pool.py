@@ -16,9 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.pool import QueuePool
-
 _SETTINGS = (
     ("DATABASE_POOL_SIZE", "pool_size", int),
     ("DATABASE_MAX_OVERFLOW", "max_overflow", int),
@@ -36,20 +33,3 @@ def pool_options(env: Mapping[str, str]) -> dict[str, Any]:
                 raise ValueError(f"{variable} must not be negative, not {env[variable]!r}")
             options[option] = value
     return options
-
-
-def pool_is_full(engine: Engine) -> bool:
-    """Every connection the pool may open is checked out: a checkout now would wait.
-
-    Under gevent a check and the checkout that follows it run without a switch in
-    between (neither does I/O), so this is exact for the stream process; in a
-    threaded process it is a hint.
-    """
-    pool = engine.pool
-    if not isinstance(pool, QueuePool):
-        return False
-    # overflow() counts from -pool_size up to max_overflow as connections are opened.
-    opened_at_most = pool.size() + pool._max_overflow
-    if pool._max_overflow < 0:
-        return False
-    return pool.checkedout() >= opened_at_most

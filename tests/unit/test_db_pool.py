@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.pool import QueuePool
 
-from app.db_pool import pool_is_full, pool_options
+from app.db_pool import pool_options
 
 pytestmark = pytest.mark.unit
 
@@ -18,20 +16,3 @@ def test_pool_options_come_from_the_environment_only_when_set():
     ) == {"pool_size": 3, "max_overflow": 0, "pool_timeout": 2.5}
     with pytest.raises(ValueError, match="DATABASE_POOL_SIZE"):
         pool_options({"DATABASE_POOL_SIZE": "-1"})
-
-
-def test_pool_is_full_once_every_connection_it_may_open_is_out():
-    engine = create_engine(
-        "sqlite://", poolclass=QueuePool, pool_size=1, max_overflow=1, pool_timeout=0.1
-    )
-    try:
-        assert not pool_is_full(engine)
-        first = engine.connect()
-        assert not pool_is_full(engine)
-        second = engine.connect()
-        assert pool_is_full(engine)
-        second.close()
-        assert not pool_is_full(engine)
-        first.close()
-    finally:
-        engine.dispose()

@@ -46,7 +46,11 @@ if _soft != resource.RLIM_INFINITY and _soft < _want:
     # Not raised (a container's own cap): the stream process runs with what it has.
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (_want, _hard))
-# Workers are forked from this process and inherit its environment.
+# Workers are forked from this process and inherit its environment. A stream's first
+# read waits at most a second for a pooled connection, then answers 503 with
+# Retry-After (app/billing/stream/stream.py): a burst of opens is served, a pool that
+# stays taken is not waited on for the API's 30 s.
+os.environ.setdefault("DATABASE_POOL_TIMEOUT_S", "1")
 os.environ.setdefault(
     "PUSH_ALLOWED_ORIGINS", f"http://127.0.0.1:{_api_port},http://localhost:{_api_port}"
 )
