@@ -34,6 +34,7 @@ from app.billing.kaspi.client import CreatedPayment, ProviderRejected, ProviderU
 from app.billing.kaspi.links import CREATE_GRACE, attach_payment, poll_interval_s
 from app.billing.kaspi.provider import PROVIDER_NAME, get_provider
 from app.billing.purchase import idempotency
+from app.billing.purchase.intents import create_payment_link
 from app.billing.schemas import PaymentOut, PurchaseIntentOut
 from app.catalog import services as catalog
 from app.clubs import locks as club_locks
@@ -260,21 +261,7 @@ def _insert_pending(
 
 def _create_payment(terms: Terms, held: idempotency.Slot) -> CreatedPayment:
     """Ask Kaspi for the link outside any transaction; a failure closes the renewal."""
-    between_steps()
-    try:
-        return get_provider().create_payment(str(terms.id), terms.amount)
-    except Exception as exc:
-        with step():
-            abandon(terms.id)
-            held.release()
-        if isinstance(exc, ProviderUnavailable | ProviderRejected):
-            log.warning("provider refused or failed to create renewal %s: %s", terms.id, exc)
-            raise Unavailable(
-                "PROVIDER_UNAVAILABLE",
-                "The payment provider is unavailable; nothing was charged. Try again.",
-                retry_after_s=5,
-            ) from exc
-        raise
+    return create_payment_link(terms, held, abandon=abandon)
 
 
 def _same_payment(terms: Terms) -> CreatedPayment:

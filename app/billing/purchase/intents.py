@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -152,14 +152,21 @@ def create_purchase_intent(
 
 
 def _create_payment(pending: Terms, held: idempotency.Slot) -> CreatedPayment:
+    return create_payment_link(pending, held, abandon=_abandon)
+
+
+def create_payment_link(
+    pending: Terms, held: idempotency.Slot, *, abandon: Callable[[uuid.UUID], None]
+) -> CreatedPayment:
     """Ask Kaspi for the payment link (outside any transaction). A failure hands no
-    link out, so nobody can pay: the pending row is failed and the key released."""
+    link out, so nobody can pay: ``abandon`` closes the pending row (in a step, with
+    the key released) and the buyer is told nothing was charged."""
     between_steps()
     try:
         return get_provider().create_payment(str(pending.id), pending.amount)
     except Exception as exc:
         with step():
-            _abandon(pending.id)
+            abandon(pending.id)
             held.release()
         if isinstance(exc, ProviderUnavailable | ProviderRejected):
             log.warning("provider refused or failed to create payment for %s: %s", pending.id, exc)
