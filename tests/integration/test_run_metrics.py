@@ -39,6 +39,7 @@ def test_metrics_add_up_both_workers_of_the_run_api(app, app_config, kaspi_stub,
         KASPI_BASE_URL=kaspi_stub,
         API_PORT=str(free_port()),
         KASPI_PORT=str(free_port()),
+        FISCAL_PORT=str(free_port()),
         BILLING_VAR_DIR=str(tmp_path),
     )
     (api,) = [p for p in procfile_programs(env) if p.name == "api"]
