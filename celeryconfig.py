@@ -69,7 +69,6 @@ imports = (
     "app.clubs.tasks",
     "app.webhooks.tasks",
     "app.renewals.tasks",
-    "app.billing.fiscal_tasks",
 )
 # Sending a task whose result is kept (the dev settle) subscribes to its result
 # first; with Redis down Celery would retry that 20 times (about 20 s) before

@@ -15,6 +15,7 @@ from celery import Task, shared_task
 from celery import uuid as celery_uuid
 
 from app.billing.core.status import IllegalTransition, Source
+from app.billing.fiscal import issue as fiscal_issue
 from app.billing.kaspi.client import ProviderUnavailable
 from app.billing.purchase import idempotency
 from app.billing.refund import sequence
@@ -149,3 +150,19 @@ def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: Source) -
 @shared_task(name="billing.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     return idempotency.purge_expired(datetime.now(UTC))
+
+
+# -- the fiscal worker (docs/FISCAL.md) --------------------------------------------------
+
+
+@shared_task(name="fiscal.issue_receipts", multi_step=True)
+def issue_receipts() -> dict[str, object]:
+    """Owe, claim and issue due receipts (steps of its own; the register between them)."""
+    result = fiscal_issue.sweep()
+    return {"off": result.off, "owed": result.owed, "outcomes": result.outcomes}
+
+
+@shared_task(name="fiscal.close_shift", multi_step=True)
+def close_shift() -> str:
+    """Close the register's shift (Z-report) before it has been open 24 hours."""
+    return fiscal_issue.close_shift()
