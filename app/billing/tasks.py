@@ -13,11 +13,12 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery import uuid as celery_uuid
+from sqlalchemy import exc as sa_exc
 
 from app.billing.core.status import IllegalTransition, Source
 from app.billing.fiscal import issue as fiscal_issue
 from app.billing.kaspi.client import ProviderUnavailable
-from app.billing.purchase import idempotency
+from app.billing.purchase import idempotency, withdraw
 from app.billing.refund import sequence
 from app.billing.settle import batch_check, late, manual, reconcile, schedule
 from app.db import after_commit, between_steps
@@ -145,6 +146,27 @@ def enqueue_settle(transaction_id: uuid.UUID, outcome: str, *, source: Source) -
             retry_after_s=5,
         ) from exc
     return task_id
+
+
+@shared_task(
+    name=withdraw.WITHDRAW_TASK,
+    bind=True,
+    # The database may still be away (PgBouncer restarting): tried again with backoff;
+    # if every try fails, the poller's recovery closes the row with its voided payment.
+    autoretry_for=(sa_exc.OperationalError, sa_exc.InterfaceError),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=8,
+    multi_step=True,
+)
+def withdraw_intent(
+    self: Task, transaction_id: str, payment_id: str | None, user_id: str, key: str | None
+) -> str:
+    """Close what a purchase intent refused for a lost connection left (its request
+    could not): ``app.billing.purchase.withdraw``."""
+    left = withdraw.Leftover(uuid.UUID(transaction_id), payment_id, user_id, key)
+    return withdraw.withdraw_later(left)
 
 
 @shared_task(name="billing.purge_idempotency_records")

@@ -267,6 +267,14 @@ CANCEL_OUTCOMES = Counter(
     " not be closed; a late payment is found by the sweep), paid (it was paid meanwhile)",
     ["outcome"],
 )
+INTENTS_WITHDRAWN = Counter(
+    "billing_purchase_intents_withdrawn_total",
+    "Purchase intents refused with 503 because their database connection died, by what"
+    " became of what they left: closed (payment voided at Kaspi, row closed), deferred (a"
+    " task closes the row once the database answers), left_to_poller (Kaspi did not"
+    " confirm the void: the poller settles the row)",
+    ["outcome"],
+)
 OPEN_PURCHASE_REFUSED = Counter(
     "billing_open_purchase_refused_total",
     "Purchase intents refused because the same event already has an open purchase",

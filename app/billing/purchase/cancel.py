@@ -68,7 +68,7 @@ def cancel(
 
     with transaction_log_context(transaction_id):
         between_steps()
-        closed = _close_link(payment_id) if payment_id is not None else True
+        closed = close_link(payment_id) if payment_id is not None else True
         if already:
             with step():
                 return render(queries.own_transaction(user_id, transaction_id), closed)
@@ -110,7 +110,7 @@ def _apply(
     return render(tx, closed)
 
 
-def _close_link(payment_id: str) -> bool:
+def close_link(payment_id: str) -> bool:
     """Ask Kaspi to close the payment; True if it did (or nothing can be paid anyway).
 
     A refusal (already paid, or a payment Kaspi cannot close) and silence both

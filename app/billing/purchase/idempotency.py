@@ -264,6 +264,19 @@ def release(user_id: str, key: str) -> None:
     )
 
 
+def release_bound(user_id: str, key: str, transaction_id: uuid.UUID) -> None:
+    """Forget a claim still running for ``transaction_id`` only: a withdrawn request's
+    claim, released after the request is gone (``app.billing.purchase.withdraw``)."""
+    db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.state == "in_progress",
+            IdempotencyRecord.transaction_id == transaction_id,
+        )
+    )
+
+
 def purge_expired(now: datetime) -> int:
     result = db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now))
     return cast("CursorResult[Any]", result).rowcount

@@ -4,7 +4,8 @@ The provider is called outside any database transaction: the pending row is
 committed in a step of its own (its id is the provider's ExternalId, which makes
 the create call idempotent), then Kaspi is asked for a payment link, then the link
 is stored in a second step. A crash between the steps leaves a pending row the
-poller completes.
+poller completes; a step cut by a lost database connection (answered 503) withdraws
+what the request left (``app.billing.purchase.withdraw``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from app.billing.core.terms import TERMS_COLUMNS, Terms
 from app.billing.kaspi.client import CreatedPayment, ProviderRejected, ProviderUnavailable
 from app.billing.kaspi.links import CREATE_GRACE, attach_payment, poll_interval_s
 from app.billing.kaspi.provider import PROVIDER_NAME, get_provider
-from app.billing.purchase import idempotency, open_event
+from app.billing.purchase import idempotency, open_event, withdraw
 from app.billing.schemas import PaymentOut, PurchaseIntentIn, PurchaseIntentOut
 from app.catalog.services import ProductView, get_policy, get_product, sold_product
 from app.clubs.models import Club, ClubMember
@@ -125,29 +126,38 @@ def create_purchase_intent(
         if held.replay is not None:
             return IntentResult(held.replay.status, held.replay.body, replayed=True)
 
+        # The new row's id, known before its INSERT: a connection lost under that
+        # statement leaves a row (if PostgreSQL committed it) to withdraw by this id.
+        tx_id = uuid.uuid4()
         # Reads, then the one statement that writes: committed as it returns.
-        with open_event.refused_when_open(user_id, body.event_id), write_alone() as conn:
+        with (
+            withdraw.undone_if_cut(withdraw.Leftover(tx_id, None, user_id, held.key), held),
+            open_event.refused_when_open(user_id, body.event_id),
+            write_alone() as conn,
+        ):
             product = _product_on_sale(body.product_code)
             _check_club(conn, user_id, product, body)
             open_event.check_event(conn, user_id, product, body)
             resumed = _resumable(conn, held.resumed_transaction_id, user_id)
             # With a key, the claim made the user row and this binds the key to the row.
             pending = resumed or _insert_pending(
-                conn, user_id, body, new_user=None if claims_key else new_user, slot=held
+                conn, user_id, body, tx_id, new_user=None if claims_key else new_user, slot=held
             )
         if resumed is None:
             creation_committed(pending.id, source=Source.API)
 
         payment = _create_payment(pending, held)
-        if not claims_key:
-            with write_alone() as conn:
-                stored = attach_payment(conn, pending.id, payment)
-            return IntentResult(201, _reply(pending, body, payment, stored))
-        # With a key, the reply is stored too: two writes, an ordinary step.
-        with step():
-            stored = attach_payment(db.session.connection(), pending.id, payment)
-            response = _reply(pending, body, payment, stored).model_dump(mode="json")
-            held.complete(201, response)
+        made = withdraw.Leftover(pending.id, str(payment.payment_id), user_id, held.key)
+        with withdraw.undone_if_cut(made, held):
+            if not claims_key:
+                with write_alone() as conn:
+                    stored = attach_payment(conn, pending.id, payment)
+                return IntentResult(201, _reply(pending, body, payment, stored))
+            # With a key, the reply is stored too: two writes, an ordinary step.
+            with step():
+                stored = attach_payment(db.session.connection(), pending.id, payment)
+                response = _reply(pending, body, payment, stored).model_dump(mode="json")
+                held.complete(201, response)
     return IntentResult(201, response)
 
 
@@ -269,6 +279,7 @@ def _insert_pending(
     conn: Connection,
     user_id: str,
     body: PurchaseIntentIn,
+    tx_id: uuid.UUID,
     *,
     new_user: Mapping[str, str | None] | None,
     slot: idempotency.Slot,
@@ -283,7 +294,6 @@ def _insert_pending(
     checked catalog read says which, or, if the catalog changed back meanwhile,
     the insert runs again.
     """
-    tx_id = uuid.uuid4()
     now = datetime.now(UTC)
     params: dict[str, Any] = {
         "id": tx_id,
