@@ -270,9 +270,11 @@ CANCEL_OUTCOMES = Counter(
 INTENTS_WITHDRAWN = Counter(
     "billing_purchase_intents_withdrawn_total",
     "Purchase intents refused with 503 because their database connection died, by what"
-    " became of what they left: closed (payment voided at Kaspi, row closed), deferred (a"
+    " became of what they left: closed (payment voided at Kaspi, row closed), nothing_left"
+    " (no row had been committed), deferred (a"
     " task closes the row once the database answers), left_to_poller (Kaspi did not"
-    " confirm the void: the poller settles the row)",
+    " confirm the void: the poller settles the row), left_to_sweep (voided, but neither"
+    " the row could be closed nor the task sent: the expiry sweep closes it)",
     ["outcome"],
 )
 OPEN_PURCHASE_REFUSED = Counter(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -87,3 +88,16 @@ class RabbitServer:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop(timeout=30)
+
+    def list_queues(self, *columns: str) -> list[list[str]]:
+        """``rabbitmqctl list_queues`` of this node: one row of ``columns`` per queue."""
+        ctl = Path(rabbitmq_binary() or "").with_name("rabbitmqctl")
+        done = subprocess.run(
+            [str(ctl), "-n", self.node, "-q", "list_queues", "--no-table-headers", *columns],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return [line.split("\t") for line in done.stdout.splitlines() if line.strip()]

@@ -19,8 +19,8 @@ Where Kaspi does not confirm the void (silence, or it was paid after all), the r
 left pending: the poller asks Kaspi about it, recovering the link by ExternalId, and
 settles whatever happened. Where the database is still away after two tries, the
 ``billing.withdraw_intent`` task does both steps again a few seconds later, retried
-with backoff; should it never get through, the poller's recovery finds the voided
-payment and closes the row with it.
+with backoff. Should it never get through (or never leave, the broker away too), the
+row stays pending with nothing payable behind it until the sweeps expire it.
 """
 
 from __future__ import annotations
@@ -90,22 +90,29 @@ def withdraw(left: Leftover, held: idempotency.Slot) -> None:
     for _ in range(CLOSE_TRIES):
         try:
             with step():
-                close(left.transaction_id, Source.API)
+                closed = close(left.transaction_id, Source.API)
                 held.release()  # this request's own claim, bound to the row or not
         except sa_exc.DBAPIError as err:
             if not database_unavailable(err):
                 raise
             continue
-        metrics.INTENTS_WITHDRAWN.labels("closed").inc()
+        metrics.INTENTS_WITHDRAWN.labels("closed" if closed else "nothing_left").inc()
         return
     # Not an after-commit task: nothing is being committed, and the row it looks for
     # is committed already or never will be. Sent by name: a room never imports the
     # tasks module (an edge, docs/ARCHITECTURE.md).
-    current_celery.send_task(
-        WITHDRAW_TASK,
-        args=(str(left.transaction_id), left.payment_id, left.user_id, left.key),
-        countdown=LATER_S,
-    )
+    try:
+        current_celery.send_task(
+            WITHDRAW_TASK,
+            args=(str(left.transaction_id), left.payment_id, left.user_id, left.key),
+            countdown=LATER_S,
+        )
+    except Exception:
+        # The broker is away too. The buyer still gets the 503 (not this error); the
+        # row, if any, has no payable link and the expiry sweep closes it.
+        log.exception("the task closing intent %s could not be sent", left.transaction_id)
+        metrics.INTENTS_WITHDRAWN.labels("left_to_sweep").inc()
+        return
     metrics.INTENTS_WITHDRAWN.labels("deferred").inc()
     log.warning(
         "intent %s refused; a task closes its row once the database answers", left.transaction_id
