@@ -42,7 +42,7 @@ test: install ## Run the whole test suite in TEST_JOBS=2 processes (see README: 
 test-fast: install ## The unit and db tiers only (about half a minute): the inner loop
 	$(BIN)/python -m pytest tests/unit tests/db $(PYTEST_ARGS)
 
-test-cluster: install ## Two hosts behind HAProxy and PgBouncer, one killed mid-load (needs Debian's pgbouncer, haproxy)
+test-cluster: install ## Two hosts behind HAProxy and PgBouncer, tasks on RabbitMQ, one killed mid-load (needs Debian's pgbouncer, haproxy, rabbitmq-server)
 	BILLING_CLUSTER_TESTS=1 $(BIN)/python -m pytest tests/cluster -p no:cacheprovider --no-cov $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format check, mypy

@@ -97,6 +97,11 @@ def withdraw(left: Leftover, held: idempotency.Slot) -> None:
                 raise
             continue
         metrics.INTENTS_WITHDRAWN.labels("closed" if closed else "nothing_left").inc()
+        log.info(
+            "intent %s refused; %s",
+            left.transaction_id,
+            "its payment voided, its row closed" if closed else "it had left no row",
+        )
         return
     # Not an after-commit task: nothing is being committed, and the row it looks for
     # is committed already or never will be. Sent by name: a room never imports the
