@@ -79,7 +79,8 @@ def _webhooks(ctx: Context) -> dict:
 
 
 def _cluster(ctx: Context) -> dict:
-    return cluster_bench.run(ctx.world, ctx.users, 300 if ctx.args.quick else 1500)
+    quick = ctx.args.quick
+    return cluster_bench.run(ctx.world, ctx.users, 300 if quick else 1500, 400 if quick else 1000)
 
 
 # name -> (title, benchmark). Another benchmark adds its entry here.

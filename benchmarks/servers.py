@@ -41,10 +41,13 @@ def start_gunicorn(
     return base_url, proc.pid
 
 
-def start_stub(cleanup: ExitStack, workdir: Path, api_key: str, workers: int = 2) -> str:
-    """The Kaspi stub as the tests run it (threaded workers), with its SQLite in workdir."""
+def start_stub(
+    cleanup: ExitStack, workdir: Path, api_key: str, workers: int = 2, threads: int = 4
+) -> str:
+    """The Kaspi stub as the tests run it (threaded workers), with its SQLite in workdir:
+    a second stub on the same workdir serves the same payments and faults."""
     base_url, _stop = stub_server.start_stub(
-        workdir, api_key, workers=workers, threads=4, started=_stopped_by(cleanup)
+        workdir, api_key, workers=workers, threads=threads, started=_stopped_by(cleanup)
     )
     return base_url
 
