@@ -18,6 +18,7 @@ from .event_create_in import EventCreateIn
 from .event_list_out import EventListOut
 from .event_out import EventOut
 from .event_patch_in import EventPatchIn
+from .events_patch_event_confirm_credit import EventsPatchEventConfirmCredit
 from .events_publish_confirm_credit import EventsPublishConfirmCredit
 from .granted_credits_out import GrantedCreditsOut
 from .granted_out import GrantedOut
@@ -51,6 +52,9 @@ from .renew_in import RenewIn
 from .renewal_out import RenewalOut
 from .renewal_phone_in import RenewalPhoneIn
 from .renewal_phone_out import RenewalPhoneOut
+from .requirement_out import RequirementOut
+from .requirement_out_error_type_0 import RequirementOutErrorType0
+from .requirement_out_outcome import RequirementOutOutcome
 from .resolve_in import ResolveIn
 from .resolve_in_action import ResolveInAction
 from .review_item_out import ReviewItemOut
@@ -122,6 +126,7 @@ __all__ = (
     "EventListOut",
     "EventOut",
     "EventPatchIn",
+    "EventsPatchEventConfirmCredit",
     "EventsPublishConfirmCredit",
     "GrantedCreditsOut",
     "GrantedOut",
@@ -155,6 +160,9 @@ __all__ = (
     "RenewalPhoneIn",
     "RenewalPhoneOut",
     "RenewIn",
+    "RequirementOut",
+    "RequirementOutErrorType0",
+    "RequirementOutOutcome",
     "ResolveIn",
     "ResolveInAction",
     "ReviewItemOut",
