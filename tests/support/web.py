@@ -131,6 +131,19 @@ def sign_in_as(page: Page, api: str, user_id: str, query: str = "") -> None:
     expect(page.locator("#session-user")).to_contain_text(user_id)
 
 
+def console_errors(page: Page) -> list[str]:
+    """Console errors, and every answer of 400 or more (Chromium logs each as an error)."""
+    errors: list[str] = []
+
+    def answer(response) -> None:
+        if response.status >= 400:
+            errors.append(f"{response.request.method} {response.url} {response.status}")
+
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", answer)
+    return errors
+
+
 def known_users(app, *user_ids: str) -> None:
     """Users who have signed in once: only they can be added to a club."""
     from app.extensions import db

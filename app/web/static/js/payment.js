@@ -141,6 +141,7 @@ function render() {
   }
   $("cancel-payment").hidden = state !== "pending";
   $("publish-now").hidden = !(state === "completed" && record.eventId);
+  $("publish-now").textContent = t(typeof record.resize === "number" ? "pay.applySize" : "pay.publishNow");
   $("open-club").hidden = !(state === "completed" && planRow && record.clubId && !record.eventId);
   $("start-again").hidden = !["link-expired", "failed", "expired", "canceled", "gone"].includes(state);
   const forPlan = !!planRow && !record.eventId;
