@@ -1077,6 +1077,8 @@ export interface components {
              */
             expires_at: string;
             granted: components["schemas"]["GrantedOut"] | null;
+            /** @default null */
+            late?: components["schemas"]["LateOutcomeOut"] | null;
             payment: components["schemas"]["HistoryPaymentOut"];
             /** Poll Interval S */
             poll_interval_s: number;
@@ -1130,6 +1132,27 @@ export interface components {
             pending: number;
             /** Settled */
             settled: number;
+        };
+        /**
+         * LateOutcomeOut
+         * @description A payment that came after the purchase had closed unpaid, and what the policy did.
+         */
+        LateOutcomeOut: {
+            /**
+             * After
+             * @enum {string}
+             */
+            after: "canceled" | "expired" | "failed";
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "completed" | "refunded" | "needs_review";
         };
         /** MemberAddIn */
         MemberAddIn: {

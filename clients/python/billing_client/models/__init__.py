@@ -27,6 +27,9 @@ from .history_item_out import HistoryItemOut
 from .history_page_out import HistoryPageOut
 from .history_payment_out import HistoryPaymentOut
 from .hour_out import HourOut
+from .late_outcome_out import LateOutcomeOut
+from .late_outcome_out_after import LateOutcomeOutAfter
+from .late_outcome_out_outcome import LateOutcomeOutOutcome
 from .member_add_in import MemberAddIn
 from .member_add_in_role import MemberAddInRole
 from .member_list_out import MemberListOut
@@ -135,6 +138,9 @@ __all__ = (
     "HistoryPageOut",
     "HistoryPaymentOut",
     "HourOut",
+    "LateOutcomeOut",
+    "LateOutcomeOutAfter",
+    "LateOutcomeOutOutcome",
     "MemberAddIn",
     "MemberAddInRole",
     "MemberListOut",
