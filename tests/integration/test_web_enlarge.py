@@ -46,6 +46,7 @@ def test_a_published_free_event_is_enlarged_with_a_bought_upgrade(
 
     paywall.get_by_role("button", name=re.compile(r"^Buy for")).click()
     expect(paywall.locator("#payment-id")).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator("#paywall-title")).to_have_text("Upgrade to enlarge")
     confirm_payment(kaspi_stub, paywall.locator("#payment-id").inner_text())
     status = paywall.locator("#payment-status")
     expect(status).to_have_attribute("data-state", "completed", timeout=SETTLE_TIMEOUT_MS)
