@@ -18,6 +18,7 @@ from app.events.schemas import (
     RequirementQuery,
     event_out,
 )
+from app.observability import metrics
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
 
@@ -119,6 +120,7 @@ def delete_event(event_id: str) -> Response:
 def event_requirements(event_id: str, query: RequirementQuery) -> RequirementOut:
     event_uuid = services.parse_event_id(event_id)
     found = requirement(current_user().id, event_uuid, resize=query.resize, size=query.size)
+    metrics.REQUIREMENT_OUTCOMES.labels(found.outcome).inc()
     return RequirementOut(outcome=found.outcome, error=found.error)
 
 
