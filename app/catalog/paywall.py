@@ -62,12 +62,18 @@ def paywall(
 
 
 def confirmation_required(
-    event_id: uuid.UUID, credit_code: str, requested: int | None, href: str
+    event_id: uuid.UUID,
+    credit_code: str,
+    requested: int | None,
+    href: str,
+    *,
+    action: str = "Publishing this event",
 ) -> Conflict:
-    """409: publishing would consume a credit; the client repeats the call at ``href``."""
+    """409: publishing (or enlarging) would consume a credit; the client repeats the call
+    at ``href``."""
     return Conflict(
         "CREDIT_CONFIRMATION_REQUIRED",
-        "Publishing this event will use one event upgrade credit. Confirm to continue.",
+        f"{action} will use one event upgrade credit. Confirm to continue.",
         reason="EVENT_UPGRADE_WILL_BE_CONSUMED",
         meta={
             "credit_code": credit_code,

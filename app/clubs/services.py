@@ -5,6 +5,11 @@ an admin adds members only (an admin cannot make more admins: granting
 management rights is the owner's call). Nobody is added as a second owner.
 A club's plan caps its members (``max_members``, NULL = unlimited); the count
 is taken with the club row locked so concurrent adds cannot overshoot.
+
+Only a user the service knows (a row in ``users``: someone who has signed in at
+least once) can be added: a mistyped id would otherwise become a member nobody is,
+holding one of the plan's seats. An unknown id is 404 ``USER_NOT_FOUND`` and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.auth.services import provision_user
 from app.catalog import services as catalog
 from app.catalog.paywall import paywall
 from app.clubs import locks as club_locks
@@ -78,6 +82,12 @@ def add_member(actor: User, club_id: uuid.UUID, user_id: str, role: str) -> Club
         raise Forbidden("FORBIDDEN", "Only the club owner or an admin can add members")
     if role == "admin" and actor_role != "owner":
         raise Forbidden("FORBIDDEN", "Only the club owner can add admins")
+    if db.session.get(User, user_id) is None:
+        raise NotFound(
+            "USER_NOT_FOUND",
+            "No user with this id has signed in yet; they can be added once they have",
+            user_id=user_id,
+        )
     if club_locks.lock_club(club_id) is None:
         raise club_not_found()
     if member_role(club_id, user_id) is not None:
@@ -99,7 +109,6 @@ def add_member(actor: User, club_id: uuid.UUID, user_id: str, role: str) -> Club
                 "requested_members": count + 1,
             },
         )
-    provision_user(user_id)  # identities belong to the platform: first sight creates the row
     member = ClubMember(club_id=club_id, user_id=user_id, role=role)
     db.session.add(member)
     db.session.flush()

@@ -113,7 +113,8 @@ def get_club(club_id: str) -> ClubOut:
     errors={
         402: "PAYWALL (MAX_CLUB_MEMBERS_EXCEEDED): the plan's member limit is reached",
         403: "FORBIDDEN: members cannot add; admins cannot add admins",
-        404: "CLUB_NOT_FOUND: no such club, or you are not a member",
+        404: "CLUB_NOT_FOUND: no such club, or you are not a member; USER_NOT_FOUND: no user "
+        "with this id has signed in yet (only known users are added)",
         409: "ALREADY_A_MEMBER",
     },
 )

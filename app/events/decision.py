@@ -131,12 +131,19 @@ def raises_requirements(before: EventFacts, after: EventFacts) -> bool:
 
 
 def decide_update(
-    before: EventFacts, after: EventFacts, terms: PersonalTerms | ClubTerms
+    before: EventFacts,
+    after: EventFacts,
+    terms: PersonalTerms | ClubTerms,
+    *,
+    confirm: bool = False,
 ) -> Decision:
     """An edit of an event. Drafts are free to edit; a published event keeps its entitlement.
 
-    Nothing is consumed by an edit. Any edit of a club event, draft or published,
-    needs the policy's ``update_event`` (DESIGN §2: pending and expired
+    Nothing is consumed implicitly (DESIGN rule 5): enlarging a personal event
+    published free above the free limit is answered like its publish would be
+    (409 confirm the credit, or 402 with the one-off option), and only an
+    explicit ``confirm`` consumes one credit with the edit. Any edit of a club
+    event, draft or published, needs the policy's ``update_event`` (DESIGN §2: pending and expired
     subscriptions deny updating events); an edit is never refused for a value it
     does not raise (lowering the participant limit of an event over a downgraded
     plan is fine).
@@ -159,5 +166,5 @@ def decide_update(
         return PUBLISH  # the credit bound at publish keeps the product's ceiling
     if not ceiling_ok:
         return _paywall(CLUB_REQUIRED_FOR_LARGE_EVENT)
-    # Published on the free plan: credits are bound when publishing, never by an edit.
-    return _paywall(MAX_EVENT_PARTICIPANTS_EXCEEDED)
+    # Published on the free plan and now enlarged: the same answers as publishing it.
+    return _personal_publish(after, terms, confirm)

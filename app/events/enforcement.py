@@ -127,17 +127,12 @@ def personal_paywall(
             f"Free events allow up to {terms.free_limit} participants; "
             f"{requested} needs an event upgrade or a club plan."
         )
-    elif decision.reason == d.CLUB_REQUIRED_FOR_LARGE_EVENT:
+    else:  # CLUB_REQUIRED_FOR_LARGE_EVENT (publish, or enlarging a published event)
         message = (
             f"An event upgrade covers up to {_limit_text(ceiling)} participants; "
             f"{requested} needs a club plan."
             if terms.credit is not None
             else f"Events over {terms.free_limit} participants need a club plan."
-        )
-    else:  # MAX_EVENT_PARTICIPANTS_EXCEEDED: a published free event raised on edit
-        message = (
-            f"This event was published free, for up to {terms.free_limit} participants; "
-            "upgrade credits apply when publishing, so a larger event needs a club plan."
         )
     return paywall(
         reason,

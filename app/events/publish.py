@@ -32,13 +32,12 @@ from datetime import UTC, datetime
 
 from flask import url_for
 
-from app.billing.core import locks
-from app.billing.core.status import consume_credit
 from app.catalog.paywall import confirmation_required
 from app.db import step
 from app.events import decision as d
 from app.events import enforcement, services
 from app.events import locks as event_locks
+from app.events.credits import consume_oldest_credit, credit_code
 from app.events.models import Event
 from app.events.publish_lock import publish_lock
 from app.extensions import db
@@ -105,7 +104,7 @@ def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
 
     terms = enforcement.personal_terms(event.owner_id)
     decision = d.decide_publish(facts, terms, confirm=confirm)
-    if decision.consume_credit and not _consume_oldest_credit(event, _credit_code(terms)):
+    if decision.consume_credit and not consume_oldest_credit(event, credit_code(terms)):
         # Counted, but every available credit is held by a concurrent publish (or was
         # just consumed): decide again as a user without credits.
         terms = replace(terms, available_credits=0)
@@ -114,23 +113,8 @@ def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
         return _publish(event, credit_consumed=decision.consume_credit)
     if decision.outcome is d.Outcome.CONFIRM_CREDIT:
         href = url_for("events.publish", event_id=str(event.id), confirm_credit=1)
-        raise confirmation_required(event.id, _credit_code(terms), event.max_participants, href)
+        raise confirmation_required(event.id, credit_code(terms), event.max_participants, href)
     raise enforcement.personal_paywall(decision, event.id, facts, terms)
-
-
-def _credit_code(terms: d.PersonalTerms) -> str:
-    # decide_publish only consumes, or asks to confirm, a credit the terms offer.
-    if terms.credit is None:
-        raise ValueError("the decision uses a credit the terms do not offer")
-    return terms.credit.code
-
-
-def _consume_oldest_credit(event: Event, credit_code: str) -> bool:
-    credit = locks.lock_oldest_available_credit(event.owner_id, credit_code)
-    if credit is None:
-        return False
-    # We hold the row lock, so this changes it; the condition is the belt to the lock's braces.
-    return consume_credit(credit.id, event.id, now=datetime.now(UTC))
 
 
 def _publish(event: Event, *, credit_consumed: bool) -> PublishResult:

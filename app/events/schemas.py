@@ -104,3 +104,46 @@ class PublishOut(BaseModel):
 
 def event_out(event: Event) -> EventOut:
     return EventOut.model_validate(event)
+
+
+class RequirementQuery(BaseModel):
+    """``max_participants``: the size asked about (a whole number, or ``unlimited``);
+    omitted, the event's own size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_participants: str | None = Field(default=None, max_length=12)
+
+    @field_validator("max_participants")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is None or value == "unlimited":
+            return value
+        if not value.isascii() or not value.isdigit():
+            raise ValueError("must be a whole number or 'unlimited'")
+        if not 1 <= int(value) <= MAX_PARTICIPANTS_BOUND:
+            raise ValueError(f"must be between 1 and {MAX_PARTICIPANTS_BOUND}")
+        return value
+
+    @property
+    def resize(self) -> bool:
+        return self.max_participants is not None
+
+    @property
+    def size(self) -> int | None:
+        raw = self.max_participants
+        return None if raw is None or raw == "unlimited" else int(raw)
+
+
+class RequirementOut(BaseModel):
+    """What publishing (a draft) or resizing (a published event) would need now.
+
+    ``outcome``: ``allowed`` (nothing), ``already_published``, ``confirm_credit`` (one
+    upgrade credit would be used: ``error`` is the 409 CREDIT_CONFIRMATION_REQUIRED the
+    call would answer, with its ``cta.href``), or ``payment_required`` (``error`` is the
+    402 PAYWALL it would answer, with its reason and options). Advice read from committed
+    rows: the POST or PATCH decides again under its locks.
+    """
+
+    outcome: Literal["allowed", "already_published", "confirm_credit", "payment_required"]
+    error: dict[str, Any] | None = None

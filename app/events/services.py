@@ -10,13 +10,15 @@ for what they see but cannot manage.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from flask import url_for
 from sqlalchemy import or_, select
 
 from app.auth.models import User
 from app.billing.core.models import Transaction
 from app.billing.core.status import TxStatus
+from app.catalog.paywall import confirmation_required
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
 from app.domain_errors import Conflict, Forbidden, NotFound
@@ -24,6 +26,7 @@ from app.errors import uuid_or_404
 from app.events import decision as d
 from app.events import enforcement
 from app.events import locks as event_locks
+from app.events.credits import consume_oldest_credit, credit_code
 from app.events.models import Event
 from app.events.schemas import EventCreateIn, EventPatchIn
 from app.extensions import db
@@ -127,11 +130,16 @@ def my_events(user_id: str) -> list[Event]:
     return list(db.session.scalars(stmt))
 
 
-def update_event(user: User, event_id: uuid.UUID, body: EventPatchIn) -> Event:
-    """Apply an edit; a published event must stay within its entitlement (nothing consumed).
+def update_event(
+    user: User, event_id: uuid.UUID, body: EventPatchIn, *, confirm: bool = False
+) -> Event:
+    """Apply an edit; a published event must stay within its entitlement.
 
     The event row is locked first, so an edit and a publish of the same event
     serialise: a publish never decides on values an edit is about to replace.
+    Enlarging a personal event published free past the free limit is answered as
+    its publish would be; with ``confirm`` one credit is consumed in the same
+    database transaction as the edit (the same credit path as publishing).
     """
     db.session.expire(visible_event(event_id, user.id, manage=True))  # reload under the lock
     event = event_locks.lock_event(event_id)
@@ -145,15 +153,19 @@ def update_event(user: User, event_id: uuid.UUID, body: EventPatchIn) -> Event:
         published=before.published,
         upgraded_by_credit=before.upgraded_by_credit,
     )
+    consumed = False
     if before.published or event.club_id is not None:
-        _check_edit(event, before, after)
+        consumed = _check_edit(event, before, after, confirm)
     for name, value in changes.items():
         setattr(event, name, value)
+    if consumed:
+        event.upgraded_by_credit = True
     db.session.flush()
     return event
 
 
-def _check_edit(event: Event, before: d.EventFacts, after: d.EventFacts) -> None:
+def _check_edit(event: Event, before: d.EventFacts, after: d.EventFacts, confirm: bool) -> bool:
+    """Refuse an edit beyond the entitlement; answer whether a (confirmed) credit was bound."""
     if event.club_id is not None:
         club_terms, eff = enforcement.club_terms(event.club_id, d.UPDATE_EVENT)
         decision = d.decide_update(before, after, club_terms)
@@ -161,11 +173,25 @@ def _check_edit(event: Event, before: d.EventFacts, after: d.EventFacts) -> None
             raise enforcement.club_paywall(
                 decision, event.id, event.club_id, after, club_terms, eff, d.UPDATE_EVENT
             )
-        return
-    terms = enforcement.personal_terms(event.owner_id, count_credits=False)
-    decision = d.decide_update(before, after, terms)
+        return False
+    terms = enforcement.personal_terms(event.owner_id)
+    decision = d.decide_update(before, after, terms, confirm=confirm)
+    if decision.consume_credit and not consume_oldest_credit(event, credit_code(terms)):
+        # Counted, but every available credit is held by a concurrent publish or edit
+        # (or was just consumed): decide again as a user without credits.
+        terms = replace(terms, available_credits=0)
+        decision = d.decide_update(before, after, terms, confirm=confirm)
+    if decision.outcome is d.Outcome.CONFIRM_CREDIT:
+        raise confirmation_required(
+            event.id,
+            credit_code(terms),
+            after.max_participants,
+            url_for("events.patch_event", event_id=str(event.id), confirm_credit=1),
+            action="Enlarging this published event",
+        )
     if decision.outcome is d.Outcome.PAYWALL:
         raise enforcement.personal_paywall(decision, event.id, after, terms)
+    return decision.consume_credit
 
 
 def delete_draft(user: User, event_id: uuid.UUID) -> None:

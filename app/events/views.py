@@ -6,6 +6,7 @@ from app.api import endpoint
 from app.auth.services import current_user, current_user_id
 from app.events import services
 from app.events.publish import publish_event
+from app.events.requirements import requirement
 from app.events.schemas import (
     EventCreateIn,
     EventListOut,
@@ -13,8 +14,11 @@ from app.events.schemas import (
     EventPatchIn,
     PublishOut,
     PublishQuery,
+    RequirementOut,
+    RequirementQuery,
     event_out,
 )
+from app.observability import metrics
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
 
@@ -69,12 +73,20 @@ def get_event(event_id: str) -> EventOut:
     summary="Edit an event; a published one must stay within its entitlement",
     tags=("events",),
     body=EventPatchIn,
+    query=PublishQuery,
     response=EventOut,
-    errors={402: PAYWALL_402, 403: "FORBIDDEN", 404: "EVENT_NOT_FOUND"},
+    errors={
+        402: PAYWALL_402,
+        403: "FORBIDDEN",
+        404: "EVENT_NOT_FOUND",
+        409: "CREDIT_CONFIRMATION_REQUIRED: enlarging a personal event published free past "
+        "the free limit uses one upgrade credit (repeat with ?confirm_credit=1)",
+    },
 )
-def patch_event(event_id: str, body: EventPatchIn) -> EventOut:
+def patch_event(event_id: str, body: EventPatchIn, query: PublishQuery) -> EventOut:
     event_uuid = services.parse_event_id(event_id)
-    return event_out(services.update_event(current_user(), event_uuid, body))
+    edited = services.update_event(current_user(), event_uuid, body, confirm=query.confirmed)
+    return event_out(edited)
 
 
 @bp.delete("/<event_id>")
@@ -92,6 +104,24 @@ def patch_event(event_id: str, body: EventPatchIn) -> EventOut:
 def delete_event(event_id: str) -> Response:
     services.delete_draft(current_user(), services.parse_event_id(event_id))
     return Response(status=204)
+
+
+@bp.get("/<event_id>/requirements")
+@endpoint(
+    summary="What publishing this draft, or resizing this published event, would need now",
+    tags=("events",),
+    query=RequirementQuery,
+    response=RequirementOut,
+    errors={
+        403: "FORBIDDEN: you may see the event but not manage it",
+        404: "EVENT_NOT_FOUND",
+    },
+)
+def event_requirements(event_id: str, query: RequirementQuery) -> RequirementOut:
+    event_uuid = services.parse_event_id(event_id)
+    found = requirement(current_user().id, event_uuid, resize=query.resize, size=query.size)
+    metrics.REQUIREMENT_OUTCOMES.labels(found.outcome).inc()
+    return RequirementOut(outcome=found.outcome, error=found.error)
 
 
 @bp.post("/<event_id>/publish")

@@ -27,6 +27,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # Probes and scrapes are frequent and uninteresting: logged at DEBUG only.
 QUIET_ENDPOINTS = frozenset({"/metrics", "/healthz", "/readyz"})
 PUBLISH_ENDPOINT = "events.publish"
+EDIT_ENDPOINT = "events.patch_event"
 
 
 def init_app(app: Flask) -> None:
@@ -86,6 +87,8 @@ def _finish(response: Response) -> Response:
     _observe(endpoint, method, status, elapsed)
     if req.endpoint == PUBLISH_ENDPOINT:
         metrics.PUBLISH_OUTCOMES.labels(status, state.get("error_code") or "OK").inc()
+    elif req.endpoint == EDIT_ENDPOINT:
+        metrics.EDIT_OUTCOMES.labels(status, state.get("error_code") or "OK").inc()
     extra: dict[str, object] = {
         "http_method": method,
         "path": path,

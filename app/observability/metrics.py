@@ -94,6 +94,17 @@ PUBLISH_OUTCOMES = Counter(
     "Publish requests by HTTP status and error code (OK for 200)",
     ["status", "code"],
 )
+EDIT_OUTCOMES = Counter(
+    "billing_event_edit_outcomes_total",
+    "Event edits (PATCH) by HTTP status and error code (OK for 200): an enlarging edit of a "
+    "published free event answers 402/409 as publish does",
+    ["status", "code"],
+)
+REQUIREMENT_OUTCOMES = Counter(
+    "billing_event_requirements_total",
+    "What the page was told a publish or a resize would need, by outcome",
+    ["outcome"],
+)
 PUBLISH_LOCK_WAIT = Histogram(
     "billing_publish_lock_wait_seconds",
     "Time spent acquiring the per-owner Redis publish lock, by result",

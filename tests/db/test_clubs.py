@@ -140,19 +140,30 @@ def test_malformed_create(client, db_session):
 
 def test_owner_adds_admins_and_members(client, db_session, alice):
     club = make_club(alice)
+    make_user("bob"), make_user("carol")
     response = add(client, club, "alice", "bob", "admin")
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert (body["club_id"], body["user_id"], body["role"]) == (str(club.id), "bob", "admin")
     assert add(client, club, "alice", "carol").get_json()["role"] == "member"  # the default
     assert members(db_session, club) == {"alice": "owner", "bob": "admin", "carol": "member"}
-    # Users are provisioned on first sight, here as on their first request.
-    assert db_session.get(User, "carol") is not None
+
+
+def test_only_known_users_are_added(client, db_session, alice):
+    """A typed id nobody signed in with is refused: it would take a seat nobody uses."""
+    club = make_club(alice)
+    error = error_of(add(client, club, "alice", "typo-bob"), 404, "USER_NOT_FOUND")
+    assert error["user_id"] == "typo-bob"
+    assert members(db_session, club) == {"alice": "owner"}
+    assert db_session.get(User, "typo-bob") is None  # no user row made up either
+    make_user("typo-bob")  # once they have signed in, they can be added
+    assert add(client, club, "alice", "typo-bob").status_code == 201
 
 
 def test_admin_adds_members_but_not_admins(client, db_session, alice):
     club = make_club(alice)
     add_member(club, make_user("admin"), "admin")
+    make_user("dave"), make_user("erin")
     assert add(client, club, "admin", "dave", "member").status_code == 201
     error_of(add(client, club, "admin", "erin", "admin"), 403, "FORBIDDEN")
     assert "erin" not in members(db_session, club)
@@ -211,6 +222,8 @@ def test_member_limit_of_the_plan(client, db_session, alice):
     plan = db_session.get(Plan, "club_50")
     plan.max_members = 3  # the limit is data: lowered here so the test stays small
     db_session.commit()
+    for who in ("m2", "m3", "m4"):
+        make_user(who)
     assert add(client, club, "alice", "m2").status_code == 201
     assert add(client, club, "alice", "m3").status_code == 201
     error = error_of(add(client, club, "alice", "m4"), 402, "PAYWALL")
@@ -232,5 +245,6 @@ def test_unlimited_members_on_the_free_plan(client, db_session, alice):
     free = db_session.get(Plan, default_plan_id(db_session))
     assert free.max_members is None
     for i in range(5):
+        make_user(f"u{i}")
         assert add(client, club, "alice", f"u{i}").status_code == 201
     assert len(members(db_session, club)) == 6

@@ -303,18 +303,16 @@ def edit_refused(client, db_session, event, reason, **changes):
 
 
 def test_published_free_event_keeps_the_free_limit(client, db_session, alice):
+    """Enlarging past the free limit asks, as publish does (tests/db/test_event_enlarge.py)."""
     free = catalog_free_limit()
     grant_credits(alice, 1)
     event = make_event(alice, max_participants=free - 2, published=True)
     assert patch(client, event, max_participants=free).status_code == 200
-    error = edit_refused(
-        client, db_session, event, "MAX_EVENT_PARTICIPANTS_EXCEEDED", max_participants=free + 1
-    )
-    assert error["options"] == [catalog_plan_option(catalog_cheapest_plan(free + 1))]
-    assert error["meta"]["free_limit"] == free
+    error_of(patch(client, event, max_participants=free + 1), 409, "CREDIT_CONFIRMATION_REQUIRED")
     # Nothing consumed implicitly: the credit is still there, the event not upgraded.
     assert db_session.scalar(select(Credit.status).where(Credit.user_id == "alice")) == "available"
     assert row(db_session, event).upgraded_by_credit is False
+    assert row(db_session, event).max_participants == free
 
 
 def test_published_event_can_be_lowered_and_renamed(client, db_session, alice):

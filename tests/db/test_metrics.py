@@ -26,6 +26,8 @@ EXPECTED = {
     "billing_kaspi_requests": "counter",
     "billing_kaspi_request_duration_seconds": "histogram",
     "billing_publish_outcomes": "counter",
+    "billing_event_edit_outcomes": "counter",
+    "billing_event_requirements": "counter",
     "billing_publish_lock_wait_seconds": "histogram",
     "billing_celery_task_runs": "counter",
     "billing_celery_task_failures": "counter",
@@ -165,6 +167,37 @@ def test_publish_outcomes_are_counted_by_status_and_code(client, db_session):
     response = client.post(f"/api/events/{event.id}/publish", headers=auth(owner.id))
     assert response.status_code == 402
     assert value("billing_publish_outcomes_total", status="402", code="PAYWALL") == paywalled + 1
+
+
+def test_edit_and_requirement_outcomes_are_counted(client, db_session):
+    from tests.support.factories import grant_credits, make_event
+
+    owner = make_user("metrics-editor")
+    grant_credits(owner, 2)
+    first, second = (make_event(owner, max_participants=10, published=True) for _ in range(2))
+    headers = auth(owner.id)
+    bigger = {"max_participants": 200}
+    confirm = ("billing_event_edit_outcomes_total", "409", "CREDIT_CONFIRMATION_REQUIRED")
+    before = {
+        "asked": value("billing_event_requirements_total", outcome="confirm_credit"),
+        "saved": value("billing_event_edit_outcomes_total", status="200", code="OK"),
+        "confirm": value(confirm[0], status=confirm[1], code=confirm[2]),
+    }
+    # A 200 first: in tests the app context (and its error code) outlives a request.
+    saved = client.patch(f"/api/events/{first.id}?confirm_credit=1", json=bigger, headers=headers)
+    assert saved.status_code == 200
+    assert client.patch(f"/api/events/{second.id}", json=bigger, headers=headers).status_code == 409
+    asked = client.get(
+        f"/api/events/{second.id}/requirements?max_participants=200", headers=headers
+    )
+    assert asked.get_json()["outcome"] == "confirm_credit"
+    assert (
+        value("billing_event_edit_outcomes_total", status="200", code="OK") == before["saved"] + 1
+    )
+    assert value(confirm[0], status=confirm[1], code=confirm[2]) == before["confirm"] + 1
+    assert (
+        value("billing_event_requirements_total", outcome="confirm_credit") == before["asked"] + 1
+    )
 
 
 def test_needs_review_transactions_are_counted_at_scrape_time(client, db_session):

@@ -171,3 +171,52 @@ def test_is_in_the_openapi_document(client, db_session):
     names = {p["name"] for p in operation.get("parameters", [])}
     assert {"limit", "cursor", "status"} <= names
     assert "400" in operation["responses"]
+
+
+def audit(db_session, tx, moves):
+    """Audit rows as the status path writes them: (from, to, source) each a second apart."""
+    from app.billing.core.models import TransactionEvent
+
+    for i, (before, after, source) in enumerate(moves):
+        db_session.add(
+            TransactionEvent(
+                transaction_id=tx.id,
+                from_status=before,
+                to_status=after,
+                source=source,
+                created_at=now() + timedelta(seconds=i),
+            )
+        )
+    db_session.commit()
+
+
+def test_a_late_payment_is_an_entry_of_its_own(client, db_session, buyer):
+    granted = dated(db_session, buyer, 3, status="completed")
+    audit(
+        db_session,
+        granted,
+        [
+            (None, "pending", "api"),
+            ("pending", "canceled", "api"),
+            ("canceled", "completed", "sweep"),
+        ],
+    )
+    returned = dated(db_session, buyer, 2, status="refunded")
+    audit(
+        db_session,
+        returned,
+        [
+            (None, "pending", "api"),
+            ("pending", "expired", "worker"),
+            ("expired", "needs_review", "sweep"),
+            ("needs_review", "refunded", "cli"),
+        ],
+    )
+    on_time = dated(db_session, buyer, 1, status="completed")
+    audit(db_session, on_time, [(None, "pending", "api"), ("pending", "completed", "worker")])
+    items = {i["transaction_id"]: i for i in history(client).get_json()["items"]}
+    late = items[str(granted.id)]["late"]
+    assert (late["after"], late["outcome"]) == ("canceled", "completed") and late["at"]
+    late = items[str(returned.id)]["late"]
+    assert (late["after"], late["outcome"]) == ("expired", "needs_review")
+    assert items[str(on_time.id)]["late"] is None

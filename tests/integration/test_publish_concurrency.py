@@ -392,6 +392,8 @@ def test_concurrent_member_adds_never_exceed_the_plan(app, clean_db, api_server)
         make_subscription(club, "club_50", "active")
         db.session.get(Plan, "club_50").max_members = 5  # clean_db restores the catalog
         db.session.commit()
+        for who in [f"m{i}" for i in range(20)] + ["same"]:
+            make_user(who)  # only users who have signed in can be added
         owner_id, club_id = owner.id, club.id
         db.session.remove()
     path = f"/api/clubs/{club_id}/members"

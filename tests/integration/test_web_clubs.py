@@ -30,6 +30,7 @@ from tests.support.web import (
     check_a11y,
     create_event,
     doc_screenshot,
+    known_users,
     kzt,
     sign_in,
 )
@@ -75,6 +76,13 @@ def test_club_flow_buy_a_plan_publish_then_history_and_receipt(
     expect(page.locator("#club-plan")).to_have_text("Free")
     expect(page.locator("#club-sub-status")).to_have_text("None (free plan)")
     expect(page.locator("#club-seats")).to_have_text("1 member (no limit)")
+    # Only someone who has signed in can be added: a typed id nobody uses takes no seat.
+    page.get_by_label("User id").fill("nobody-typed-this")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator("#member-error")).to_contain_text("No one with that user id has signed in")
+    expect(page.locator("#club-seats")).to_have_text("1 member (no limit)")
+    expect(page.locator('#members-list li[data-user="nobody-typed-this"]')).to_have_count(0)
+    known_users(app, "bob", "carol")
     add_member(page, "bob", "admin")
     page.get_by_label("User id").fill("bob")
     page.get_by_role("button", name="Add member").click()

@@ -15,6 +15,7 @@ from tests.support.web import (
     SETTLE_TIMEOUT_MS,
     check_a11y,
     create_event,
+    known_users,
     open_paywall,
     sign_in,
     sign_in_as,
@@ -164,8 +165,9 @@ def test_the_favicon_is_served(web_stack, open_context):
     assert response.status == 200 and "svg" in response.headers["content-type"]
 
 
-def test_a_plain_member_sees_the_clubs_events_and_no_create_form(web_stack, open_context):
+def test_a_plain_member_sees_the_clubs_events_and_no_create_form(web_stack, open_context, app):
     api = web_stack
+    known_users(app, "mia")
     owner = open_context().new_page()
     sign_in(owner, api)
     owner.get_by_role("link", name="Clubs").click()

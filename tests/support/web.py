@@ -131,6 +131,30 @@ def sign_in_as(page: Page, api: str, user_id: str, query: str = "") -> None:
     expect(page.locator("#session-user")).to_contain_text(user_id)
 
 
+def console_errors(page: Page) -> list[str]:
+    """Console errors, and every answer of 400 or more (Chromium logs each as an error)."""
+    errors: list[str] = []
+
+    def answer(response) -> None:
+        if response.status >= 400:
+            errors.append(f"{response.request.method} {response.url} {response.status}")
+
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", answer)
+    return errors
+
+
+def known_users(app, *user_ids: str) -> None:
+    """Users who have signed in once: only they can be added to a club."""
+    from app.extensions import db
+    from tests.support.factories import make_user
+
+    with app.app_context():
+        for user_id in user_ids:
+            make_user(user_id)
+        db.session.remove()
+
+
 def create_event(page: Page, title: str, participants: int | None, *, form: str = "#create-form"):
     page.locator(f"{form} input").nth(0).fill(title)
     page.locator(f"{form} input").nth(1).fill("" if participants is None else str(participants))

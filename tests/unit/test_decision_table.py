@@ -209,11 +209,25 @@ UPDATE_ROWS = [
         PUBLISH,
     ),
     (
-        "free event, raised over free, credit held",
+        "free event, raised over free, credit held: confirm first",
         event(FREE, published=True),
         event(FREE + 1, published=True),
         personal(3),
-        paywall(d.MAX_EVENT_PARTICIPANTS_EXCEEDED),
+        CONFIRM,
+    ),
+    (
+        "free event, raised over free, no credit",
+        event(FREE, published=True),
+        event(FREE + 1, published=True),
+        personal(0),
+        paywall(d.PUBLISH_REQUIRES_PAYMENT, credit=True),
+    ),
+    (
+        "free event, raised over free, upgrade not on sale",
+        event(FREE, published=True),
+        event(FREE + 1, published=True),
+        personal(0, credit=CreditTerms(code="UPGRADE_X", ceiling=CEILING, on_sale=False)),
+        paywall(d.PUBLISH_REQUIRES_PAYMENT),
     ),
     (
         "free event, raised over the ceiling",
@@ -317,7 +331,57 @@ UPDATE_ROWS = [
 def test_update(before, after, terms, expected):
     decision = decide_update(before, after, terms)
     assert decision == expected
-    assert decision.consume_credit is False  # an edit never consumes
+    assert decision.consume_credit is False  # an edit never consumes unconfirmed
+
+
+CONFIRMED_UPDATE_ROWS = [
+    # (id, before, after, terms, expected) with confirm=True
+    (
+        "free event enlarged, credit held",
+        event(FREE, published=True),
+        event(CEILING, published=True),
+        personal(1),
+        PUBLISH_WITH_CREDIT,
+    ),
+    (
+        "free event enlarged, no credit",
+        event(FREE, published=True),
+        event(FREE + 1, published=True),
+        personal(0),
+        paywall(d.PUBLISH_REQUIRES_PAYMENT, credit=True),
+    ),
+    (
+        "free event enlarged past the ceiling",
+        event(FREE, published=True),
+        event(CEILING + 1, published=True),
+        personal(2),
+        paywall(d.CLUB_REQUIRED_FOR_LARGE_EVENT),
+    ),
+    (
+        "upgraded event enlarged within the ceiling: nothing more",
+        event(FREE + 1, published=True, upgraded=True),
+        event(CEILING, published=True, upgraded=True),
+        personal(2),
+        PUBLISH,
+    ),
+    (
+        "free event within free: nothing consumed",
+        event(2, published=True),
+        event(FREE, published=True),
+        personal(2),
+        PUBLISH,
+    ),
+    ("draft enlarged: drafts consume nothing", event(2), event(CEILING), personal(2), PUBLISH),
+]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "terms", "expected"),
+    [row[1:] for row in CONFIRMED_UPDATE_ROWS],
+    ids=[row[0] for row in CONFIRMED_UPDATE_ROWS],
+)
+def test_confirmed_update(before, after, terms, expected):
+    assert decide_update(before, after, terms, confirm=True) == expected
 
 
 @pytest.mark.parametrize(

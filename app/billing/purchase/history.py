@@ -8,19 +8,25 @@ page already seen). The cursor is opaque to clients
 Each item is the status body plus the payment and, once settled, what the
 purchase granted (credit ids, or the club plan period), read in two more
 queries for the whole page rather than one per row.
+
+A purchase that had closed unpaid (canceled, expired, failed) and was paid at Kaspi
+afterwards carries ``late``: when the late-payment check moved it out of that status
+and into what (granted, returned, held for review). The page shows it as an entry of
+its own, so a buyer who canceled reads that the money came anyway and what became of it.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from app.billing.core.cursor import MAX_CURSOR_LENGTH, decode_cursor, transaction_page
-from app.billing.core.models import Credit, Transaction
-from app.billing.core.status import TxStatus
+from app.billing.core.models import Credit, Transaction, TransactionEvent
+from app.billing.core.status import CLOSED_UNPAID, TxStatus
 from app.billing.fiscal.queries import receipts_of
 from app.billing.schemas import ReceiptOut, TransactionStateOut, state_fields
 from app.clubs.models import SubscriptionGrant
@@ -70,10 +76,19 @@ class GrantedOut(BaseModel):
     plan: GrantedPlanOut | None = None
 
 
+class LateOutcomeOut(BaseModel):
+    """A payment that came after the purchase had closed unpaid, and what the policy did."""
+
+    after: Literal["canceled", "expired", "failed"]  # the status it had closed in
+    outcome: Literal["completed", "refunded", "needs_review"]  # where the late money took it
+    at: datetime  # when the late payment was applied
+
+
 class HistoryItemOut(TransactionStateOut):
     payment: HistoryPaymentOut
     granted: GrantedOut | None
     receipts: list[ReceiptOut]
+    late: LateOutcomeOut | None = None
 
 
 class HistoryPageOut(BaseModel):
@@ -88,7 +103,10 @@ def history_page(user_id: str, query: HistoryQuery) -> HistoryPageOut:
     page, next_cursor = transaction_page(stmt, query.cursor, query.limit)
     granted = _granted(page)
     receipts = receipts_of(tx.id for tx in page if tx.settled_at is not None)
-    items = [_item(tx, granted.get(tx.id), receipts.get(tx.id, [])) for tx in page]
+    lates = _late_outcomes(page)
+    items = [
+        _item(tx, granted.get(tx.id), receipts.get(tx.id, []), lates.get(tx.id)) for tx in page
+    ]
     return HistoryPageOut(items=items, next_cursor=next_cursor)
 
 
@@ -123,8 +141,40 @@ def _granted(page: list[Transaction]) -> dict[uuid.UUID, GrantedOut]:
     return out
 
 
+def _late_outcomes(page: list[Transaction]) -> dict[uuid.UUID, LateOutcomeOut]:
+    """The first move of each page row out of a closed-unpaid status (one query)."""
+    ids = [tx.id for tx in page if tx.status in _AFTER_LATE]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            TransactionEvent.transaction_id,
+            TransactionEvent.from_status,
+            TransactionEvent.to_status,
+            TransactionEvent.created_at,
+        )
+        .where(
+            TransactionEvent.transaction_id.in_(ids),
+            TransactionEvent.from_status.in_([s.value for s in CLOSED_UNPAID]),
+            TransactionEvent.to_status.in_([s.value for s in _AFTER_LATE]),
+        )
+        .order_by(TransactionEvent.transaction_id, TransactionEvent.id)
+    )
+    out: dict[uuid.UUID, LateOutcomeOut] = {}
+    for tx_id, after, outcome, at in rows:
+        out.setdefault(tx_id, LateOutcomeOut(after=after, outcome=outcome, at=at))
+    return out
+
+
+# Where late money can take a closed purchase (the status path's late moves).
+_AFTER_LATE = frozenset({TxStatus.COMPLETED, TxStatus.REFUNDED, TxStatus.NEEDS_REVIEW})
+
+
 def _item(
-    tx: Transaction, granted: GrantedOut | None, receipts: list[ReceiptOut]
+    tx: Transaction,
+    granted: GrantedOut | None,
+    receipts: list[ReceiptOut],
+    late: LateOutcomeOut | None = None,
 ) -> HistoryItemOut:
     return HistoryItemOut(
         **state_fields(tx),
@@ -136,4 +186,5 @@ def _item(
         ),
         granted=granted,
         receipts=receipts,
+        late=late,
     )

@@ -301,6 +301,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events/{event_id}/requirements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What publishing this draft, or resizing this published event, would need now */
+        get: operations["events.event_requirements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ops/review-queue": {
         parameters: {
             query?: never;
@@ -1060,6 +1077,8 @@ export interface components {
              */
             expires_at: string;
             granted: components["schemas"]["GrantedOut"] | null;
+            /** @default null */
+            late?: components["schemas"]["LateOutcomeOut"] | null;
             payment: components["schemas"]["HistoryPaymentOut"];
             /** Poll Interval S */
             poll_interval_s: number;
@@ -1113,6 +1132,27 @@ export interface components {
             pending: number;
             /** Settled */
             settled: number;
+        };
+        /**
+         * LateOutcomeOut
+         * @description A payment that came after the purchase had closed unpaid, and what the policy did.
+         */
+        LateOutcomeOut: {
+            /**
+             * After
+             * @enum {string}
+             */
+            after: "canceled" | "expired" | "failed";
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "completed" | "refunded" | "needs_review";
         };
         /** MemberAddIn */
         MemberAddIn: {
@@ -1453,6 +1493,30 @@ export interface components {
              * @description Masked: +7•••••••5678; null when none is stored.
              */
             phone: string | null;
+        };
+        /**
+         * RequirementOut
+         * @description What publishing (a draft) or resizing (a published event) would need now.
+         *
+         *     ``outcome``: ``allowed`` (nothing), ``already_published``, ``confirm_credit`` (one
+         *     upgrade credit would be used: ``error`` is the 409 CREDIT_CONFIRMATION_REQUIRED the
+         *     call would answer, with its ``cta.href``), or ``payment_required`` (``error`` is the
+         *     402 PAYWALL it would answer, with its reason and options). Advice read from committed
+         *     rows: the POST or PATCH decides again under its locks.
+         */
+        RequirementOut: {
+            /**
+             * Error
+             * @default null
+             */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "allowed" | "already_published" | "confirm_credit" | "payment_required";
         };
         /** ResolveIn */
         ResolveIn: {
@@ -3885,7 +3949,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CLUB_NOT_FOUND: no such club, or you are not a member */
+            /** @description CLUB_NOT_FOUND: no such club, or you are not a member; USER_NOT_FOUND: no user with this id has signed in yet (only known users are added) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4798,7 +4862,9 @@ export interface operations {
     };
     "events.patch_event": {
         parameters: {
-            query?: never;
+            query?: {
+                confirm_credit?: "1" | "true" | "0" | "false";
+            };
             header?: never;
             path: {
                 event_id: string;
@@ -4883,6 +4949,15 @@ export interface operations {
             };
             /** @description EVENT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CREDIT_CONFIRMATION_REQUIRED: enlarging a personal event published free past the free limit uses one upgrade credit (repeat with ?confirm_credit=1) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5037,6 +5112,108 @@ export interface operations {
             };
             /** @description CREDIT_CONFIRMATION_REQUIRED (repeat with ?confirm_credit=1) or PUBLISH_IN_PROGRESS (retry after Retry-After) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: unexpected failure (no internals are exposed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "events.event_requirements": {
+        parameters: {
+            query?: {
+                max_participants?: string | null;
+            };
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequirementOut"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_ERROR with per-field `details` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "details": [
+                     *           {
+                     *             "field": "quantity",
+                     *             "message": "Input should be greater than or equal to 1",
+                     *             "type": "greater_than_equal"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid request"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, invalid or expired Bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "A Bearer token is required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: you may see the event but not manage it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description EVENT_NOT_FOUND */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

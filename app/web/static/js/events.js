@@ -1,27 +1,26 @@
 // @ts-check
 /* Events: the list (personal ones on the home page, a club's on its page),
- * creating drafts, editing and deleting them, and publishing with its answers:
- * 200 published, 402 paywall, 409 confirm the use of an upgrade. */
+ * creating drafts, editing and deleting them. Publishing, and enlarging a published
+ * event, with what each needs, are publishing.js's (given here as hooks). */
 import { api, errorCode } from "./api.js";
-import { $, announce, closeAllModals, closeModal, delay, el, openModal, openModalElement, showText } from "./dom.js";
+import { $, announce, closeModal, el, openModal, showText } from "./dom.js";
 import { errorText, fieldErrors } from "./fielderrors.js";
 import { formatNumber, t } from "./i18n.js";
-import { openPaywall } from "./paywall.js";
 import { forget } from "./store.js";
 
 // ``loaded``: the list came from the server at least once (an empty list then means none).
 export const state = { events: [], loaded: false };
 /** @type {Record<string, (...args: any[]) => any>} */
-let hooks = { clubOf() { return null; }, onChanged() {} };
+let hooks = { clubOf() { return null; }, onChanged() {}, onPublish() {}, async resizeFirst() { return false; } };
 let editing = null;
 let deleting = null;
-let confirming = null;
+
+export function eventHooks() { return hooks; }
 
 export function initEvents(callbacks) {
   hooks = { ...hooks, ...callbacks };
   $("edit-form").addEventListener("submit", saveEdit);
   $("delete-ok").addEventListener("click", confirmDelete);
-  $("confirm-ok").addEventListener("click", () => confirming && publish(confirming.id, true, $("confirm-ok")));
 }
 
 export async function loadEvents() {
@@ -34,7 +33,7 @@ export async function loadEvents() {
 
 export function findEvent(id) { return state.events.find((e) => e.id === id) || null; }
 
-function upsert(event) {
+export function upsert(event) {
   const i = state.events.findIndex((e) => e.id === event.id);
   if (i >= 0) state.events[i] = { ...state.events[i], ...event };
   else state.events.unshift(event);
@@ -80,7 +79,7 @@ function eventRow(event) {
       type: "button", className: "button primary publish", "data-action": "publish",
       "aria-describedby": titleId, text: t("event.publish"),
     });
-    publishButton.addEventListener("click", () => publish(event.id, false, publishButton));
+    publishButton.addEventListener("click", () => hooks.onPublish(event.id, false, publishButton));
     actions.appendChild(publishButton);
   }
   const editButton = el("button", {
@@ -123,12 +122,12 @@ function readOnlyRow(event, titleId, actions) {
 
 function rowOf(id) { return document.querySelector(`.event[data-event-id="${CSS.escape(id)}"]`); }
 
-function fallbackFocus(id) {
+export function fallbackFocus(id) {
   const row = id && rowOf(id);
   return row ? (row.querySelector("button.publish") || row.querySelector(".event-title")) : $("main");
 }
 
-function showRowError(id, text) {
+export function showRowError(id, text) {
   const row = rowOf(id);
   if (row) showText(row.querySelector(".row-error"), text);
 }
@@ -202,6 +201,8 @@ async function saveEdit(e) {
   if (!fields) return;
   const submit = $("edit-form").querySelector('button[type="submit"]');
   submit.disabled = true;
+  // A published event resized: what that needs is asked first (a paywall or a confirmation).
+  if (await hooks.resizeFirst(editing, fields)) { submit.disabled = false; return; }
   const res = await api("PATCH", "/api/events/" + encodeURIComponent(editing.id), { body: fields });
   submit.disabled = false;
   if (res.status === 200 && res.data) {
@@ -240,54 +241,4 @@ async function confirmDelete() {
     return;
   }
   showText($("delete-error"), errorText(res, "error.delete"));
-}
-
-// ------------------------------------------------------------------ publish
-
-export async function publish(eventId, confirmCredit, trigger) {
-  const event = findEvent(eventId) || { id: eventId, title: "", max_participants: null };
-  if (trigger) { trigger.disabled = true; trigger.setAttribute("aria-busy", "true"); }
-  showRowError(eventId, "");
-  const path = "/api/events/" + encodeURIComponent(eventId) + "/publish" + (confirmCredit ? "?confirm_credit=1" : "");
-  let res;
-  for (let tries = 3; ; tries--) {
-    res = await api("POST", path);
-    if (!(res.status === 409 && errorCode(res) === "PUBLISH_IN_PROGRESS" && tries > 0)) break;
-    await delay(Math.min(parseInt(res.headers.get("Retry-After") || "1", 10) || 1, 5) * 1000);
-  }
-  if (trigger) { trigger.disabled = false; trigger.removeAttribute("aria-busy"); }
-  const code = errorCode(res);
-  const returnTo = trigger && !trigger.closest("dialog") ? trigger : fallbackFocus(eventId);
-  if (res.status === 200 && res.data) {
-    upsert({ ...event, published_at: res.data.published_at,
-      upgraded_by_credit: event.upgraded_by_credit || res.data.credit_consumed });
-    const wasOpen = openModalElement();
-    closeAllModals(false);
-    forget("event:" + eventId);
-    hooks.onChanged();
-    announce(t(res.data.credit_consumed ? "announce.publishedUpgrade" : "announce.published", { title: event.title }));
-    if (wasOpen) fallbackFocus(eventId).focus();
-  } else if (res.status === 402 && code === "PAYWALL") {
-    closeModal($("confirm"), false);
-    $("paywall")._fallbackFocus = () => fallbackFocus(eventId);
-    const club = event.club_id ? hooks.clubOf(event.club_id) : null;
-    openPaywall({ kind: "event", event, club }, res.data.error, returnTo);
-  } else if (res.status === 409 && code === "CREDIT_CONFIRMATION_REQUIRED") {
-    closeModal($("paywall"), false);
-    confirming = event;
-    const meta = res.data.error.meta || {};
-    $("confirm-message").textContent = t("confirm.message", {
-      title: event.title, n: meta.requested_participants || event.max_participants,
-    });
-    showText($("confirm-error"), "");
-    $("confirm")._fallbackFocus = () => fallbackFocus(eventId);
-    openModal($("confirm"), returnTo, $("confirm-cancel"));
-  } else {
-    const text = errorText(res, "error.publish");
-    const open = openModalElement();
-    if (open === $("confirm")) showText($("confirm-error"), text);
-    else if (open === $("paywall")) showText($("paywall-error"), text);
-    else showRowError(eventId, text);
-  }
-  return res;
 }

@@ -85,8 +85,27 @@ export function renderHistory() {
       cell("history.paymentId", { className: "mono", text: item.payment.payment_id || "—" }),
       cell("history.status", {}, [statusBadge(statusOf(item))]),
     ]));
+    if (item.late) body.appendChild(lateRow(item, cell));
   }
   $("history-more").hidden = loaded.done;
+}
+
+/* Money that came after the purchase had closed (a cancel, an expired link): an entry of
+ * its own, dated when it came, saying what became of it (granted, returned, checked). */
+function lateRow(item, cell) {
+  const text = lateText(item);
+  return el("tr", { role: "row", className: "late-entry", "data-late": item.late.outcome, "data-tx": item.transaction_id }, [
+    cell("history.date", { text: formatDate(item.late.at, true) }),
+    cell("history.what", {}, [el("a", { href: "#/history/" + item.transaction_id, text })]),
+    cell("history.amount", { className: "num", text: formatMoney({ amount: item.amount, currency: item.currency }) }),
+    cell("history.paymentId", { className: "mono", text: item.payment.payment_id || "—" }),
+    cell("history.status", {}, [statusBadge(item.status)]),
+  ]);
+}
+
+function lateText(item) {
+  const after = t(item.late.after === "canceled" ? "late.after.canceled" : "late.after.closed");
+  return t("late.entry", { after, then: t("late.then." + item.status) });
 }
 
 /* A receipt: found in the pages already loaded, else by reading further pages. */
@@ -115,6 +134,7 @@ export async function showReceipt(txId) {
   row(paid ? "receipt.provider" : "receipt.providerUnpaid", "Kaspi");
   row("receipt.paymentId", item.payment.payment_id || "—", { className: "mono", "data-field": "payment-id" });
   if (paid) row("receipt.paidAt", formatDate(item.settled_at, true));
+  if (item.late) row("receipt.late", lateText(item), { "data-field": "late" });
   const granted = item.granted;
   if (granted && granted.credits) row("receipt.granted", t("receipt.credits", { n: granted.credits.count }));
   if (granted && granted.plan) {

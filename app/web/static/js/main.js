@@ -5,7 +5,8 @@ import { api, currentUser, onUnauthenticated, savedToken, setToken } from "./api
 import { loadCatalog, upgradeProduct, freePlan } from "./catalog.js";
 import { clubOf, initClubs, loadClubs, prefillClubEvent, refreshClub, renderClub, renderClubList } from "./clubs.js";
 import { $, closeAllModals, closeModal, el, showText, wireDialog } from "./dom.js";
-import { createEvent, findEvent, initEvents, loadEvents, openEdit, publish, readEventFields, renderEventList, showApiFieldErrors } from "./events.js";
+import { createEvent, findEvent, initEvents, loadEvents, openEdit, readEventFields, renderEventList, showApiFieldErrors } from "./events.js";
+import { afterPurchase, initPublishing, publish, resizeFirst } from "./publishing.js";
 import { errorText } from "./fielderrors.js";
 import { initHistory, showHistory, showReceipt } from "./history.js";
 import { detectLanguage, formatMoney, formatNumber, language, onLanguageChange, setLanguage, t } from "./i18n.js";
@@ -277,16 +278,15 @@ function init() {
   } });
   initPayment({
     onSettled,
-    onPublishNow: (record) => publish(record.eventId, false, $("publish-now")),
+    onPublishNow: (record) => afterPurchase(record, $("publish-now")),
     onStartAgain: startAgain,
     onOpenClub: (id) => { closeModal($("paywall"), false); window.location.hash = "#/clubs/" + id; },
   });
   // Purchases settling in the background: their banner line changes, and what they
   // bought shows at once (upgrades counted, the club's plan), as when the dialog shows it.
   initFollow({ onSettled, onChanged: renderBanner });
-  initEvents({ clubOf, onChanged: () => { showRoute(false); loadCredits(); } });
-  initClubs();
-  initHistory();
+  initEvents({ clubOf, onChanged: () => { showRoute(false); loadCredits(); }, onPublish: publish, resizeFirst });
+  initClubs(); initHistory(); initPublishing();
   window.addEventListener("hashchange", () => { closeAllModals(false); showRoute(true); });
   const token = savedToken();
   if (token) {

@@ -141,10 +141,12 @@ function render() {
   }
   $("cancel-payment").hidden = state !== "pending";
   $("publish-now").hidden = !(state === "completed" && record.eventId);
+  $("publish-now").textContent = t(typeof record.resize === "number" ? "pay.applySize" : "pay.publishNow");
   $("open-club").hidden = !(state === "completed" && planRow && record.clubId && !record.eventId);
   $("start-again").hidden = !["link-expired", "failed", "expired", "canceled", "gone"].includes(state);
   const forPlan = !!planRow && !record.eventId;
-  $("paywall-title").textContent = t(state === "completed" ? "paywall.paid" : forPlan ? "paywall.titlePlan" : "paywall.title");
+  const titleKey = forPlan ? "paywall.titlePlan" : typeof record.resize === "number" ? "paywall.titleEnlarge" : "paywall.title";
+  $("paywall-title").textContent = t(state === "completed" ? "paywall.paid" : titleKey);
   // Once paid, the reason to buy is no longer news: the status says what comes next.
   $("paywall-message").hidden = state === "completed";
 }

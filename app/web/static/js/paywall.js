@@ -93,6 +93,7 @@ function withItem(record, item) {
     eventId: item.event ? item.event.id : record.eventId || null,
     clubId: item.club ? item.club.id : record.clubId || null,
     clubName: item.club ? item.club.name : record.clubName || null,
+    resize: item.resize === undefined ? record.resize : item.resize, // an enlarging edit's size
   };
 }
 

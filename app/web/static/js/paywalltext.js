@@ -5,7 +5,8 @@ import { formatNumber, t } from "./i18n.js";
 
 /* From the club page a plan is chosen; from an event's paywall, publishing is unlocked. */
 export function titleFor(item) {
-  return t(item && item.kind === "club" ? "paywall.titlePlan" : "paywall.title");
+  if (item && item.kind === "club") return t("paywall.titlePlan");
+  return t(item && typeof item.resize === "number" ? "paywall.titleEnlarge" : "paywall.title");
 }
 
 export function subjectText(item) {

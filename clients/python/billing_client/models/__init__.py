@@ -18,6 +18,7 @@ from .event_create_in import EventCreateIn
 from .event_list_out import EventListOut
 from .event_out import EventOut
 from .event_patch_in import EventPatchIn
+from .events_patch_event_confirm_credit import EventsPatchEventConfirmCredit
 from .events_publish_confirm_credit import EventsPublishConfirmCredit
 from .granted_credits_out import GrantedCreditsOut
 from .granted_out import GrantedOut
@@ -26,6 +27,9 @@ from .history_item_out import HistoryItemOut
 from .history_page_out import HistoryPageOut
 from .history_payment_out import HistoryPaymentOut
 from .hour_out import HourOut
+from .late_outcome_out import LateOutcomeOut
+from .late_outcome_out_after import LateOutcomeOutAfter
+from .late_outcome_out_outcome import LateOutcomeOutOutcome
 from .member_add_in import MemberAddIn
 from .member_add_in_role import MemberAddInRole
 from .member_list_out import MemberListOut
@@ -51,6 +55,9 @@ from .renew_in import RenewIn
 from .renewal_out import RenewalOut
 from .renewal_phone_in import RenewalPhoneIn
 from .renewal_phone_out import RenewalPhoneOut
+from .requirement_out import RequirementOut
+from .requirement_out_error_type_0 import RequirementOutErrorType0
+from .requirement_out_outcome import RequirementOutOutcome
 from .resolve_in import ResolveIn
 from .resolve_in_action import ResolveInAction
 from .review_item_out import ReviewItemOut
@@ -122,6 +129,7 @@ __all__ = (
     "EventListOut",
     "EventOut",
     "EventPatchIn",
+    "EventsPatchEventConfirmCredit",
     "EventsPublishConfirmCredit",
     "GrantedCreditsOut",
     "GrantedOut",
@@ -130,6 +138,9 @@ __all__ = (
     "HistoryPageOut",
     "HistoryPaymentOut",
     "HourOut",
+    "LateOutcomeOut",
+    "LateOutcomeOutAfter",
+    "LateOutcomeOutOutcome",
     "MemberAddIn",
     "MemberAddInRole",
     "MemberListOut",
@@ -155,6 +166,9 @@ __all__ = (
     "RenewalPhoneIn",
     "RenewalPhoneOut",
     "RenewIn",
+    "RequirementOut",
+    "RequirementOutErrorType0",
+    "RequirementOutOutcome",
     "ResolveIn",
     "ResolveInAction",
     "ReviewItemOut",

@@ -13,6 +13,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.granted_out import GrantedOut
     from ..models.history_payment_out import HistoryPaymentOut
+    from ..models.late_outcome_out import LateOutcomeOut
     from ..models.receipt_out import ReceiptOut
 
 
@@ -39,6 +40,7 @@ class HistoryItemOut:
         transaction_id (UUID):
         updated_at (datetime.datetime):
         event_id (None | Unset | UUID):
+        late (LateOutcomeOut | None | Unset):
     """
 
     amount: str
@@ -57,10 +59,12 @@ class HistoryItemOut:
     transaction_id: UUID
     updated_at: datetime.datetime
     event_id: None | Unset | UUID = UNSET
+    late: LateOutcomeOut | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.granted_out import GrantedOut  # noqa: PLC0415
+        from ..models.late_outcome_out import LateOutcomeOut  # noqa: PLC0415
 
         amount = self.amount
 
@@ -115,6 +119,14 @@ class HistoryItemOut:
         else:
             event_id = self.event_id
 
+        late: dict[str, Any] | None | Unset
+        if isinstance(self.late, Unset):
+            late = UNSET
+        elif isinstance(self.late, LateOutcomeOut):
+            late = self.late.to_dict()
+        else:
+            late = self.late
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -138,6 +150,8 @@ class HistoryItemOut:
         )
         if event_id is not UNSET:
             field_dict["event_id"] = event_id
+        if late is not UNSET:
+            field_dict["late"] = late
 
         return field_dict
 
@@ -145,6 +159,7 @@ class HistoryItemOut:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.granted_out import GrantedOut  # noqa: PLC0415
         from ..models.history_payment_out import HistoryPaymentOut  # noqa: PLC0415
+        from ..models.late_outcome_out import LateOutcomeOut  # noqa: PLC0415
         from ..models.receipt_out import ReceiptOut  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -239,6 +254,23 @@ class HistoryItemOut:
 
         event_id = _parse_event_id(d.pop("event_id", UNSET))
 
+        def _parse_late(data: object) -> LateOutcomeOut | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                late_type_0 = LateOutcomeOut.from_dict(data)
+
+                return late_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(LateOutcomeOut | None | Unset, data)
+
+        late = _parse_late(d.pop("late", UNSET))
+
         history_item_out = cls(
             amount=amount,
             club_id=club_id,
@@ -256,6 +288,7 @@ class HistoryItemOut:
             transaction_id=transaction_id,
             updated_at=updated_at,
             event_id=event_id,
+            late=late,
         )
 
         history_item_out.additional_properties = d

@@ -9,6 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.event_out import EventOut
 from ...models.event_patch_in import EventPatchIn
+from ...models.events_patch_event_confirm_credit import EventsPatchEventConfirmCredit
 from ...types import UNSET, Response, Unset
 
 
@@ -16,14 +17,26 @@ def _get_kwargs(
     event_id: str,
     *,
     body: EventPatchIn | Unset = UNSET,
+    confirm_credit: EventsPatchEventConfirmCredit | Unset = EventsPatchEventConfirmCredit.VALUE_2,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+
+    params: dict[str, Any] = {}
+
+    json_confirm_credit: str | Unset = UNSET
+    if not isinstance(confirm_credit, Unset):
+        json_confirm_credit = confirm_credit.value
+
+    params["confirm_credit"] = json_confirm_credit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
         "url": "/api/events/{event_id}".format(
             event_id=quote(str(event_id), safe=""),
         ),
+        "params": params,
     }
 
     if not isinstance(body, Unset):
@@ -66,6 +79,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 413:
         response_413 = Error.from_dict(response.json())
 
@@ -101,11 +119,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: EventPatchIn | Unset = UNSET,
+    confirm_credit: EventsPatchEventConfirmCredit | Unset = EventsPatchEventConfirmCredit.VALUE_2,
 ) -> Response[Error | EventOut]:
     """Edit an event; a published one must stay within its entitlement
 
     Args:
         event_id (str):
+        confirm_credit (EventsPatchEventConfirmCredit | Unset):  Default:
+            EventsPatchEventConfirmCredit.VALUE_2.
         body (EventPatchIn | Unset): Only the fields sent change; ``max_participants: null`` means
             unlimited.
 
@@ -120,6 +141,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         event_id=event_id,
         body=body,
+        confirm_credit=confirm_credit,
     )
 
     response = client.get_httpx_client().request(
@@ -134,11 +156,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: EventPatchIn | Unset = UNSET,
+    confirm_credit: EventsPatchEventConfirmCredit | Unset = EventsPatchEventConfirmCredit.VALUE_2,
 ) -> Error | EventOut | None:
     """Edit an event; a published one must stay within its entitlement
 
     Args:
         event_id (str):
+        confirm_credit (EventsPatchEventConfirmCredit | Unset):  Default:
+            EventsPatchEventConfirmCredit.VALUE_2.
         body (EventPatchIn | Unset): Only the fields sent change; ``max_participants: null`` means
             unlimited.
 
@@ -154,6 +179,7 @@ def sync(
         event_id=event_id,
         client=client,
         body=body,
+        confirm_credit=confirm_credit,
     ).parsed
 
 
@@ -162,11 +188,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: EventPatchIn | Unset = UNSET,
+    confirm_credit: EventsPatchEventConfirmCredit | Unset = EventsPatchEventConfirmCredit.VALUE_2,
 ) -> Response[Error | EventOut]:
     """Edit an event; a published one must stay within its entitlement
 
     Args:
         event_id (str):
+        confirm_credit (EventsPatchEventConfirmCredit | Unset):  Default:
+            EventsPatchEventConfirmCredit.VALUE_2.
         body (EventPatchIn | Unset): Only the fields sent change; ``max_participants: null`` means
             unlimited.
 
@@ -181,6 +210,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         event_id=event_id,
         body=body,
+        confirm_credit=confirm_credit,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -193,11 +223,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: EventPatchIn | Unset = UNSET,
+    confirm_credit: EventsPatchEventConfirmCredit | Unset = EventsPatchEventConfirmCredit.VALUE_2,
 ) -> Error | EventOut | None:
     """Edit an event; a published one must stay within its entitlement
 
     Args:
         event_id (str):
+        confirm_credit (EventsPatchEventConfirmCredit | Unset):  Default:
+            EventsPatchEventConfirmCredit.VALUE_2.
         body (EventPatchIn | Unset): Only the fields sent change; ``max_participants: null`` means
             unlimited.
 
@@ -214,5 +247,6 @@ async def asyncio(
             event_id=event_id,
             client=client,
             body=body,
+            confirm_credit=confirm_credit,
         )
     ).parsed
