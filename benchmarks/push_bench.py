@@ -417,7 +417,10 @@ def run(
     secret = world.env["AUTH_JWT_SECRET"]
     results: dict[str, Any] = {}
     with ExitStack() as cleanup:
-        stream_proc, stream_url = start_stream_server(cleanup, world.env)
+        # The stream process's pool must hold every stream of the run (its default, 4000,
+        # is the production one; gunicorn_stream.py).
+        stream_env = {**world.env, "STREAM_WORKER_CONNECTIONS": str(max(4000, streams + 100))}
+        stream_proc, stream_url = start_stream_server(cleanup, stream_env)
         api = start_api(cleanup, world.env)
         tx_ids, owners = _seed_pending(world.app, streams)
         tokens = [issue_token(secret, owner, 3600) for owner in owners]
