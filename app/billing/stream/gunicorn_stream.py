@@ -1,16 +1,17 @@
 """gunicorn settings of the stream process (Procfile `stream`):
 ``gunicorn -c python:app.billing.stream.gunicorn_stream wsgi:app``.
 
-One gevent worker: each open Server-Sent Events stream is a greenlet, not a worker,
-so a waiting buyer costs little memory (benchmarks/push_bench.py;
-docs/PERFORMANCE.md, "Figures behind the code's design choices") and never takes a
-worker from the API, which stays a separate sync gunicorn. psycopg 3
-(3.1.14 on) waits cooperatively under gevent's monkey-patching, so a query blocks
-only its own greenlet.
+One gevent worker: a Server-Sent Events stream is opened in a greenlet, then waits
+parked, a socket and a small record (app/billing/stream/parked.py), so a waiting buyer
+costs about 4 KB (benchmarks/push_bench.py; docs/PERFORMANCE.md, "The stream
+process's capacity") and never takes a worker from the API, which stays a separate
+sync gunicorn. psycopg 3 (3.1.14 on) waits cooperatively under gevent's
+monkey-patching, so a query blocks only its own greenlet.
 
 From the environment, with `make run`'s defaults:
 - ``STREAM_BIND`` (``127.0.0.1:$STREAM_PORT``; ``STREAM_PORT`` defaults to API_PORT + 1);
-- ``STREAM_WORKER_CONNECTIONS`` (4000): streams one worker holds at most;
+- ``STREAM_WORKER_CONNECTIONS`` (4000): connections the worker serves at once (streams
+  being opened, HEAD, /metrics); parked streams are not counted, descriptors limit them;
 - ``PUSH_ALLOWED_ORIGINS`` (the page's API origin, ``http://127.0.0.1:$API_PORT``).
 Options given on the command line win over these.
 """

@@ -9,7 +9,10 @@ reconnects (``Last-Event-ID`` is accepted, and the state is re-read anyway, so a
 reconnect can never miss a change).
 
 The stream subscribes *before* its first read: a change committed after that
-read wakes it, so none falls between the read and the subscription.
+read wakes it, so none falls between the read and the subscription. In the stream
+process the stream then waits parked (handover.py, parked.py): the parking's own
+subscription for the transaction is taken before this one is released, and a notice
+seen in between makes it re-read.
 
 Every database read is a short step of its own: an open stream holds no
 connection and no transaction while it waits. While it is open, its transaction
@@ -50,7 +53,7 @@ STREAM_HEADERS = {
 
 
 def serves_many_streams() -> bool:
-    """True in a gevent-patched server, where an open stream is a greenlet."""
+    """True in a gevent-patched server, which holds many streams (parked.py)."""
     # Only a server that patched already imported gevent's monkey module.
     monkey = sys.modules.get("gevent.monkey")
     return monkey is not None and bool(monkey.is_module_patched("socket"))
