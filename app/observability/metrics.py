@@ -116,7 +116,7 @@ PUSH_STREAMS_PARKED = Gauge(
 PUSH_STREAMS_ENDED = Counter(
     "billing_push_streams_ended_total",
     "Status streams that ended, by reason (final, max_duration, client_closed, short_stream,"
-    " gone, error)",
+    " gone, error, shutdown)",
     ["reason"],
 )
 PUSH_EVENTS_SENT = Counter("billing_push_events_sent_total", "status events sent on streams")

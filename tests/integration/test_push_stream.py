@@ -363,3 +363,29 @@ def test_an_http_1_0_client_gets_the_stream_unchunked_until_the_connection_close
             received += chunk
     assert received.count(b"event: status\n") == 2
     assert b'"status":"completed"' in received
+
+
+def test_stopping_the_stream_process_ends_its_parked_streams_with_a_retry_hint(
+    app, clean_db, app_config, kaspi_stub
+):
+    env = service_env(app_config, KASPI_BASE_URL=kaspi_stub, PUSH_HEARTBEAT_S="1")
+    proc, base = start_stream_server("stream-stopping", env)
+    try:
+        tx_id = pending_tx(app, "left-behind", poll_interval_s=60)
+        stream = SseClient(events_url(base, tx_id), token_for("left-behind"))
+        assert stream.next_status(timeout=10).json()["status"] == "pending"
+        wait_until(
+            lambda: gauge(base, "billing_push_streams_parked") == 1,
+            timeout=10,
+            message="the stream parked",
+        )
+        proc.stop()  # SIGTERM, as systemd and `make run` stop it
+        hints = []
+        while (item := stream.next(timeout=20)) is not None:
+            if item.retry is not None:
+                hints.append(item.retry)
+        # Told to come back (to the next process) at once, in a body that ended cleanly.
+        assert hints == [1000]
+        assert stream.error is None
+    finally:
+        proc.stop()

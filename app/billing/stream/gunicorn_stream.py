@@ -23,6 +23,7 @@ import os
 import resource
 import runpy
 from pathlib import Path
+from typing import Any
 
 # The settings every server of the project shares (request limits, JSON refusals).
 _SHARED = runpy.run_path(str(Path(__file__).resolve().parents[3] / "gunicorn.conf.py"))
@@ -55,3 +56,14 @@ os.environ.setdefault("DATABASE_POOL_TIMEOUT_S", "1")
 os.environ.setdefault(
     "PUSH_ALLOWED_ORIGINS", f"http://127.0.0.1:{_api_port},http://localhost:{_api_port}"
 )
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn's hook, in the worker after its graceful stop: parked streams end with a
+    retry hint, so their clients reconnect at once (to the next process) instead of
+    noticing a dropped connection."""
+    from app.billing.stream.parked import end_parked_streams
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "extensions"):
+        end_parked_streams(app)

@@ -187,6 +187,13 @@ class Parking:
         if woken_meanwhile:
             self.reread_soon(group)
 
+    def end_all(self, reason: str) -> int:
+        """End every parked stream with a retry hint (the process is stopping)."""
+        streams = list(self._streams)
+        for stream in streams:
+            self.end(stream, reason, f"retry: {self.retry_ms}\n: reconnect with Last-Event-ID\n\n")
+        return len(streams)
+
     # --- re-reading a transaction for its group ------------------------------------
 
     def reread_soon(self, group: _Group) -> None:
@@ -361,6 +368,16 @@ class Parking:
             fd, stream.fd = stream.fd, -1
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def end_parked_streams(app: Flask) -> int:
+    """On the worker's way out: its parked streams are told to reconnect, at once.
+
+    Without this they would only see their connection drop when the process exits;
+    gunicorn's graceful stop waits for greenlets, and parked streams have none.
+    """
+    parking = app.extensions.get("push_parking")
+    return 0 if parking is None else int(parking.end_all("shutdown"))
 
 
 def _over(stream: ParkedStream) -> bool:
