@@ -33,7 +33,7 @@ class Opening(Protocol):
 
     def park(self, fd: int, chunked: bool) -> None: ...
 
-    def client_gone(self) -> None: ...
+    def ended(self, reason: str) -> None: ...
 
     def release(self) -> None: ...
 
@@ -67,10 +67,16 @@ class HandoverResponse(Response):
                 sock.sendall(head + frame(opening.first, chunked))
                 fd = os.dup(sock.fileno())
             except OSError:
-                opening.client_gone()
+                opening.ended("client_closed")
                 raise TAKEN_OVER from None
-            os.set_blocking(fd, False)
-            opening.park(fd, chunked)
+            try:
+                os.set_blocking(fd, False)
+                opening.park(fd, chunked)
+            except BaseException:
+                # Not parked: nothing else would ever close it or count it closed.
+                os.close(fd)
+                opening.ended("error")
+                raise
         finally:
             opening.release()
         # gunicorn's async workers end the connection's greenlet on StopIteration from

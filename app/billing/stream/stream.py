@@ -231,8 +231,9 @@ class _Opening:
             woken_meanwhile=self.watch.woken,
         )
 
-    def client_gone(self) -> None:
-        _log_closed(self.transaction_id, "client_closed", 0, self.started)
+    def ended(self, reason: str) -> None:
+        """It ended before it was parked (the client left during the first write)."""
+        _log_closed(self.transaction_id, reason, 0, self.started)
 
     def release(self) -> None:
         self.held.close()
