@@ -344,7 +344,8 @@ DATABASE_GAUGES = (
 PUSH_STREAMS_REFUSED = Counter(
     "billing_push_streams_refused_total",
     "Status streams refused at once with 503 and Retry-After, by reason (pool_full: every"
-    " database connection of the stream process was taken)",
+    " database connection of the stream process was taken; full: it holds as many streams"
+    " as its descriptors allow)",
     ["reason"],
 )
 DB_READ_RETRIES = Counter(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import resource
 import threading
 import time
 import uuid
@@ -48,6 +49,9 @@ from app.observability import context, metrics
 log = logging.getLogger("app.billing.stream.stream")
 
 WRITE_TIMEOUT_S = 30.0
+# Descriptors kept for everything but parked streams: the listening socket, the pool's
+# and Redis's connections, the connections being served (opens, HEAD, /metrics), logs.
+FD_RESERVE = 1024
 READ_ATTEMPTS = 3
 READ_RETRY_S = 1.0
 CHUNK_END = b"0\r\n\r\n"
@@ -138,6 +142,10 @@ class Parking:
         self.retry_ms = retry_ms
         # Heartbeats and deadlines are kept to within a quarter of the heartbeat.
         self.tick_s = max(0.05, min(1.0, heartbeat_s / 4))
+        # A parked stream holds one descriptor: past this many, opens are refused (503)
+        # rather than left to fail on a descriptor the process no longer has.
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        self.capacity = 1 << 30 if soft == resource.RLIM_INFINITY else max(0, soft - FD_RESERVE)
         self._groups: dict[tuple[str, str], _Group] = {}
         self._streams: set[ParkedStream] = set()
         self._ticker = gevent.spawn(self._tick_forever)
@@ -145,6 +153,10 @@ class Parking:
     @property
     def parked(self) -> int:
         return len(self._streams)
+
+    @property
+    def full(self) -> bool:
+        return len(self._streams) >= self.capacity
 
     def park(
         self,

@@ -69,6 +69,7 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
     watch: Watch | None = None
     if serves_many_streams():
         hub = get_hub(cast("Any", current_app)._get_current_object())
+        _refuse_when_full(hub)
         watch = held.enter_context(hub.watch(transaction_id))
     try:
         first = _first_snapshot(user_id, transaction_id)
@@ -103,6 +104,25 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
 
 # Seconds a refused client waits before it tries again (the page falls back to polling).
 POOL_FULL_RETRY_AFTER_S = 2
+
+
+def _refuse_when_full(hub: Hub) -> None:
+    """503 with ``Retry-After`` once the process holds as many streams as its descriptors
+    allow (parked.py, ``FD_RESERVE``): another stream process, or polling, serves it."""
+    # Imported here: only the gevent stream process parks (parked.py uses gevent).
+    from app.billing.stream.parked import get_parking
+
+    parking = get_parking(cast("Any", current_app)._get_current_object(), hub)
+    if not parking.full:
+        return
+    metrics.PUSH_STREAMS_REFUSED.labels("full").inc()
+    log.warning("stream refused: the process holds %d streams, its most", parking.parked)
+    raise ApiError(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The status stream is briefly unavailable; retry shortly or poll the status",
+        headers={"Retry-After": str(POOL_FULL_RETRY_AFTER_S)},
+    )
 
 
 def _first_snapshot(user_id: str, transaction_id: uuid.UUID) -> snapshot.Snapshot | None:
