@@ -118,9 +118,16 @@ PUSH_STREAMS_OPEN = Gauge(
     "Server-Sent Events streams open in this stream process",
     multiprocess_mode="livesum",
 )
+# Of the open ones, those waiting parked (app/billing/stream/parked.py): no greenlet each.
+PUSH_STREAMS_PARKED = Gauge(
+    "billing_push_streams_parked",
+    "Open status streams waiting parked (a socket and a record, no greenlet each)",
+    multiprocess_mode="livesum",
+)
 PUSH_STREAMS_ENDED = Counter(
     "billing_push_streams_ended_total",
-    "Status streams that ended, by reason (final, max_duration, client_closed, short_stream, gone)",
+    "Status streams that ended, by reason (final, max_duration, client_closed, short_stream,"
+    " gone, error, shutdown)",
     ["reason"],
 )
 PUSH_EVENTS_SENT = Counter("billing_push_events_sent_total", "status events sent on streams")
@@ -358,7 +365,8 @@ DATABASE_GAUGES = (
 PUSH_STREAMS_REFUSED = Counter(
     "billing_push_streams_refused_total",
     "Status streams refused at once with 503 and Retry-After, by reason (pool_full: every"
-    " database connection of the stream process was taken)",
+    " database connection of the stream process was taken; full: it holds as many streams"
+    " as its descriptors allow)",
     ["reason"],
 )
 DB_READ_RETRIES = Counter(

@@ -3,7 +3,9 @@ PostgreSQL and Redis (the machine's, and for the outage test one of our own)."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -281,3 +283,109 @@ def test_an_open_stream_brings_the_kaspi_check_forward_but_not_sooner_than_its_i
         row = db.session.get(Transaction, tx_id)
         assert row.next_poll_at == row.created_at
     stream.close()
+
+
+def gauge(base: str, name: str) -> float:
+    body = requests.get(f"{base}/metrics", timeout=10).text
+    found = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", body, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_waiting_streams_are_parked_and_a_change_reaches_every_stream_of_it(
+    app, clean_db, stream_server
+):
+    watched = pending_tx(app, "parked-buyer", poll_interval_s=60)
+    other = pending_tx(app, "parked-other", poll_interval_s=60)
+    # Streams of earlier tests end once their closed sockets are noticed (heartbeat 1 s).
+    wait_until(
+        lambda: gauge(stream_server, "billing_push_streams_open") == 0,
+        timeout=15,
+        message="no stream open",
+    )
+    streams = [
+        SseClient(events_url(stream_server, watched), token_for("parked-buyer")) for _ in range(3)
+    ]
+    bystander = SseClient(events_url(stream_server, other), token_for("parked-other"))
+    try:
+        for stream in [*streams, bystander]:
+            assert stream.next_status(timeout=10).json()["status"] == "pending"
+        # Each waits parked (no greenlet of its own), and each was counted as open.
+        wait_until(
+            lambda: gauge(stream_server, "billing_push_streams_parked") == 4,
+            timeout=10,
+            message="four parked streams",
+        )
+        assert gauge(stream_server, "billing_push_streams_open") == 4
+
+        settle_paid(app, watched)
+        for stream in streams:
+            done = stream.next_status(timeout=5)
+            assert done is not None and done.json()["status"] == "completed"
+            wait_until(stream.closed.is_set, timeout=10, message="the stream to end")
+            assert stream.error is None  # a clean end of the chunked body, not a broken one
+        wait_until(
+            lambda: gauge(stream_server, "billing_push_streams_parked") == 1,
+            timeout=10,
+            message="only the other transaction's stream parked",
+        )
+        # The other transaction's stream still waits, with its heartbeats.
+        assert not bystander.closed.is_set()
+        beat = bystander.next(timeout=5)
+        assert beat is not None and beat.comments and not beat.data
+    finally:
+        for stream in [*streams, bystander]:
+            stream.close()
+
+
+def test_an_http_1_0_client_gets_the_stream_unchunked_until_the_connection_closes(
+    app, clean_db, stream_server
+):
+    tx_id = pending_tx(app, "old-client", poll_interval_s=60)
+    host, port = stream_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            (
+                f"GET /api/billing/transactions/{tx_id}/events HTTP/1.0\r\n"
+                f"Host: {host}\r\nAuthorization: Bearer {token_for('old-client')}\r\n\r\n"
+            ).encode()
+        )
+        received = b""
+        while b'"status":"pending"' not in received:
+            chunk = conn.recv(65536)
+            assert chunk, received
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200")
+        assert b"transfer-encoding" not in head.lower()
+        assert body.startswith(b"id: ")  # the event itself, no chunk size before it
+        settle_paid(app, tx_id)
+        while chunk := conn.recv(65536):
+            received += chunk
+    assert received.count(b"event: status\n") == 2
+    assert b'"status":"completed"' in received
+
+
+def test_stopping_the_stream_process_ends_its_parked_streams_with_a_retry_hint(
+    app, clean_db, app_config, kaspi_stub
+):
+    env = service_env(app_config, KASPI_BASE_URL=kaspi_stub, PUSH_HEARTBEAT_S="1")
+    proc, base = start_stream_server("stream-stopping", env)
+    try:
+        tx_id = pending_tx(app, "left-behind", poll_interval_s=60)
+        stream = SseClient(events_url(base, tx_id), token_for("left-behind"))
+        assert stream.next_status(timeout=10).json()["status"] == "pending"
+        wait_until(
+            lambda: gauge(base, "billing_push_streams_parked") == 1,
+            timeout=10,
+            message="the stream parked",
+        )
+        proc.stop()  # SIGTERM, as systemd and `make run` stop it
+        hints = []
+        while (item := stream.next(timeout=20)) is not None:
+            if item.retry is not None:
+                hints.append(item.retry)
+        # Told to come back (to the next process) at once, in a body that ended cleanly.
+        assert hints == [1000]
+        assert stream.error is None
+    finally:
+        proc.stop()

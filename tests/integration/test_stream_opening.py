@@ -1,10 +1,12 @@
 """Opening a status stream on the stream process: with every pooled connection taken it
 answers 503 with Retry-After at once (it used to wait the pool's 30 s, then answer 500),
-and a HEAD request answers the headers and holds no stream."""
+a HEAD request answers the headers and holds no stream, and a process that holds as many
+streams as its descriptors allow refuses the next one with 503."""
 
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,11 +15,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.conftest import auth
+from tests.conftest import auth, token_for
 from tests.integration.conftest import service_env
 from tests.integration.test_push_stream import events_url, pending_tx
-from tests.support.processes import wait_until
-from tests.support.stream_server import start_stream_server
+from tests.support.processes import http_ready, start_server, wait_until
+from tests.support.stream_server import start_stream_server, stream_argv
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +123,72 @@ def test_head_answers_the_headers_and_holds_no_stream(app, clean_db, small_pool_
         ).status_code
         == 404
     )
+
+
+# parked.py keeps FD_RESERVE (1024) descriptors for everything else.
+FD_LIMIT = 1100
+CAPACITY = FD_LIMIT - 1024
+
+
+@pytest.fixture
+def few_fds_stream(app_config, kaspi_stub) -> Iterator[str]:
+    """A stream process started with 1,100 descriptors: room for 76 parked streams."""
+    env = service_env(app_config, KASPI_BASE_URL=kaspi_stub, PUSH_HEARTBEAT_S="1")
+    proc, base = start_server(
+        "stream-few-fds",
+        lambda port: ["prlimit", f"--nofile={FD_LIMIT}:{FD_LIMIT}", *stream_argv(port)],
+        env,
+        lambda url: http_ready(url + "/healthz")(),
+    )
+    try:
+        yield base
+    finally:
+        proc.stop()
+
+
+def open_raw_stream(base: str, tx_id: object, user: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(
+        (
+            f"GET /api/billing/transactions/{tx_id}/events HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {token_for(user)}\r\n\r\n"
+        ).encode()
+    )
+    received = b""
+    while b'"status":"pending"' not in received:
+        chunk = conn.recv(65536)
+        assert chunk, received
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]
+    return conn
+
+
+def test_a_process_holding_all_the_streams_its_descriptors_allow_refuses_the_next(
+    app, clean_db, few_fds_stream
+):
+    tx = pending_tx(app, "crowd")
+    held = [open_raw_stream(few_fds_stream, tx, "crowd") for _ in range(CAPACITY)]
+    try:
+        assert gauge(few_fds_stream, "billing_push_streams_parked") == CAPACITY
+        refused = requests.get(
+            events_url(few_fds_stream, tx), headers=auth("crowd"), timeout=10, stream=True
+        )
+        try:  # streamed: a stream, were it served, would never end by itself
+            assert refused.status_code == 503
+            assert int(refused.headers["Retry-After"]) >= 1
+            assert refused.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        finally:
+            refused.close()
+        assert gauge(few_fds_stream, "billing_push_streams_refused_total") == 1
+        # One client leaves; once its next heartbeat fails, its place is free again.
+        held.pop().close()
+        wait_until(
+            lambda: gauge(few_fds_stream, "billing_push_streams_parked") == CAPACITY - 1,
+            timeout=15,
+            message="the stream that left to end",
+        )
+        held.append(open_raw_stream(few_fds_stream, tx, "crowd"))
+    finally:
+        for conn in held:
+            conn.close()

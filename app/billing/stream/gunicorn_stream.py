@@ -1,16 +1,17 @@
 """gunicorn settings of the stream process (Procfile `stream`):
 ``gunicorn -c python:app.billing.stream.gunicorn_stream wsgi:app``.
 
-One gevent worker: each open Server-Sent Events stream is a greenlet, not a worker,
-so a waiting buyer costs little memory (benchmarks/push_bench.py;
-docs/PERFORMANCE.md, "Figures behind the code's design choices") and never takes a
-worker from the API, which stays a separate sync gunicorn. psycopg 3
-(3.1.14 on) waits cooperatively under gevent's monkey-patching, so a query blocks
-only its own greenlet.
+One gevent worker: a Server-Sent Events stream is opened in a greenlet, then waits
+parked, a socket and a small record (app/billing/stream/parked.py), so a waiting buyer
+costs about 4 KB (benchmarks/push_bench.py; docs/PERFORMANCE.md, "The stream
+process's capacity") and never takes a worker from the API, which stays a separate
+sync gunicorn. psycopg 3 (3.1.14 on) waits cooperatively under gevent's
+monkey-patching, so a query blocks only its own greenlet.
 
 From the environment, with `make run`'s defaults:
 - ``STREAM_BIND`` (``127.0.0.1:$STREAM_PORT``; ``STREAM_PORT`` defaults to API_PORT + 1);
-- ``STREAM_WORKER_CONNECTIONS`` (4000): streams one worker holds at most;
+- ``STREAM_WORKER_CONNECTIONS`` (4000): connections the worker serves at once (streams
+  being opened, HEAD, /metrics); parked streams are not counted, descriptors limit them;
 - ``PUSH_ALLOWED_ORIGINS`` (the page's API origin, ``http://127.0.0.1:$API_PORT``).
 Options given on the command line win over these.
 """
@@ -22,6 +23,7 @@ import os
 import resource
 import runpy
 from pathlib import Path
+from typing import Any
 
 # The settings every server of the project shares (request limits, JSON refusals).
 _SHARED = runpy.run_path(str(Path(__file__).resolve().parents[3] / "gunicorn.conf.py"))
@@ -54,3 +56,14 @@ os.environ.setdefault("DATABASE_POOL_TIMEOUT_S", "1")
 os.environ.setdefault(
     "PUSH_ALLOWED_ORIGINS", f"http://127.0.0.1:{_api_port},http://localhost:{_api_port}"
 )
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn's hook, in the worker after its graceful stop: parked streams end with a
+    retry hint, so their clients reconnect at once (to the next process) instead of
+    noticing a dropped connection."""
+    from app.billing.stream.parked import end_parked_streams
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "extensions"):
+        end_parked_streams(app)

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import redis
 from flask import Flask
@@ -32,6 +33,12 @@ READ_TIMEOUT_S = 1.0
 HEALTH_CHECK_S = 5
 
 
+class Waker(Protocol):
+    """Whatever the hub wakes for a transaction: a stream's flag, a parked group."""
+
+    def wake(self) -> None: ...
+
+
 class Watch:
     """One stream's wake-up flag."""
 
@@ -41,6 +48,10 @@ class Watch:
 
     def wake(self) -> None:
         self._event.set()
+
+    @property
+    def woken(self) -> bool:
+        return self._event.is_set()
 
     def wait(self, timeout: float) -> bool:
         """True if woken (then cleared), False on timeout."""
@@ -55,7 +66,7 @@ class Hub:
         self.redis_url = redis_url
         self.channel = channel
         self.connected = False
-        self._watches: dict[str, set[Watch]] = {}
+        self._watches: dict[str, set[Waker]] = {}
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._client: redis.Redis | None = None
@@ -65,26 +76,28 @@ class Hub:
         with self._lock:
             return list(self._watches)
 
-    @property
-    def open_streams(self) -> int:
+    def subscribe(self, key: str, item: Waker) -> None:
+        """``item.wake()`` on each notice for ``key`` (a transaction id) from now on."""
+        self._ensure_listener()
         with self._lock:
-            return sum(len(w) for w in self._watches.values())
+            self._watches.setdefault(key, set()).add(item)
+
+    def unsubscribe(self, key: str, item: Waker) -> None:
+        with self._lock:
+            group = self._watches.get(key)
+            if group is not None:
+                group.discard(item)
+                if not group:
+                    del self._watches[key]
 
     @contextmanager
     def watch(self, transaction_id: object) -> Iterator[Watch]:
-        self._ensure_listener()
         item = Watch(str(transaction_id))
-        with self._lock:
-            self._watches.setdefault(item.key, set()).add(item)
+        self.subscribe(item.key, item)
         try:
             yield item
         finally:
-            with self._lock:
-                group = self._watches.get(item.key)
-                if group is not None:
-                    group.discard(item)
-                    if not group:
-                        del self._watches[item.key]
+            self.unsubscribe(item.key, item)
 
     def _ensure_listener(self) -> None:
         with self._lock:

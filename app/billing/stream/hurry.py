@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Collection
 from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import CursorResult, Uuid, any_, bindparam, func, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.billing.core.models import Transaction
 from app.billing.core.status import TxStatus
@@ -39,20 +39,24 @@ log = logging.getLogger(__name__)
 _INTERVAL = func.make_interval(0, 0, 0, 0, 0, 0, Transaction.poll_interval_s)
 
 
-def hurry_checks(transaction_ids: Collection[uuid.UUID]) -> int:
+def hurry_checks(transaction_ids: Collection[str]) -> int:
     """Bring each pending transaction's next Kaspi check to ``now + interval`` if later.
 
     One conditional UPDATE for all of them; answers how many moved.
 
-    A no-op for a row that is not pending or is due soon enough already.
+    A no-op for a row that is not pending or is due soon enough already. The ids go
+    as one ``uuid[]`` parameter: with 10,000 watched transactions, an ``IN`` list of
+    10,000 bound UUIDs took the stream process's one CPU for hundreds of
+    milliseconds every second (each stream's notices waited behind it).
     """
     if not transaction_ids:
         return 0
     target = func.clock_timestamp() + _INTERVAL
+    ids = bindparam("ids", sorted(transaction_ids), type_=ARRAY(Uuid(as_uuid=False)))
     result = db.session.execute(
         update(Transaction)
         .where(
-            Transaction.id.in_(sorted(transaction_ids)),
+            Transaction.id == any_(ids),
             Transaction.status == TxStatus.PENDING,
             Transaction.next_poll_at > target,
         )
@@ -72,7 +76,7 @@ def start_hurrier(
     def loop() -> None:
         while True:
             time.sleep(every_s)
-            ids = {uuid.UUID(key) for key in watched()}
+            ids = watched()
             if not ids:
                 continue
             try:

@@ -9,7 +9,10 @@ reconnects (``Last-Event-ID`` is accepted, and the state is re-read anyway, so a
 reconnect can never miss a change).
 
 The stream subscribes *before* its first read: a change committed after that
-read wakes it, so none falls between the read and the subscription.
+read wakes it, so none falls between the read and the subscription. In the stream
+process the stream then waits parked (handover.py, parked.py): the parking's own
+subscription for the transaction is taken before this one is released, and a notice
+seen in between makes it re-read.
 
 Every database read is a short step of its own: an open stream holds no
 connection and no transaction while it waits. While it is open, its transaction
@@ -26,7 +29,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any, cast
 
 from flask import Response, current_app, request, stream_with_context
@@ -34,8 +36,9 @@ from sqlalchemy import exc as sa_exc
 
 from app.billing.core.queries import transaction_not_found
 from app.billing.stream import snapshot
+from app.billing.stream.handover import HandoverResponse
 from app.billing.stream.hub import Hub, Watch, get_hub
-from app.db import step
+from app.billing.stream.wire import format_event
 from app.errors import ApiError
 from app.observability import metrics
 from app.request_locals import current_request
@@ -49,19 +52,8 @@ STREAM_HEADERS = {
 }
 
 
-@dataclass(frozen=True)
-class _Settings:
-    heartbeat_s: float
-    max_s: float  # 0: the state now and a retry hint (a server that cannot hold streams)
-    retry_ms: int
-
-
-def format_event(snap: snapshot.Snapshot) -> str:
-    return f"id: {snap.event_id}\nevent: status\ndata: {snap.body}\n\n"
-
-
 def serves_many_streams() -> bool:
-    """True in a gevent-patched server, where an open stream is a greenlet."""
+    """True in a gevent-patched server, which holds many streams (parked.py)."""
     # Only a server that patched already imported gevent's monkey module.
     monkey = sys.modules.get("gevent.monkey")
     return monkey is not None and bool(monkey.is_module_patched("socket"))
@@ -77,6 +69,7 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
     watch: Watch | None = None
     if serves_many_streams():
         hub = get_hub(cast("Any", current_app)._get_current_object())
+        _refuse_when_full(hub)
         watch = held.enter_context(hub.watch(transaction_id))
     try:
         first = _first_snapshot(user_id, transaction_id)
@@ -85,27 +78,51 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
     except BaseException:
         held.close()
         raise
-    if hub is None:
-        # A sync worker holding a stream is a worker lost to every other request:
-        # here the stream is the state now and a hint to come back in one poll
-        # interval. The stream process (gevent) serves real streams.
-        settings = _Settings(0.0, 0.0, first.poll_interval_s * 1000)
-    else:
-        settings = _Settings(
-            float(cfg["PUSH_HEARTBEAT_S"]), float(cfg["PUSH_MAX_STREAM_S"]), cfg["PUSH_RETRY_MS"]
-        )
     last_seen = request.headers.get("Last-Event-ID", "")
-    body = _events(user_id, transaction_id, first, settings, hub, watch, last_seen)
-    response = Response(
+    if (
+        hub is not None
+        and watch is not None
+        and not first.final
+        and float(cfg["PUSH_MAX_STREAM_S"]) > 0
+        and "gunicorn.socket" in request.environ
+    ):
+        opening = _Opening(user_id, transaction_id, first, hub, watch, held, last_seen)
+        return HandoverResponse(
+            opening, status=200, mimetype="text/event-stream", headers=STREAM_HEADERS
+        )
+    # Nothing waits below: the state now (and, unless final, a hint to come back).
+    held.close()
+    # A sync worker holding a stream is a worker lost to every other request: there
+    # the stream is the state now and a hint to come back in one poll interval. The
+    # stream process (gevent) serves real streams.
+    retry_ms = first.poll_interval_s * 1000 if hub is None else int(cfg["PUSH_RETRY_MS"])
+    body = _events(transaction_id, user_id, first, retry_ms, last_seen)
+    return Response(
         stream_with_context(body), status=200, mimetype="text/event-stream", headers=STREAM_HEADERS
     )
-    # Unsubscribes also when the client leaves before the first byte was sent.
-    response.call_on_close(held.close)
-    return response
 
 
 # Seconds a refused client waits before it tries again (the page falls back to polling).
 POOL_FULL_RETRY_AFTER_S = 2
+
+
+def _refuse_when_full(hub: Hub) -> None:
+    """503 with ``Retry-After`` once the process holds as many streams as its descriptors
+    allow (parked.py, ``FD_RESERVE``): another stream process, or polling, serves it."""
+    # Imported here: only the gevent stream process parks (parked.py uses gevent).
+    from app.billing.stream.parked import get_parking
+
+    parking = get_parking(cast("Any", current_app)._get_current_object(), hub)
+    if not parking.full:
+        return
+    metrics.PUSH_STREAMS_REFUSED.labels("full").inc()
+    log.warning("stream refused: the process holds %d streams, its most", parking.parked)
+    raise ApiError(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The status stream is briefly unavailable; retry shortly or poll the status",
+        headers={"Retry-After": str(POOL_FULL_RETRY_AFTER_S)},
+    )
 
 
 def _first_snapshot(user_id: str, transaction_id: uuid.UUID) -> snapshot.Snapshot | None:
@@ -141,30 +158,9 @@ def _headers_only(user_id: str, transaction_id: uuid.UUID) -> Response:
     return Response(status=200, mimetype="text/event-stream", headers=STREAM_HEADERS)
 
 
-def _reread(user_id: str, transaction_id: uuid.UUID) -> snapshot.Snapshot | None:
-    with step():
-        return snapshot.read(user_id, transaction_id)
-
-
-@dataclass
-class _Tally:
-    """What a stream did, for its closing log line and metrics."""
-
-    sent: int = 1
-    reason: str = "final"
-
-
-def _events(
-    user_id: str,
-    transaction_id: uuid.UUID,
-    first: snapshot.Snapshot,
-    settings: _Settings,
-    hub: Hub | None,
-    watch: Watch | None,
-    last_seen: str,
-) -> Iterator[str]:
-    started = time.monotonic()
-    tally = _Tally()
+def _log_opened(
+    transaction_id: uuid.UUID, user_id: str, first: snapshot.Snapshot, last_seen: str
+) -> None:
     log.info(
         "stream opened transaction=%s user=%s status=%s last_event_id=%s",
         transaction_id,
@@ -173,80 +169,94 @@ def _events(
         json.dumps(last_seen[:40]),
     )
     metrics.PUSH_STREAMS_OPEN.inc()
+
+
+def _log_closed(transaction_id: uuid.UUID, reason: str, sent: int, started: float) -> None:
+    metrics.PUSH_STREAMS_OPEN.dec()
+    metrics.PUSH_STREAMS_ENDED.labels(reason).inc()
+    metrics.PUSH_EVENTS_SENT.inc(sent)
+    log.info(
+        "stream closed transaction=%s reason=%s events=%d duration_s=%.1f",
+        transaction_id,
+        reason,
+        sent,
+        time.monotonic() - started,
+    )
+
+
+def _events(
+    transaction_id: uuid.UUID,
+    user_id: str,
+    first: snapshot.Snapshot,
+    retry_ms: int,
+    last_seen: str,
+) -> Iterator[str]:
+    """A stream that does not wait: the state now, and a retry hint unless it is final."""
+    started = time.monotonic()
+    reason = "final"
+    _log_opened(transaction_id, user_id, first, last_seen)
     try:
         # The state now, always: whatever the client saw before (Last-Event-ID),
         # this is at least as new, so nothing between its two connections is lost.
         yield format_event(first)
-        if first.final:
-            return
-        if hub is None or watch is None or settings.max_s <= 0:
-            tally.reason = "short_stream"
-            yield f"retry: {settings.retry_ms}\n\n"
-            return
-        watched = _Watched(user_id, transaction_id, hub, watch)
-        yield from _follow(watched, first, settings, started, tally)
+        if not first.final:
+            reason = "short_stream"
+            yield f"retry: {retry_ms}\n\n"
     except GeneratorExit:
-        tally.reason = "client_closed"
+        reason = "client_closed"
         raise
     finally:
-        metrics.PUSH_STREAMS_OPEN.dec()
-        metrics.PUSH_STREAMS_ENDED.labels(tally.reason).inc()
-        metrics.PUSH_EVENTS_SENT.inc(tally.sent)
-        log.info(
-            "stream closed transaction=%s reason=%s events=%d duration_s=%.1f",
-            transaction_id,
-            tally.reason,
-            tally.sent,
-            time.monotonic() - started,
+        _log_closed(transaction_id, reason, 1, started)
+
+
+class _Opening:
+    """A stream the stream process parks once its first event is out (handover.py)."""
+
+    def __init__(
+        self,
+        user_id: str,
+        transaction_id: uuid.UUID,
+        first: snapshot.Snapshot,
+        hub: Hub,
+        watch: Watch,
+        held: ExitStack,
+        last_seen: str,
+    ) -> None:
+        self.user_id = user_id
+        self.transaction_id = transaction_id
+        self.snapshot = first
+        self.first = format_event(first)
+        self.hub = hub
+        self.watch = watch
+        self.held = held
+        self.last_seen = last_seen
+        self.started = time.monotonic()
+
+    def opened(self) -> None:
+        _log_opened(self.transaction_id, self.user_id, self.snapshot, self.last_seen)
+
+    def park(self, fd: int, chunked: bool) -> None:
+        # Imported here: only the gevent stream process parks (parked.py uses gevent).
+        from app.billing.stream.parked import get_parking
+
+        app = cast("Any", current_app)._get_current_object()
+        get_parking(app, self.hub).park(
+            fd,
+            self.snapshot,
+            self.user_id,
+            self.transaction_id,
+            chunked,
+            self.started,
+            # Subscribed before the first read: a notice since then is re-read.
+            woken_meanwhile=self.watch.woken,
         )
 
+    def ended(self, reason: str) -> None:
+        """It ended before it was parked (the client left during the first write)."""
+        _log_closed(self.transaction_id, reason, 0, self.started)
 
-@dataclass(frozen=True)
-class _Watched:
-    user_id: str
-    transaction_id: uuid.UUID
-    hub: Hub
-    watch: Watch
-
-
-def _follow(
-    watched: _Watched,
-    current: snapshot.Snapshot,
-    settings: _Settings,
-    started: float,
-    tally: _Tally,
-) -> Iterator[str]:
-    """Each change after the first event, keep-alives between, until the status is
-    final, the row is gone or the stream's time is up."""
-    deadline = started + settings.max_s
-    next_heartbeat = started + settings.heartbeat_s
-    next_fallback_read = started + current.poll_interval_s
-    while True:
-        now = time.monotonic()
-        if now >= deadline:
-            tally.reason = "max_duration"
-            yield f"retry: {settings.retry_ms}\n: reconnect with Last-Event-ID\n\n"
-            return
-        wake_at = min(deadline, next_heartbeat)
-        if not watched.hub.connected:
-            wake_at = min(wake_at, next_fallback_read)
-        woken = watched.watch.wait(wake_at - now)
-        now = time.monotonic()
-        if woken or (not watched.hub.connected and now >= next_fallback_read):
-            next_fallback_read = now + current.poll_interval_s
-            latest = _reread(watched.user_id, watched.transaction_id)
-            if latest is None:
-                tally.reason = "gone"
-                return
-            if latest.changed_from(current):
-                current = latest
-                tally.sent += 1
-                yield format_event(current)
-                if current.final:
-                    return
-        if now >= next_heartbeat:
-            next_heartbeat = now + settings.heartbeat_s
-            yield ": keep-alive\n\n"
+    def release(self) -> None:
+        self.held.close()
 
 
 def allow_stream_origin(response: Response) -> Response:
