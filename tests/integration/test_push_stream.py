@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from tests.support.processes import (
     start_celery_worker,
     wait_until,
 )
-from tests.support.sse import SseClient
+from tests.support.sse import SseClient, open_raw_stream
 from tests.support.stream_server import start_stream_server
 from tests.support.stub_server import confirm_payment, reset_faults
 
@@ -341,19 +340,8 @@ def test_an_http_1_0_client_gets_the_stream_unchunked_until_the_connection_close
     app, clean_db, stream_server
 ):
     tx_id = pending_tx(app, "old-client", poll_interval_s=60)
-    host, port = stream_server.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(
-            (
-                f"GET /api/billing/transactions/{tx_id}/events HTTP/1.0\r\n"
-                f"Host: {host}\r\nAuthorization: Bearer {token_for('old-client')}\r\n\r\n"
-            ).encode()
-        )
-        received = b""
-        while b'"status":"pending"' not in received:
-            chunk = conn.recv(65536)
-            assert chunk, received
-            received += chunk
+    conn, received = open_raw_stream(stream_server, tx_id, token_for("old-client"), "HTTP/1.0")
+    with conn:
         head, _, body = received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.0 200")
         assert b"transfer-encoding" not in head.lower()

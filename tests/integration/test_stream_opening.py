@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import auth, token_for
 from tests.integration.conftest import service_env
 from tests.integration.test_push_stream import events_url, pending_tx
+from tests.support import sse
 from tests.support.processes import http_ready, start_server, wait_until
 from tests.support.stream_server import start_stream_server, stream_argv
 
@@ -147,19 +148,7 @@ def few_fds_stream(app_config, kaspi_stub) -> Iterator[str]:
 
 
 def open_raw_stream(base: str, tx_id: object, user: str) -> socket.socket:
-    host, port = base.removeprefix("http://").split(":")
-    conn = socket.create_connection((host, int(port)), timeout=10)
-    conn.sendall(
-        (
-            f"GET /api/billing/transactions/{tx_id}/events HTTP/1.1\r\nHost: {host}\r\n"
-            f"Authorization: Bearer {token_for(user)}\r\n\r\n"
-        ).encode()
-    )
-    received = b""
-    while b'"status":"pending"' not in received:
-        chunk = conn.recv(65536)
-        assert chunk, received
-        received += chunk
+    conn, received = sse.open_raw_stream(base, tx_id, token_for(user))
     assert received.startswith(b"HTTP/1.1 200"), received[:200]
     return conn
 

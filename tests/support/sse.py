@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -103,3 +104,24 @@ class SseClient:
 
     def close(self) -> None:
         self.response.close()
+
+
+def open_raw_stream(
+    base: str, tx_id: object, token: str, protocol: str = "HTTP/1.1"
+) -> tuple[socket.socket, bytes]:
+    """A status stream opened on a bare socket, read until its first (pending) event:
+    the connection and every byte received so far (status line, headers, event)."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(
+        (
+            f"GET /api/billing/transactions/{tx_id}/events {protocol}\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        ).encode()
+    )
+    received = b""
+    while b'"status":"pending"' not in received:
+        chunk = conn.recv(65536)
+        assert chunk, received
+        received += chunk
+    return conn, received
