@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import gevent
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy import event
 
 from app.billing.settle import manual
 from app.billing.stream import snapshot
-from app.billing.stream.parked import Parking
+from app.billing.stream.parked import READ_CONCURRENCY, Parking
 from app.extensions import db
 from tests.support.factories import make_transaction, make_user
 
@@ -222,3 +223,56 @@ def test_a_client_that_reads_nothing_holds_up_no_other(app, hub, db_session):
     assert parking.parked == 1
     assert ended("client_closed") == before + 1
     parking.end(next(iter(parking._streams)), "client_closed")
+
+
+def test_a_reread_older_than_what_a_client_saw_is_not_sent(parking, hub, db_session, monkeypatch):
+    """A group's re-read that began before a later client's own first read can return an
+    older state than that client was sent: it must not reach that client."""
+    tx = make_transaction(make_user("parked-order"))
+    db_session.commit()
+    older = snapshot.read("parked-order", tx.id)
+    assert older is not None
+    client = park_client(parking, tx.id, "parked-order", started=1000.0)
+    stream = next(iter(parking._streams))
+    stream.seen = replace(older, event_id=older.event_id + 1, status="needs_review")
+    monkeypatch.setattr(parking, "_read", lambda group: older)
+
+    hub.notice(str(tx.id))
+    gevent.sleep(0.05)
+
+    assert received(client) == b"<nothing>"
+    assert stream.seen.event_id == older.event_id + 1
+
+
+def test_rereads_woken_together_go_through_the_pool_a_few_at_a_time(
+    parking, hub, db_session, monkeypatch
+):
+    """A Redis reconnect wakes every group at once: their reads queue for the parking's
+    own limit instead of racing for the pool (where most would time out)."""
+    owner = make_user("parked-crowd")
+    txs = [make_transaction(owner) for _ in range(READ_CONCURRENCY * 3)]
+    db_session.commit()
+    for tx in txs:
+        park_client(parking, tx.id, "parked-crowd", started=1000.0)
+    running = {"now": 0, "most": 0, "reads": 0}
+    real_read = snapshot.read
+
+    def slow_read(user_id: str, transaction_id: uuid.UUID):
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        try:
+            gevent.sleep(0.02)
+            return real_read(user_id, transaction_id)
+        finally:
+            running["now"] -= 1
+            running["reads"] += 1
+
+    monkeypatch.setattr(snapshot, "read", slow_read)
+    for tx in txs:
+        hub.notice(str(tx.id))
+    deadline = time.monotonic() + 10
+    while running["reads"] < len(txs) and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+
+    assert running["reads"] == len(txs)
+    assert running["most"] == READ_CONCURRENCY

@@ -30,6 +30,9 @@ _SHARED = runpy.run_path(str(Path(__file__).resolve().parents[3] / "gunicorn.con
 limit_request_line = _SHARED["limit_request_line"]
 limit_request_field_size = _SHARED["limit_request_field_size"]
 limit_request_fields = _SHARED["limit_request_fields"]
+# A worker killed outright (timeout, out of memory) runs no worker_exit: the master's
+# hook drops its share of the live gauges (open and parked streams) all the same.
+child_exit = _SHARED["child_exit"]
 
 _api_port = int(os.environ.get("API_PORT") or 8000)
 _stream_port = int(os.environ.get("STREAM_PORT") or _api_port + 1)

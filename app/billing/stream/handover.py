@@ -14,6 +14,7 @@ Used only where gunicorn's socket is in the environ (app/billing/stream/stream.p
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
@@ -22,6 +23,8 @@ from typing import Any, Protocol
 from flask import Response
 
 from app.billing.stream.wire import frame
+
+log = logging.getLogger("app.billing.stream.stream")
 
 
 class Opening(Protocol):
@@ -72,11 +75,14 @@ class HandoverResponse(Response):
             try:
                 os.set_blocking(fd, False)
                 opening.park(fd, chunked)
-            except BaseException:
-                # Not parked: nothing else would ever close it or count it closed.
+            except Exception:
+                # Not parked: nothing else would ever close it or count it closed. The
+                # 200 and the first event are out, so gunicorn must write nothing more
+                # (its 500 would follow them): the connection ends, the client reconnects.
+                log.exception("a status stream could not be parked")
                 os.close(fd)
                 opening.ended("error")
-                raise
+                raise TAKEN_OVER from None
         finally:
             opening.release()
         # gunicorn's async workers end the connection's greenlet on StopIteration from

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import resource
 import threading
 import time
@@ -37,6 +38,7 @@ from typing import Literal
 
 import gevent
 from flask import Flask
+from gevent.lock import BoundedSemaphore
 from gevent.socket import wait_write
 
 from app.billing.stream import snapshot
@@ -53,6 +55,10 @@ WRITE_TIMEOUT_S = 30.0
 # and Redis's connections, the connections being served (opens, HEAD, /metrics), logs.
 FD_RESERVE = 1024
 READ_ATTEMPTS = 3
+# Re-reads at once: a Redis reconnect wakes every group together, and 10,000 re-reads
+# racing for the pool (5 + 10 connections, 1 s wait) would mostly time out and end
+# their streams; queued here they go through the pool in turn, leaving it room for opens.
+READ_CONCURRENCY = 8
 READ_RETRY_S = 1.0
 CHUNK_END = b"0\r\n\r\n"
 
@@ -148,6 +154,7 @@ class Parking:
         self.capacity = 1 << 30 if soft == resource.RLIM_INFINITY else max(0, soft - FD_RESERVE)
         self._groups: dict[tuple[str, str], _Group] = {}
         self._streams: set[ParkedStream] = set()
+        self._reads = BoundedSemaphore(READ_CONCURRENCY)
         self._ticker = gevent.spawn(self._tick_forever)
 
     @property
@@ -232,7 +239,7 @@ class Parking:
                     return
                 group.poll_interval_s = latest.poll_interval_s
                 for stream in list(group.streams):
-                    if stream.reason is None and latest.changed_from(stream.seen):
+                    if stream.reason is None and latest.newer_than(stream.seen):
                         stream.seen = latest
                         stream.sent += 1
                         if latest.final:
@@ -253,7 +260,7 @@ class Parking:
         """
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
-                with self.app.app_context(), step():
+                with self._reads, self.app.app_context(), step():
                     return snapshot.read(group.user_id, group.transaction_id)
             except Exception:
                 if attempt == READ_ATTEMPTS:
@@ -289,7 +296,9 @@ class Parking:
         if not self.hub.connected:
             for group in list(self._groups.values()):
                 if now >= group.next_fallback_read:
-                    group.next_fallback_read = now + group.poll_interval_s
+                    # Spread: groups woken together (a Redis loss) do not stay in step.
+                    spread = random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not a secret)
+                    group.next_fallback_read = now + group.poll_interval_s * spread
                     self.reread_soon(group)
 
     # --- writing and ending ---------------------------------------------------------

@@ -42,6 +42,15 @@ class Snapshot:
         """Something a waiting buyer sees changed: the status or the link's end."""
         return (self.event_id, self.link_expires_at) != (earlier.event_id, earlier.link_expires_at)
 
+    def newer_than(self, earlier: Snapshot) -> bool:
+        """Changed, and not older than ``earlier``: a group's re-read that began before a
+        client's own first read may return an older state, which that client must not
+        be sent after the newer one (a transaction's events are appended under its row
+        lock, so their ids grow in the order of its changes)."""
+        if self.event_id != earlier.event_id:
+            return self.event_id > earlier.event_id
+        return self.link_expires_at != earlier.link_expires_at
+
     @property
     def final(self) -> bool:
         """Nothing will change any more that a waiting buyer cares about.

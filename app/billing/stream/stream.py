@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import sys
 import time
 import uuid
@@ -84,7 +85,7 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
         and watch is not None
         and not first.final
         and float(cfg["PUSH_MAX_STREAM_S"]) > 0
-        and "gunicorn.socket" in request.environ
+        and _parkable(request.environ.get("gunicorn.socket"))
     ):
         opening = _Opening(user_id, transaction_id, first, hub, watch, held, last_seen)
         return HandoverResponse(
@@ -100,6 +101,12 @@ def open_stream(user_id: str, transaction_id: uuid.UUID) -> Response:
     return Response(
         stream_with_context(body), status=200, mimetype="text/event-stream", headers=STREAM_HEADERS
     )
+
+
+def _parkable(sock: object) -> bool:
+    """A plain TCP socket from gunicorn: a parked stream writes on its descriptor, which
+    under TLS would bypass the encryption (such a server gets the short stream)."""
+    return sock is not None and not isinstance(sock, ssl.SSLSocket)
 
 
 # Seconds a refused client waits before it tries again (the page falls back to polling).
