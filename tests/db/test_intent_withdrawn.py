@@ -9,6 +9,7 @@ the error psycopg raises when the server closes the connection."""
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 
 import psycopg
@@ -182,3 +183,35 @@ def test_the_task_releases_only_the_claim_bound_to_its_row(client, db_session, k
         "nothing_left"
     )
     assert db_session.scalars(select(IdempotencyRecord)).one().state == "in_progress"
+
+
+def test_a_reply_committed_unseen_is_not_replayed_for_a_voided_payment(
+    client, db_session, kaspi_stub, monkeypatch, payments
+):
+    """The keyed last step (the link and the stored reply) commits, but the connection
+    drops before its answer arrives: the payment is voided, so the stored 201 must go
+    with it, or the buyer's retry would replay a link nobody can pay."""
+    event_id = draft(client)
+    real_step = intents.step
+
+    @contextmanager
+    def committed_then_cut():
+        with real_step():
+            yield
+        connection_lost()
+
+    monkeypatch.setattr(intents, "step", committed_then_cut)
+
+    refused_with_503(buy(client, event_id, "browser-a"))
+
+    [(tx_id, status, payment_id)] = rows(db_session)
+    assert kaspi_status(kaspi_stub, payments[0]) == "Canceled"
+    assert status == "failed" and payment_id == payments[0]
+    assert db_session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+    db_session.commit()
+
+    monkeypatch.setattr(intents, "step", real_step)
+    retry = buy(client, event_id, "browser-a")
+    assert retry.status_code == 201, retry.get_json()
+    assert retry.get_json()["transaction_id"] != str(tx_id)
+    assert kaspi_status(kaspi_stub, payments[1]) == "Wait"

@@ -265,13 +265,14 @@ def release(user_id: str, key: str) -> None:
 
 
 def release_bound(user_id: str, key: str, transaction_id: uuid.UUID) -> None:
-    """Forget a claim still running for ``transaction_id`` only: a withdrawn request's
-    claim, released after the request is gone (``app.billing.purchase.withdraw``)."""
+    """Forget the key's record for ``transaction_id`` only, running or done: a withdrawn
+    request's (``app.billing.purchase.withdraw``). Its reply, if the last step committed
+    although its answer was lost, offers a payment voided since; a retry starts anew.
+    A claim a later retry made is bound to no row or another one, and stays."""
     db.session.execute(
         delete(IdempotencyRecord).where(
             IdempotencyRecord.user_id == user_id,
             IdempotencyRecord.key == key,
-            IdempotencyRecord.state == "in_progress",
             IdempotencyRecord.transaction_id == transaction_id,
         )
     )

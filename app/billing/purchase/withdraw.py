@@ -92,6 +92,9 @@ def withdraw(left: Leftover, held: idempotency.Slot) -> None:
             with step():
                 closed = close(left.transaction_id, Source.API)
                 held.release()  # this request's own claim, bound to the row or not
+                if left.key is not None:
+                    # Its stored reply too, if the last step committed unseen.
+                    idempotency.release_bound(left.user_id, left.key, left.transaction_id)
         except sa_exc.DBAPIError as err:
             if not database_unavailable(err):
                 raise
