@@ -27,11 +27,13 @@ under the lock, the decision and its effects.
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import url_for
 
+from app.auth.models import User
 from app.catalog.paywall import confirmation_required
 from app.db import step
 from app.events import decision as d
@@ -40,6 +42,7 @@ from app.events import locks as event_locks
 from app.events.credits import consume_oldest_credit, credit_code
 from app.events.models import Event
 from app.events.publish_lock import publish_lock
+from app.events.schemas import EventOut, EventPatchIn, event_out
 from app.extensions import db
 from app.webhooks import outbox
 from app.webhooks.catalogue import EventType, event_key
@@ -64,6 +67,24 @@ def publish_event(user_id: str, event_id: uuid.UUID, *, confirm: bool) -> Publis
             return _decide_and_apply(event_id, confirm)
     with publish_lock(credit_owner), step():
         return _decide_and_apply(event_id, confirm)
+
+
+def edit_event(user: User, event_id: uuid.UUID, body: EventPatchIn, *, confirm: bool) -> EventOut:
+    """An edit in a step of its own (``services.update_event`` decides).
+
+    An edit that confirms an upgrade credit for a personal event queues on the owner's
+    publish lock, as a publish does, the lock wrapping the commit: an enlarging edit
+    and a publish racing for the owner's last credit take turns, instead of the loser
+    answering 402 while the winner's transaction is still open.
+    """
+    owner = None
+    if confirm:
+        with step():
+            event = services.visible_event(event_id, user.id, manage=True)
+            owner = event.owner_id if event.club_id is None else None
+    with publish_lock(owner) if owner is not None else nullcontext(), step():
+        # Serialised inside the step: the row expires at its COMMIT.
+        return event_out(services.update_event(user, event_id, body, confirm=confirm))
 
 
 def _refuse_without_queueing(event: Event, confirm: bool) -> None:

@@ -5,7 +5,7 @@ from flask import Blueprint, Response
 from app.api import endpoint
 from app.auth.services import current_user, current_user_id
 from app.events import services
-from app.events.publish import publish_event
+from app.events.publish import edit_event, publish_event
 from app.events.requirements import requirement
 from app.events.schemas import (
     EventCreateIn,
@@ -80,13 +80,15 @@ def get_event(event_id: str) -> EventOut:
         403: "FORBIDDEN",
         404: "EVENT_NOT_FOUND",
         409: "CREDIT_CONFIRMATION_REQUIRED: enlarging a personal event published free past "
-        "the free limit uses one upgrade credit (repeat with ?confirm_credit=1)",
+        "the free limit uses one upgrade credit (repeat with ?confirm_credit=1); "
+        "PUBLISH_IN_PROGRESS: a confirmed edit waited too long for the owner's other "
+        "publish (retry after Retry-After)",
     },
+    multi_step=True,
 )
 def patch_event(event_id: str, body: EventPatchIn, query: PublishQuery) -> EventOut:
     event_uuid = services.parse_event_id(event_id)
-    edited = services.update_event(current_user(), event_uuid, body, confirm=query.confirmed)
-    return event_out(edited)
+    return edit_event(current_user(), event_uuid, body, confirm=query.confirmed)
 
 
 @bp.delete("/<event_id>")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.billing.core.models import Credit
 from app.events.models import Event
+from app.events.publish_lock import lock_key
 from tests.conftest import auth
 from tests.support.envelope import error_of
 from tests.support.factories import (
@@ -141,3 +142,29 @@ def test_a_bad_confirm_value_is_400_and_changes_nothing(client, db_session, alic
     error_of(response, 400, "VALIDATION_ERROR")
     assert stored(db_session, event) == (catalog_free_limit(), False)
     assert credits(db_session) == [("available", None)]
+
+
+def test_a_confirmed_enlarging_edit_queues_on_the_owners_publish_lock(
+    client, app, db_session, alice, monkeypatch
+):
+    """Like a publish: while another publish or confirmed edit of alice's holds her lock,
+    a confirmed edit waits for it (409 PUBLISH_IN_PROGRESS past the wait) and changes
+    nothing; an unconfirmed edit, which consumes nothing, does not wait."""
+    grant_credits(alice, 1)
+    event = make_event(alice, max_participants=catalog_free_limit(), published=True)
+    monkeypatch.setitem(app.config, "PUBLISH_LOCK_WAIT_S", 0.05)
+    held = app.extensions["redis"].lock(lock_key(alice.id), timeout=5)
+    assert held.acquire(blocking=False)
+    try:
+        response = enlarge(client, event, ceiling(), confirm=True)
+        error_of(response, 409, "PUBLISH_IN_PROGRESS")
+        assert stored(db_session, event) == (catalog_free_limit(), False)
+        assert [s for s, _ in credits(db_session)] == ["available"]
+        lowered = client.patch(
+            f"/api/events/{event.id}", json={"max_participants": 2}, headers=auth("alice")
+        )
+        assert lowered.status_code == 200, lowered.get_json()
+    finally:
+        held.release()
+    assert enlarge(client, event, ceiling(), confirm=True).status_code == 200
+    assert stored(db_session, event) == (ceiling(), True)

@@ -4956,7 +4956,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CREDIT_CONFIRMATION_REQUIRED: enlarging a personal event published free past the free limit uses one upgrade credit (repeat with ?confirm_credit=1) */
+            /** @description CREDIT_CONFIRMATION_REQUIRED: enlarging a personal event published free past the free limit uses one upgrade credit (repeat with ?confirm_credit=1); PUBLISH_IN_PROGRESS: a confirmed edit waited too long for the owner's other publish (retry after Retry-After) */
             409: {
                 headers: {
                     [name: string]: unknown;
