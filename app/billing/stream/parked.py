@@ -27,7 +27,6 @@ module is imported only there).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import random
 import resource
@@ -41,14 +40,13 @@ from flask import Flask
 from gevent.lock import BoundedSemaphore
 from gevent.socket import wait_write
 
-from app.billing.stream import snapshot
+from app.billing.stream import lines, snapshot
 from app.billing.stream.hub import Hub
 from app.billing.stream.wire import format_event, frame
 from app.db import step
 from app.observability import context, metrics
 
-# The stream's opening and closing lines come from one logger, whichever holds it.
-log = logging.getLogger("app.billing.stream.stream")
+log = lines.log
 
 WRITE_TIMEOUT_S = 30.0
 # Descriptors kept for everything but parked streams: the listening socket, the pool's
@@ -356,18 +354,9 @@ class Parking:
             if _over(stream):  # the write found the client gone: it ended there
                 return
         stream.reason = reason
-        metrics.PUSH_STREAMS_OPEN.dec()
-        metrics.PUSH_STREAMS_ENDED.labels(stream.reason).inc()
-        metrics.PUSH_EVENTS_SENT.inc(stream.sent)
         tokens = context.bind(**stream.log_fields)
         try:
-            log.info(
-                "stream closed transaction=%s reason=%s events=%d duration_s=%.1f",
-                stream.group.transaction_id,
-                stream.reason,
-                stream.sent,
-                time.monotonic() - stream.started,
-            )
+            lines.closed(stream.group.transaction_id, reason, stream.sent, stream.started)
         finally:
             context.reset(tokens)
         if stream.pending is None:

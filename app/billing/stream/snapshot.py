@@ -35,18 +35,18 @@ class Snapshot:
     poll_interval_s: int
     body: str  # the JSON of GET /api/billing/transactions/<id>
     # When Kaspi stops taking the payment: Kaspi may move it without any status
-    # change, and the buyer must see that too (``changed_from``).
+    # change, and the buyer must see that too (``newer_than``).
     link_expires_at: datetime | None = None
 
-    def changed_from(self, earlier: Snapshot) -> bool:
-        """Something a waiting buyer sees changed: the status or the link's end."""
-        return (self.event_id, self.link_expires_at) != (earlier.event_id, earlier.link_expires_at)
-
     def newer_than(self, earlier: Snapshot) -> bool:
-        """Changed, and not older than ``earlier``: a group's re-read that began before a
-        client's own first read may return an older state, which that client must not
-        be sent after the newer one (a transaction's events are appended under its row
-        lock, so their ids grow in the order of its changes)."""
+        """Something a waiting buyer sees changed (the status, or the link's end, which
+        Kaspi may move without a status change), and not older than ``earlier``.
+
+        A group's re-read that began before a client's own first read may return an
+        older state, which that client must not be sent after the newer one (a
+        transaction's events are appended under its row lock, so their ids grow in the
+        order of its changes).
+        """
         if self.event_id != earlier.event_id:
             return self.event_id > earlier.event_id
         return self.link_expires_at != earlier.link_expires_at

@@ -22,7 +22,6 @@ within ``PUSH_HURRY_EVERY_S`` of the subscription (app/billing/stream/hurry.py).
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import sys
@@ -36,7 +35,7 @@ from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import exc as sa_exc
 
 from app.billing.core.queries import transaction_not_found
-from app.billing.stream import snapshot
+from app.billing.stream import lines, snapshot
 from app.billing.stream.handover import HandoverResponse
 from app.billing.stream.hub import Hub, Watch, get_hub
 from app.billing.stream.wire import format_event
@@ -165,32 +164,6 @@ def _headers_only(user_id: str, transaction_id: uuid.UUID) -> Response:
     return Response(status=200, mimetype="text/event-stream", headers=STREAM_HEADERS)
 
 
-def _log_opened(
-    transaction_id: uuid.UUID, user_id: str, first: snapshot.Snapshot, last_seen: str
-) -> None:
-    log.info(
-        "stream opened transaction=%s user=%s status=%s last_event_id=%s",
-        transaction_id,
-        user_id,
-        first.status,
-        json.dumps(last_seen[:40]),
-    )
-    metrics.PUSH_STREAMS_OPEN.inc()
-
-
-def _log_closed(transaction_id: uuid.UUID, reason: str, sent: int, started: float) -> None:
-    metrics.PUSH_STREAMS_OPEN.dec()
-    metrics.PUSH_STREAMS_ENDED.labels(reason).inc()
-    metrics.PUSH_EVENTS_SENT.inc(sent)
-    log.info(
-        "stream closed transaction=%s reason=%s events=%d duration_s=%.1f",
-        transaction_id,
-        reason,
-        sent,
-        time.monotonic() - started,
-    )
-
-
 def _events(
     transaction_id: uuid.UUID,
     user_id: str,
@@ -201,7 +174,7 @@ def _events(
     """A stream that does not wait: the state now, and a retry hint unless it is final."""
     started = time.monotonic()
     reason = "final"
-    _log_opened(transaction_id, user_id, first, last_seen)
+    lines.opened(transaction_id, user_id, first.status, last_seen)
     try:
         # The state now, always: whatever the client saw before (Last-Event-ID),
         # this is at least as new, so nothing between its two connections is lost.
@@ -213,7 +186,7 @@ def _events(
         reason = "client_closed"
         raise
     finally:
-        _log_closed(transaction_id, reason, 1, started)
+        lines.closed(transaction_id, reason, 1, started)
 
 
 class _Opening:
@@ -240,7 +213,7 @@ class _Opening:
         self.started = time.monotonic()
 
     def opened(self) -> None:
-        _log_opened(self.transaction_id, self.user_id, self.snapshot, self.last_seen)
+        lines.opened(self.transaction_id, self.user_id, self.snapshot.status, self.last_seen)
 
     def park(self, fd: int, chunked: bool) -> None:
         # Imported here: only the gevent stream process parks (parked.py uses gevent).
@@ -260,7 +233,7 @@ class _Opening:
 
     def ended(self, reason: str) -> None:
         """It ended before it was parked (the client left during the first write)."""
-        _log_closed(self.transaction_id, reason, 0, self.started)
+        lines.closed(self.transaction_id, reason, 0, self.started)
 
     def release(self) -> None:
         self.held.close()
