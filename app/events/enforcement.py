@@ -12,16 +12,18 @@ import logging
 import uuid
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import func, select
 
 from app.billing.core.models import Credit
 from app.catalog import services as catalog
 from app.catalog.models import Plan
-from app.catalog.paywall import paywall
+from app.catalog.paywall import confirmation_required, paywall
 from app.catalog.services import PlanLike, ProductView
 from app.clubs.subscriptions import EffectivePlan, effective_plan
-from app.domain_errors import PaymentRequired
+from app.domain_errors import Conflict, PaymentRequired
 from app.events import decision as d
+from app.events.credits import credit_code
 from app.events.models import Event
 from app.extensions import db
 
@@ -147,6 +149,31 @@ def personal_paywall(
             "credit_ceiling": ceiling,
             "available_credits": terms.available_credits,
         },
+    )
+
+
+def personal_refusal(
+    decision: d.Decision,
+    event_id: uuid.UUID,
+    wanted: d.EventFacts,
+    terms: d.PersonalTerms,
+    *,
+    published: bool,
+) -> Conflict | PaymentRequired:
+    """What a personal event's publish (or, once ``published``, its enlarging edit)
+    answers when the decision is not to go ahead: 409 asking to confirm the credit, with
+    the call to repeat, or the 402 paywall. One wording for the publish, the edit and
+    the page's question beforehand (app/events/requirements.py)."""
+    if decision.outcome is not d.Outcome.CONFIRM_CREDIT:
+        return personal_paywall(decision, event_id, wanted, terms)
+    if published:
+        href = url_for("events.patch_event", event_id=str(event_id), confirm_credit=1)
+        action = "Enlarging this published event"
+    else:
+        href = url_for("events.publish", event_id=str(event_id), confirm_credit=1)
+        action = "Publishing this event"
+    return confirmation_required(
+        event_id, credit_code(terms), wanted.max_participants, href, action=action
     )
 
 

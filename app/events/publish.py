@@ -31,10 +31,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from flask import url_for
-
 from app.auth.models import User
-from app.catalog.paywall import confirmation_required
 from app.db import step
 from app.events import decision as d
 from app.events import enforcement, services
@@ -132,10 +129,7 @@ def _decide_and_apply(event_id: uuid.UUID, confirm: bool) -> PublishResult:
         decision = d.decide_publish(facts, terms, confirm=confirm)
     if decision.outcome is d.Outcome.PUBLISH:
         return _publish(event, credit_consumed=decision.consume_credit)
-    if decision.outcome is d.Outcome.CONFIRM_CREDIT:
-        href = url_for("events.publish", event_id=str(event.id), confirm_credit=1)
-        raise confirmation_required(event.id, credit_code(terms), event.max_participants, href)
-    raise enforcement.personal_paywall(decision, event.id, facts, terms)
+    raise enforcement.personal_refusal(decision, event.id, facts, terms, published=False)
 
 
 def _publish(event: Event, *, credit_consumed: bool) -> PublishResult:

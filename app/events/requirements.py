@@ -12,14 +12,10 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from flask import url_for
-
-from app.catalog.paywall import confirmation_required
 from app.domain_errors import DomainError
 from app.errors import from_domain
 from app.events import decision as d
 from app.events import enforcement, services
-from app.events.credits import credit_code
 
 Kind = Literal["allowed", "already_published", "confirm_credit", "payment_required"]
 ALLOWED: Kind = "allowed"
@@ -66,19 +62,12 @@ def requirement(
     terms = enforcement.personal_terms(event.owner_id)
     if before.published:
         decision = d.decide_update(before, after, terms)
-        href = url_for("events.patch_event", event_id=str(event.id), confirm_credit=1)
-        action_text = "Enlarging this published event"
     else:
         decision = d.decide_publish(after, terms, confirm=False)
-        href = url_for("events.publish", event_id=str(event.id), confirm_credit=1)
-        action_text = "Publishing this event"
-    if decision.outcome is d.Outcome.PAYWALL:
-        return _answer(
-            PAYMENT_REQUIRED, enforcement.personal_paywall(decision, event.id, after, terms)
-        )
-    if decision.outcome is d.Outcome.CONFIRM_CREDIT:
-        ask = confirmation_required(
-            event.id, credit_code(terms), after.max_participants, href, action=action_text
-        )
-        return _answer(CONFIRM_CREDIT, ask)
-    return Requirement(ALLOWED)
+    if decision.outcome is d.Outcome.PUBLISH:
+        return Requirement(ALLOWED)
+    refusal = enforcement.personal_refusal(
+        decision, event.id, after, terms, published=before.published
+    )
+    kind = CONFIRM_CREDIT if decision.outcome is d.Outcome.CONFIRM_CREDIT else PAYMENT_REQUIRED
+    return _answer(kind, refusal)

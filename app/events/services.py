@@ -12,13 +12,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
-from flask import url_for
 from sqlalchemy import or_, select
 
 from app.auth.models import User
 from app.billing.core.models import Transaction
 from app.billing.core.status import TxStatus
-from app.catalog.paywall import confirmation_required
 from app.clubs.models import ClubMember
 from app.clubs.services import MANAGER_ROLES, club_not_found, member_role
 from app.domain_errors import Conflict, Forbidden, NotFound
@@ -181,16 +179,8 @@ def _check_edit(event: Event, before: d.EventFacts, after: d.EventFacts, confirm
         # (or was just consumed): decide again as a user without credits.
         terms = replace(terms, available_credits=0)
         decision = d.decide_update(before, after, terms, confirm=confirm)
-    if decision.outcome is d.Outcome.CONFIRM_CREDIT:
-        raise confirmation_required(
-            event.id,
-            credit_code(terms),
-            after.max_participants,
-            url_for("events.patch_event", event_id=str(event.id), confirm_credit=1),
-            action="Enlarging this published event",
-        )
-    if decision.outcome is d.Outcome.PAYWALL:
-        raise enforcement.personal_paywall(decision, event.id, after, terms)
+    if decision.outcome is not d.Outcome.PUBLISH:
+        raise enforcement.personal_refusal(decision, event.id, after, terms, published=True)
     return decision.consume_credit
 
 
